@@ -1,0 +1,61 @@
+# Two commands for a newcomer: `make run` and `make test`. See README.md.
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# Tests use their own Redis database and flush it; never the development one.
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: venv run serve test lint format messages browser clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+venv: $(VENV)/.installed
+
+## run: the site with demo data on http://$(HOST):$(PORT)/ (needs Postgres and Redis)
+run: venv
+	$(BIN)/python -m tatartours.ensure_database
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py load_demo_tours
+	$(BIN)/python manage.py ensure_demo_admin
+	$(MAKE) serve
+
+serve: venv
+	$(BIN)/daphne -b $(HOST) -p $(PORT) \
+		--websocket-max-message-size 65536 --websocket-max-frame-size 65536 \
+		--proxy-headers tatartours.asgi:application
+
+## browser: Debian's Chromium for the Playwright tests (never `playwright install`)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "Installing Chromium from Debian's packages for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+## test: the whole suite against real Postgres, Redis, daphne and Chromium
+test: venv browser
+	REDIS_URL=$${TEST_REDIS_URL:-$(TEST_REDIS_URL)} $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+format: venv
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+## messages: refresh the Russian catalogs after changing user-facing strings
+messages: venv
+	$(BIN)/python manage.py makemessages -l ru --ignore=.venv --ignore=tests --ignore=bench
+	$(BIN)/python manage.py makemessages -d djangojs -l ru --ignore=.venv --ignore=staticfiles
+	$(BIN)/python manage.py compilemessages --ignore=.venv
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .mypy_cache .ruff_cache

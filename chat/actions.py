@@ -1,0 +1,328 @@
+"""The chat's state changes. Consumers, views, admin and commands call these.
+
+Each function is one unit of DB work (run it through `chat.publish.run_action`
+from async code), validates what it needs, writes, and publishes its events
+on commit. None of them does network I/O besides the DB.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ai.types import AIAnswer, AIRequest, HistoryItem, TourFacts
+from chat.errors import ClientError
+from chat.events import (
+    MessageData,
+    ai_response_frame,
+    message_data,
+    session_group,
+    visitor_message_frame,
+)
+from chat.models import ChatMessage, ChatSession, Rating
+from chat.publish import publish_on_commit
+from chat.tokens import hash_token, looks_like_token, new_token
+from tours.models import Tour
+
+logger = logging.getLogger(__name__)
+
+# Statuses in which the AI answers the visitor.
+AI_STATUSES = (ChatSession.Status.AI, ChatSession.Status.CLOSED)
+
+
+@dataclass(frozen=True)
+class Registration:
+    session: ChatSession
+    token: str
+    messages: list[MessageData]
+    resumed: bool
+    needs_ai: bool  # a visitor message is still waiting for its AI answer
+
+
+@dataclass(frozen=True)
+class PostedMessage:
+    message: ChatMessage
+    created: bool  # False: a retry of a message already stored
+    status: str
+    needs_ai: bool
+
+
+def _published_tour(slug: str | None) -> Tour | None:
+    if not slug:
+        return None
+    return Tour.objects.published().filter(slug=slug).first()
+
+
+def _token_expiry() -> Any:
+    return timezone.now() + timedelta(days=settings.CHAT_TOKEN_TTL_DAYS)
+
+
+def find_session_by_token(token: str | None) -> ChatSession | None:
+    """The live session a token belongs to; None for a missing, forged or expired token."""
+    if not token or not looks_like_token(token):
+        return None
+    return (
+        ChatSession.objects.select_related("tour")
+        .filter(token_hash=hash_token(token), token_expires_at__gt=timezone.now())
+        .first()
+    )
+
+
+def history(session: ChatSession, after: int | None) -> list[MessageData]:
+    """Messages the client lacks: after `after`, else the latest ones."""
+    messages = ChatMessage.objects.filter(session=session).select_related(
+        "operator__operator_profile"
+    )
+    if after is not None:
+        rows = list(messages.filter(id__gt=after).order_by("id")[:1000])
+    else:
+        rows = list(messages.order_by("-id")[: settings.CHAT_HISTORY_LIMIT])[::-1]
+    return [message_data(m) for m in rows]
+
+
+def _awaits_ai_answer(session: ChatSession) -> bool:
+    if session.status not in AI_STATUSES:
+        return False
+    last = ChatMessage.objects.filter(session=session).order_by("-id").only("author").first()
+    return last is not None and last.author == ChatMessage.Author.VISITOR
+
+
+@transaction.atomic
+def register_visitor(
+    *,
+    token: str | None,
+    tour_slug: str | None,
+    after: int | None,
+    user_id: int | None,
+    client_ip: str | None,
+    user_agent: str = "",
+) -> Registration:
+    """Resume the session of `token`, or start a new one.
+
+    A token of a session linked to another logged-in user is treated as
+    forged: one visitor can never read another's chat.
+    """
+    session = find_session_by_token(token)
+    if session is not None and session.user_id and session.user_id != user_id:
+        session = None
+    tour = _published_tour(tour_slug)
+    now = timezone.now()
+
+    if session is None:
+        token = new_token()
+        session = ChatSession.objects.create(
+            token_hash=hash_token(token),
+            token_expires_at=_token_expiry(),
+            user_id=user_id,
+            tour=tour,
+            client_ip=client_ip,
+            user_agent=user_agent[:300],
+        )
+        return Registration(session, token, [], resumed=False, needs_ai=False)
+
+    assert token is not None
+    session.token_expires_at = _token_expiry()
+    session.last_activity_at = now
+    update = ["token_expires_at", "last_activity_at"]
+    if user_id and not session.user_id:
+        # An anonymous visitor who logged in keeps the conversation.
+        session.user_id = user_id
+        update.append("user")
+    if tour is not None and tour.pk != session.tour_id:
+        session.tour = tour
+        update.append("tour")
+    session.save(update_fields=update)
+    return Registration(
+        session,
+        token,
+        history(session, after),
+        resumed=True,
+        needs_ai=_awaits_ai_answer(session),
+    )
+
+
+@transaction.atomic
+def post_visitor_message(
+    *, session_pk: int, client_id: str, text: str, tour_slug: str | None = None
+) -> PostedMessage:
+    """Store a visitor message once per `client_id` and announce it.
+
+    A retry (same client_id, same text) returns the stored message with
+    created=False and publishes nothing; the same client_id with another
+    text is refused.
+    """
+    session = ChatSession.objects.select_for_update().get(pk=session_pk)
+    existing = ChatMessage.objects.filter(session=session, client_id=client_id).first()
+    if existing is not None:
+        if existing.author != ChatMessage.Author.VISITOR or existing.text != text:
+            raise ClientError(
+                "invalid",
+                _("This client_id was already used for another message."),
+                client_id=client_id,
+            )
+        return PostedMessage(
+            existing, created=False, status=session.status, needs_ai=_awaits_ai_answer(session)
+        )
+
+    try:
+        with transaction.atomic():
+            message = ChatMessage.objects.create(
+                session=session,
+                author=ChatMessage.Author.VISITOR,
+                text=text,
+                client_id=client_id,
+            )
+    except IntegrityError:
+        # Unreachable while the session row is locked; kept as a guard.
+        raise ClientError(
+            "invalid", _("This client_id was already used."), client_id=client_id
+        ) from None
+
+    update = ["last_activity_at"]
+    session.last_activity_at = message.created_at
+    if session.status == ChatSession.Status.CLOSED:
+        # The operator conversation ended; the AI answers again.
+        session.status = ChatSession.Status.AI
+        update.append("status")
+    tour = _published_tour(tour_slug)
+    if tour is not None and tour.pk != session.tour_id:
+        session.tour = tour
+        update.append("tour")
+    session.save(update_fields=update)
+
+    message.session = session
+    publish_on_commit(session_group(session.public_id), visitor_message_frame(message))
+    return PostedMessage(
+        message,
+        created=True,
+        status=session.status,
+        needs_ai=session.status == ChatSession.Status.AI,
+    )
+
+
+def _tour_facts(tour: Tour | None) -> TourFacts | None:
+    if tour is None or tour.status != Tour.Status.PUBLISHED:
+        return None
+    return TourFacts(
+        slug=tour.slug,
+        title=tour.title,
+        place=tour.place,
+        price_per_person=tour.price_per_person,
+        start_date=tour.start_date,
+        end_date=tour.end_date,
+        duration_hours=tour.duration_hours,
+        free_places=tour.free_places,
+        short_description=tour.short_description,
+    )
+
+
+def prepare_ai_reply(session_pk: int) -> AIRequest | None:
+    """What the AI needs to answer the newest visitor message; None if nothing to answer."""
+    session = ChatSession.objects.select_related("tour").get(pk=session_pk)
+    if session.status not in AI_STATUSES:
+        return None
+    recent = list(
+        ChatMessage.objects.filter(session=session)
+        .exclude(author=ChatMessage.Author.SYSTEM)
+        .order_by("-id")
+        .only("id", "author", "text")[: settings.AI_CONTEXT_MESSAGES]
+    )[::-1]
+    if not recent or recent[-1].author != ChatMessage.Author.VISITOR:
+        return None
+    items = [
+        HistoryItem(
+            role="user" if m.author == ChatMessage.Author.VISITOR else "assistant",
+            text=m.text,
+            author=m.author,
+        )
+        for m in recent
+    ]
+    return AIRequest(
+        session_pk=session.pk,
+        session_public_id=session.public_id,
+        reply_to=recent[-1].id,
+        history=items,
+        tour=_tour_facts(session.tour),
+        user_id=session.user_id,
+        tokens_used=session.ai_tokens_used,
+    )
+
+
+@transaction.atomic
+def store_ai_answer(*, session_pk: int, reply_to: int, answer: AIAnswer) -> ChatMessage | None:
+    """Store and announce an AI answer, unless the chat left the AI meanwhile.
+
+    Precondition checked under the session row lock: status is ai (or
+    closed), so an operator takeover, which takes the same lock, can never be
+    followed by an AI message.
+    """
+    session = ChatSession.objects.select_for_update().get(pk=session_pk)
+    if session.status not in AI_STATUSES:
+        return None
+    if ChatMessage.objects.filter(
+        session=session, author=ChatMessage.Author.AI, reply_to_id__gte=reply_to
+    ).exists():
+        return None  # Already answered (e.g. by another tab's generation).
+    message = ChatMessage.objects.create(
+        session=session,
+        author=ChatMessage.Author.AI,
+        text=answer.text,
+        reply_to_id=reply_to,
+        ai_source=answer.source,
+        ai_model=answer.model[:120],
+        ai_generation_id=answer.generation_id[:120],
+        ai_latency_ms=answer.latency_ms,
+        ai_first_token_ms=answer.first_token_ms,
+        ai_prompt_tokens=answer.prompt_tokens,
+        ai_completion_tokens=answer.completion_tokens,
+        ai_cost=answer.cost,
+        ai_fallback_used=answer.fallback_used,
+        ai_error=answer.error[:300],
+        meta=answer.meta,
+    )
+    session.last_activity_at = message.created_at
+    session.ai_tokens_used += (answer.prompt_tokens or 0) + (answer.completion_tokens or 0)
+    update = ["last_activity_at", "ai_tokens_used"]
+    if session.status == ChatSession.Status.CLOSED:
+        session.status = ChatSession.Status.AI
+        update.append("status")
+    session.save(update_fields=update)
+    publish_on_commit(session_group(session.public_id), ai_response_frame(message))
+    return message
+
+
+@transaction.atomic
+def rate_conversation(*, session_pk: int, score: int, comment: str = "") -> Rating:
+    """Store the visitor's CSAT for the latest unrated conversation.
+
+    An operator conversation that has closed is rated first; otherwise the
+    AI-only conversation of the session, once.
+    """
+    from support.models import SupportRequest
+
+    if not 1 <= score <= 5:
+        raise ClientError("invalid", _("The rating must be a whole number from 1 to 5."))
+    session = ChatSession.objects.select_for_update().get(pk=session_pk)
+    unrated = (
+        SupportRequest.objects.filter(session=session, status=SupportRequest.Status.CLOSED)
+        .filter(Q(rating__isnull=True))
+        .order_by("-closed_at")
+        .first()
+    )
+    if unrated is not None:
+        return Rating.objects.create(
+            session=session, support_request=unrated, score=score, comment=comment
+        )
+    if Rating.objects.filter(session=session, support_request__isnull=True).exists():
+        raise ClientError("invalid", _("This conversation has already been rated."))
+    if not ChatMessage.objects.filter(session=session, author=ChatMessage.Author.AI).exists():
+        raise ClientError("invalid", _("There is no conversation to rate yet."))
+    return Rating.objects.create(session=session, score=score, comment=comment)

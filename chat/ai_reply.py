@@ -1,0 +1,105 @@
+"""Answering a visitor with the AI, outside the consumer's receive path.
+
+The visitor consumer runs `answer_pending` as its own asyncio task. One
+generation at a time per chat, across tabs and processes: a short Redis lock.
+Messages that arrive during a generation are answered together by the next
+round, which sees all of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+
+from ai import agent
+from chat import actions
+from chat.events import ai_chunk_frame, ai_typing_frame, session_group
+from chat.publish import run_action, send_events
+from tatartours.redis import get_redis
+
+logger = logging.getLogger(__name__)
+
+# Longer than any answer may take (AI_TOTAL_TIMEOUT plus tool calls); a
+# crashed process's lock expires by itself.
+LOCK_TTL_MS = 120_000
+CHUNK_FLUSH_SECONDS = 0.05
+
+_RELEASE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+
+
+@contextlib.asynccontextmanager
+async def generation_lock(session_public_id: object, owner: str) -> AsyncIterator[bool]:
+    key = f"tatartours:ai-lock:{session_public_id}"
+    redis = get_redis()
+    acquired = bool(await redis.set(key, owner, nx=True, px=LOCK_TTL_MS))
+    try:
+        yield acquired
+    finally:
+        if acquired:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(redis.eval(_RELEASE, 1, key, owner))
+
+
+class ChunkBatcher:
+    """Publishes streamed text as `ai_chunk` frames at most every CHUNK_FLUSH_SECONDS.
+
+    Chunks go through the chat group like typing and the answer, so every tab
+    sees them in order.
+    """
+
+    def __init__(self, group: str, reply_to: int) -> None:
+        self._group = group
+        self._reply_to = reply_to
+        self._buffer: list[str] = []
+        self._last_flush = 0.0
+
+    async def add(self, text: str) -> None:
+        if not text:
+            return
+        self._buffer.append(text)
+        now = time.monotonic()
+        if now - self._last_flush >= CHUNK_FLUSH_SECONDS:
+            await self.flush()
+
+    async def flush(self) -> None:
+        if not self._buffer:
+            return
+        text = "".join(self._buffer)
+        self._buffer.clear()
+        self._last_flush = time.monotonic()
+        await send_events([(self._group, ai_chunk_frame(self._reply_to, text))])
+
+
+async def answer_pending(session_pk: int, *, owner: str) -> bool:
+    """Answer the session's unanswered visitor messages, if any and if we hold the lock.
+
+    Returns True if an answer was stored. Typing, chunks and the answer go to
+    the whole chat group: every tab of the visitor sees them.
+    """
+    request = await run_action(actions.prepare_ai_reply, session_pk)
+    if request is None:
+        return False
+    group = session_group(request.session_public_id)
+    async with generation_lock(request.session_public_id, owner) as acquired:
+        if not acquired:
+            return False  # Another tab or process is answering; it re-checks when done.
+        await send_events([(group, ai_typing_frame(True))])
+        try:
+            batcher = ChunkBatcher(group, request.reply_to)
+            answer = await agent.answer(request, on_text=batcher.add)
+            await batcher.flush()
+            stored = await run_action(
+                actions.store_ai_answer,
+                session_pk=session_pk,
+                reply_to=request.reply_to,
+                answer=answer,
+            )
+            return stored is not None
+        finally:
+            await asyncio.shield(send_events([(group, ai_typing_frame(False))]))

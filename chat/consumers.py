@@ -1,0 +1,195 @@
+"""The visitor socket `/ws/chat/` (see ../shared/PROTOCOL.md).
+
+A shell: parse, validate, delegate to `chat.actions` / `support.actions`,
+send the result. The AI answer runs as this consumer's own task so the
+socket keeps receiving (typing, takeover, disconnect) while it is generated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from typing import Any, ClassVar
+
+from django.utils.translation import gettext as _
+
+from chat import actions
+from chat.ai_reply import answer_pending
+from chat.errors import ClientError
+from chat.events import message_ack_frame, registered_frame, session_group
+from chat.publish import run_action, send_events
+from chat.transport import CLOSE_TRY_AGAIN_LATER, FrameConsumer, unavailable_error
+from chat.wire import (
+    optional_int,
+    optional_slug,
+    optional_str,
+    require_bool,
+    require_client_id,
+    require_int,
+    require_message_text,
+)
+
+logger = logging.getLogger(__name__)
+
+# Frames the visitor's own sockets must not receive from the chat group.
+_OPERATOR_SIDE_ONLY = frozenset({"visitor_typing", "support_chat_joined"})
+# Events after which an AI answer being generated must be dropped.
+_AI_STOPPERS = frozenset({"support_pending", "support_joined"})
+
+
+def client_ip(scope: dict[str, Any]) -> str | None:
+    client = scope.get("client")
+    return client[0] if client else None
+
+
+def header(scope: dict[str, Any], name: bytes) -> str:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return ""
+
+
+class VisitorConsumer(FrameConsumer):
+    handlers: ClassVar[dict[str, str]] = {
+        "register": "on_register",
+        "message": "on_message",
+        "typing": "on_typing",
+        "request_support": "on_request_support",
+        "rate": "on_rate",
+    }
+
+    session_pk: int | None = None
+    session_public_id: str | None = None
+    group: str | None = None
+
+    async def connect(self) -> None:
+        self._ai_task: asyncio.Task[None] | None = None
+        self._ai_again = False
+        # client_ids this socket sent: their `visitor_message` echo is not for us.
+        self._own_client_ids: deque[str] = deque(maxlen=200)
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        if self._ai_task is not None:
+            self._ai_task.cancel()
+        if self.group:
+            with contextlib.suppress(Exception):
+                await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    # --- handlers -------------------------------------------------------------
+
+    async def on_register(self, data: dict[str, Any]) -> None:
+        token = optional_str(data, "token", max_length=200)
+        tour = optional_slug(data, "tour")
+        after = optional_int(data, "after")
+        user = self.scope.get("user")
+        user_id = user.pk if user is not None and user.is_authenticated else None
+        registration = await run_action(
+            actions.register_visitor,
+            token=token,
+            tour_slug=tour,
+            after=after,
+            user_id=user_id,
+            client_ip=client_ip(self.scope),
+            user_agent=header(self.scope, b"user-agent"),
+        )
+        group = session_group(registration.session.public_id)
+        if self.group and self.group != group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+        try:
+            await self.channel_layer.group_add(group, self.channel_name)
+        except Exception:
+            # Without the group this socket would miss live events; make the
+            # client reconnect rather than sit deaf. Its session is stored.
+            logger.warning("group_add failed; closing visitor socket", exc_info=True)
+            await self.send_frame(unavailable_error().as_frame())
+            await self.close(code=CLOSE_TRY_AGAIN_LATER)
+            return
+        self.group = group
+        self.session_pk = registration.session.pk
+        self.session_public_id = str(registration.session.public_id)
+        await self.send_frame(
+            registered_frame(registration.session, registration.token, registration.messages)
+        )
+        if registration.needs_ai:
+            self._schedule_ai()
+
+    async def on_message(self, data: dict[str, Any]) -> None:
+        session_pk = self._require_session()
+        client_id = require_client_id(data)
+        text = require_message_text(data, client_id)
+        tour = optional_slug(data, "tour")
+        self._own_client_ids.append(client_id)
+        posted = await run_action(
+            actions.post_visitor_message,
+            session_pk=session_pk,
+            client_id=client_id,
+            text=text,
+            tour_slug=tour,
+        )
+        await self.send_frame(message_ack_frame(posted.message))
+        if posted.needs_ai:
+            self._schedule_ai()
+
+    async def on_typing(self, data: dict[str, Any]) -> None:
+        self._require_session()
+        typing = require_bool(data, "typing")
+        assert self.group is not None
+        frame = {"type": "visitor_typing", "session_id": self.session_public_id, "typing": typing}
+        await send_events([(self.group, frame)])
+
+    async def on_request_support(self, data: dict[str, Any]) -> None:
+        from support import actions as support_actions
+
+        session_pk = self._require_session()
+        reason = optional_str(data, "reason", max_length=500) or ""
+        await support_actions.request_support_async(session_pk=session_pk, reason=reason)
+
+    async def on_rate(self, data: dict[str, Any]) -> None:
+        session_pk = self._require_session()
+        score = require_int(data, "score", minimum=1)
+        comment = optional_str(data, "comment", max_length=2000) or ""
+        await run_action(
+            actions.rate_conversation, session_pk=session_pk, score=score, comment=comment.strip()
+        )
+        await self.send_frame({"type": "rated", "score": score})
+
+    # --- group events ---------------------------------------------------------
+
+    async def should_forward(self, frame: dict[str, Any]) -> bool:
+        frame_type = frame.get("type")
+        if frame_type in _OPERATOR_SIDE_ONLY:
+            return False
+        if frame_type == "visitor_message" and frame.get("client_id") in self._own_client_ids:
+            return False  # This socket sent it and got its message_ack.
+        if frame_type in _AI_STOPPERS and self._ai_task is not None:
+            self._ai_task.cancel()
+        return True
+
+    # --- helpers --------------------------------------------------------------
+
+    def _require_session(self) -> int:
+        if self.session_pk is None:
+            raise ClientError("invalid", _("Send “register” first."))
+        return self.session_pk
+
+    def _schedule_ai(self) -> None:
+        if self._ai_task is not None and not self._ai_task.done():
+            self._ai_again = True  # Answered together by the next round.
+            return
+        self._ai_task = asyncio.create_task(self._answer_loop())
+
+    async def _answer_loop(self) -> None:
+        assert self.session_pk is not None
+        try:
+            while True:
+                self._ai_again = False
+                await answer_pending(self.session_pk, owner=self.channel_name)
+                if not self._ai_again:
+                    return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("AI answer failed for session %s", self.session_pk)

@@ -1,0 +1,89 @@
+"""Publishing events to the channel layer, only after the database commit.
+
+Action functions call `publish_on_commit`; nothing is announced that could
+still roll back. How the events leave depends on the caller:
+
+- async callers (consumers) run actions through `run_action`, which collects
+  the committed events and sends them from the event loop after the DB hop
+  returned, so the single sync thread never waits on Redis;
+- sync callers (admin, views, management commands) publish right at commit.
+
+The channel layer may drop messages (full channels, Redis restarts):
+Postgres is the truth and clients resync by message id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from contextvars import ContextVar
+from typing import Any, ParamSpec, TypeVar
+
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+from chat.events import layer_event
+
+logger = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+Outgoing = tuple[str, dict[str, Any]]
+_collector: ContextVar[list[Outgoing] | None] = ContextVar("event_collector", default=None)
+
+
+def publish_on_commit(group: str, frame: dict[str, Any]) -> None:
+    """Send `frame` to every socket in `group` once the current transaction commits."""
+
+    def release() -> None:
+        collected = _collector.get()
+        if collected is not None:
+            collected.append((group, frame))
+        else:
+            send_now(group, frame)
+
+    transaction.on_commit(release)
+
+
+def send_now(group: str, frame: dict[str, Any]) -> None:
+    """Sync publish; a Redis failure is logged, never raised: the DB already has it."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(group, layer_event(frame))
+    except Exception:
+        logger.exception("could not publish %s to %s", frame.get("type"), group)
+
+
+async def send_events(events: list[Outgoing]) -> None:
+    layer = get_channel_layer()
+    if layer is None or not events:
+        return
+    results = await asyncio.gather(
+        *(layer.group_send(group, layer_event(frame)) for group, frame in events),
+        return_exceptions=True,
+    )
+    for (group, frame), result in zip(events, results, strict=True):
+        if isinstance(result, BaseException):
+            logger.warning("could not publish %s to %s: %r", frame.get("type"), group, result)
+
+
+async def run_action(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """Run a sync action in one DB hop, then publish what it committed."""
+
+    def call() -> tuple[R, list[Outgoing]]:
+        events: list[Outgoing] = []
+        token = _collector.set(events)
+        try:
+            return fn(*args, **kwargs), events
+        finally:
+            _collector.reset(token)
+
+    result, events = await database_sync_to_async(call)()
+    await send_events(events)
+    return result

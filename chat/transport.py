@@ -1,0 +1,93 @@
+"""The WebSocket shell shared by the visitor and operator sockets.
+
+It turns frames into handler calls and every failure into the contract's
+`error` frame; it holds no business rule. Handlers are methods named in
+`handlers`, keyed by frame type.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, ClassVar
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
+from django.utils.translation import gettext as _
+from redis.exceptions import RedisError
+
+from chat.errors import ClientError
+from chat.wire import decode_frame
+
+logger = logging.getLogger(__name__)
+
+# Close codes of RFC 6455 the contract names.
+CLOSE_UNSUPPORTED_DATA = 1003
+CLOSE_MESSAGE_TOO_BIG = 1009
+CLOSE_TRY_AGAIN_LATER = 1013
+
+Handler = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+def unavailable_error(client_id: str | None = None) -> ClientError:
+    return ClientError(
+        "unavailable",
+        _("The service is temporarily unavailable. Nothing was lost; please try again."),
+        client_id=client_id,
+    )
+
+
+class FrameConsumer(AsyncWebsocketConsumer):
+    handlers: ClassVar[dict[str, str]] = {}
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if text_data is None:
+            await self.close(code=CLOSE_UNSUPPORTED_DATA)
+            return
+        # daphne already refuses frames over the limit (--websocket-max-message-size);
+        # this guards other servers (uvicorn) and tests.
+        limit = settings.CHAT_MAX_FRAME_BYTES
+        if len(text_data) * 4 > limit and len(text_data.encode("utf-8", "surrogatepass")) > limit:
+            await self.close(code=CLOSE_MESSAGE_TOO_BIG)
+            return
+        client_id: str | None = None
+        try:
+            data = decode_frame(text_data)
+            raw_client_id = data.get("client_id")
+            client_id = raw_client_id if isinstance(raw_client_id, str) else None
+            method_name = self.handlers.get(data["type"])
+            if method_name is None:
+                raise ClientError(
+                    "unknown_type",
+                    _("Unknown message type: %(type)s.") % {"type": data["type"][:50]},
+                )
+            handler: Handler = getattr(self, method_name)
+            await handler(data)
+        except ClientError as error:
+            await self.send_frame(error.as_frame())
+        except (OperationalError, InterfaceError, RedisError, OSError) as error:
+            logger.warning("dependency unavailable in %s: %r", type(self).__name__, error)
+            await self.send_frame(unavailable_error(client_id).as_frame())
+        except Exception:
+            logger.exception("internal error in %s", type(self).__name__)
+            internal = ClientError(
+                "internal",
+                _("Something went wrong on our side. Please try again."),
+                client_id=client_id,
+            )
+            await self.send_frame(internal.as_frame())
+
+    async def send_frame(self, frame: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(frame, ensure_ascii=False))
+
+    async def chat_event(self, event: dict[str, Any]) -> None:
+        """A frame published to one of this socket's groups."""
+        frame = event["frame"]
+        if await self.should_forward(frame):
+            await self.send_frame(frame)
+
+    async def should_forward(self, frame: dict[str, Any]) -> bool:
+        """Subclasses filter frames meant for the other side, and react to events."""
+        return True

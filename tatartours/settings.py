@@ -1,0 +1,218 @@
+"""Settings for the Tatartours support chat.
+
+Everything that differs between machines comes from the environment (see
+.env.example). Development defaults are safe on a laptop: Postgres and Redis
+on 127.0.0.1, DEBUG on. `TATARTOURS_MODE` picks a profile:
+
+- ``development`` (default): DEBUG on, demo-friendly.
+- ``production``: DEBUG off, SECRET_KEY required, HTTPS/WSS behind a proxy,
+  secure cookies and HSTS; ``manage.py check --deploy`` is clean.
+- ``benchmark``: production settings with the visitor rate limits lifted and
+  the load generator's origin accepted; nothing else differs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+from tatartours.env import env_bool, env_float, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+MODE = env_str("TATARTOURS_MODE", "development")
+if MODE not in {"development", "production", "benchmark"}:
+    raise ImproperlyConfigured(
+        f"TATARTOURS_MODE must be development, production or benchmark, got {MODE!r}"
+    )
+PRODUCTION_LIKE = MODE in {"production", "benchmark"}
+
+DEBUG = env_bool("DEBUG", not PRODUCTION_LIKE)
+
+_DEV_SECRET = "dev-insecure-secret-key-change-me-0123456789-abcdefghijklmnopqrstuvwxyz"  # noqa: S105
+SECRET_KEY = env_str("SECRET_KEY", "" if PRODUCTION_LIKE else _DEV_SECRET)
+if not SECRET_KEY:
+    raise ImproperlyConfigured("SECRET_KEY must be set when TATARTOURS_MODE is production")
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
+# Extra hosts whose pages may embed the widget and open /ws/chat/ (origin check).
+WIDGET_ALLOWED_ORIGINS = env_list("WIDGET_ALLOWED_ORIGINS", [])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "channels",
+    "tours",
+    "chat",
+    "support",
+    "ai",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "tatartours.urls"
+ASGI_APPLICATION = "tatartours.asgi.application"
+WSGI_APPLICATION = "tatartours.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database ---------------------------------------------------------------
+# Django requires CONN_MAX_AGE = 0 with psycopg's pool; persistent connections
+# are not for ASGI, the pool is.
+DATABASE_URL = env_str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tatartours")
+_db = dj_database_url.parse(DATABASE_URL, conn_max_age=0)
+_db["OPTIONS"] = {
+    "pool": {
+        "min_size": env_int("DB_POOL_MIN", 2, minimum=0),
+        "max_size": env_int("DB_POOL_MAX", 10, minimum=1),
+        "timeout": env_float("DB_POOL_TIMEOUT", 5.0, minimum=0.1),
+    },
+    # Fail fast when Postgres is unreachable, so the visitor gets `unavailable`
+    # within seconds instead of a hung socket.
+    "connect_timeout": env_int("DB_CONNECT_TIMEOUT", 3, minimum=1),
+}
+# Separate test database per checkout/worker when several suites share one server.
+_db["TEST"] = {"NAME": env_str("TEST_DB_NAME", f"test_{_db['NAME']}")}
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: channel layer, presence, rate limits, cache ----------------------
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {
+            "hosts": [REDIS_URL],
+            # group_send silently drops messages for a full channel; a busy
+            # operator socket needs headroom. Clients resync by message id anyway.
+            "capacity": env_int("CHANNEL_CAPACITY", 1000, minimum=10),
+            "expiry": 60,
+            # Keep group membership at least as long as daphne keeps a socket.
+            "group_expiry": 86400,
+            "prefix": env_str("CHANNEL_PREFIX", "tatartours"),
+        },
+    }
+}
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": env_str("CACHE_PREFIX", "tatartours"),
+    }
+}
+
+# --- Auth -------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/support/"
+LOGOUT_REDIRECT_URL = "/"
+
+# --- i18n: Russian first; English and Tatar can follow with catalogs only ----
+LANGUAGE_CODE = "ru"
+LANGUAGES = [("ru", _("Russian")), ("en", _("English")), ("tt", _("Tatar"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = env_str("TIME_ZONE", "Europe/Moscow")
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files -----------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if PRODUCTION_LIKE
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+WHITENOISE_USE_FINDERS = not PRODUCTION_LIKE
+
+# --- Chat limits (the wire contract's numbers) ------------------------------
+CHAT_MAX_MESSAGE_CHARS = 2000
+CHAT_MAX_FRAME_BYTES = 64 * 1024
+CHAT_HISTORY_LIMIT = env_int("CHAT_HISTORY_LIMIT", 50, minimum=1)
+CHAT_TOKEN_TTL_DAYS = env_int("CHAT_TOKEN_TTL_DAYS", 30, minimum=1)
+# Visitor messages per minute, per chat session and per client IP, shared by
+# all server processes through Redis. Lifted in benchmark mode only.
+CHAT_RATE_LIMIT_PER_MINUTE = env_int(
+    "CHAT_RATE_LIMIT_PER_MINUTE", 0 if MODE == "benchmark" else 20, minimum=0
+)
+
+# --- AI (OpenRouter) --------------------------------------------------------
+OPENROUTER_API_KEY = env_str("OPENROUTER_API_KEY", "")
+OPENROUTER_BASE_URL = env_str("OPENROUTER_BASE_URL", "https://openrouter.ai/api/v1").rstrip("/")
+AI_MODELS = env_list("AI_MODELS", ["openai/gpt-4", "meta-llama/llama-3.1-8b-instruct"])
+AI_SITE_URL = env_str("AI_SITE_URL", "http://127.0.0.1:8000")
+AI_SITE_TITLE = env_str("AI_SITE_TITLE", "Туры по Татарстану")
+AI_CONTEXT_MESSAGES = env_int("AI_CONTEXT_MESSAGES", 10, minimum=1)
+AI_MAX_TOKENS = env_int("AI_MAX_TOKENS", 600, minimum=16)
+AI_CONNECT_TIMEOUT = env_float("AI_CONNECT_TIMEOUT", 5.0, minimum=0.1)
+AI_FIRST_TOKEN_TIMEOUT = env_float("AI_FIRST_TOKEN_TIMEOUT", 15.0, minimum=0.1)
+AI_TOTAL_TIMEOUT = env_float("AI_TOTAL_TIMEOUT", 60.0, minimum=0.1)
+
+# --- Security (production mode) ----------------------------------------------
+if PRODUCTION_LIKE:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+    SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.channels.server": {"level": "WARNING"},
+        "daphne": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,46 @@
+"""Shared fixtures: real Postgres (pytest-django), real Redis, the real ASGI app.
+
+Redis: tests use the database of REDIS_URL (make test picks /15) and flush
+that database, and only it, before each test, so leftovers of one test
+(group members, rate-limit windows, presence) never leak into the next.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+import redis
+from channels.layers import channel_layers
+from django.conf import settings
+
+from tests.factories import VisitorSocket
+
+
+@pytest.fixture(autouse=True)
+def _fresh_redis() -> Iterator[None]:
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    client.flushdb()
+    client.close()
+    # The Redis channel layer binds to the event loop that first used it;
+    # every test gets a new loop, so it gets a new layer too.
+    channel_layers.backends = {}
+    yield
+    channel_layers.backends = {}
+
+
+@pytest.fixture
+async def visitor() -> AsyncIterator[Any]:
+    """A registered visitor socket on the real ASGI app; closed after the test."""
+    sockets: list[VisitorSocket] = []
+
+    async def open_visitor(**register: Any) -> VisitorSocket:
+        socket = await VisitorSocket.open()
+        sockets.append(socket)
+        await socket.register(**register)
+        return socket
+
+    yield open_visitor
+    for socket in sockets:
+        await socket.close()
