@@ -1,0 +1,147 @@
+"""Real server processes for end-to-end tests: daphne on a free loopback port.
+
+Settings reach the child only through environment variables (override_settings
+does not cross a process boundary). The child uses the test database that
+pytest-django created, so tests that use a server need
+`@pytest.mark.django_db(transaction=True)` for their rows to be visible.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(
+    port: int, timeout: float = 20.0, process: subprocess.Popen[bytes] | None = None
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode} before listening")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+def test_database_url() -> str:
+    """DATABASE_URL of the database this test run uses (pytest-django's test DB)."""
+    db = connection.settings_dict
+    user = db.get("USER") or "postgres"
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    host = db.get("HOST") or "127.0.0.1"
+    port = db.get("PORT") or 5432
+    return f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"
+
+
+def server_env(**overrides: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "tatartours.settings",
+            "DATABASE_URL": test_database_url(),
+            "REDIS_URL": settings.REDIS_URL,
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    env.update(overrides)
+    return env
+
+
+@dataclass
+class ServerProcess:
+    process: subprocess.Popen[bytes]
+    port: int
+    log_path: Path
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def kill(self) -> None:
+        """Die at once, as a crashed machine would (SIGKILL)."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def start_daphne(port: int | None = None, log_dir: Path | None = None, **env: str) -> ServerProcess:
+    port = port or free_port()
+    log_dir = log_dir or Path(os.environ.get("TEST_ARTIFACTS", ROOT / "test-artifacts"))
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"daphne-{port}.log"
+    log_file = log_path.open("wb")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "--websocket-max-message-size",
+            "65536",
+            "--websocket-max-frame-size",
+            "65536",
+            "tatartours.asgi:application",
+        ],
+        cwd=ROOT,
+        env=server_env(**env),
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+    )
+    log_file.close()
+    server = ServerProcess(process, port, log_path)
+    try:
+        wait_for_port(port, process=process)
+    except Exception:
+        server.stop()
+        raise RuntimeError(f"daphne did not start:\n{server.log()}") from None
+    return server
+
+
+@contextmanager
+def running_daphne(**env: str) -> Iterator[ServerProcess]:
+    server = start_daphne(**env)
+    try:
+        yield server
+    finally:
+        server.stop()
