@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, ParamSpec, TypeVar
 
@@ -73,16 +74,23 @@ async def send_events(events: list[Outgoing]) -> None:
             logger.warning("could not publish %s to %s: %r", frame.get("type"), group, result)
 
 
+@contextmanager
+def collecting() -> Iterator[list[Outgoing]]:
+    """Collect, instead of sending, the events committed inside the block."""
+    events: list[Outgoing] = []
+    token = _collector.set(events)
+    try:
+        yield events
+    finally:
+        _collector.reset(token)
+
+
 async def run_action(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
     """Run a sync action in one DB hop, then publish what it committed."""
 
     def call() -> tuple[R, list[Outgoing]]:
-        events: list[Outgoing] = []
-        token = _collector.set(events)
-        try:
+        with collecting() as events:
             return fn(*args, **kwargs), events
-        finally:
-            _collector.reset(token)
 
     result, events = await database_sync_to_async(call)()
     await send_events(events)
