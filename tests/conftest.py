@@ -16,6 +16,7 @@ from channels.layers import channel_layers
 from django.conf import settings
 
 from tests.factories import VisitorSocket
+from tests.fakes.openrouter import FakeOpenRouter
 
 
 @pytest.fixture(autouse=True)
@@ -28,6 +29,19 @@ def _fresh_redis() -> Iterator[None]:
     channel_layers.backends = {}
     yield
     channel_layers.backends = {}
+
+
+@pytest.fixture
+def fake_openrouter(settings: Any) -> Iterator[FakeOpenRouter]:
+    """A fake OpenRouter on a free loopback port, with settings pointing at it.
+
+    It accepts only the key "test-key"; configure answers and failures on the
+    yielded `tests.fakes.openrouter.FakeOpenRouter`.
+    """
+    with FakeOpenRouter(api_key="test-key") as fake:
+        settings.OPENROUTER_BASE_URL = fake.base_url
+        settings.OPENROUTER_API_KEY = "test-key"
+        yield fake
 
 
 @pytest.fixture
