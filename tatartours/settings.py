@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "chat",
     "support",
     "ai",
+    "analytics",
 ]
 
 MIDDLEWARE = [

@@ -19,6 +19,23 @@ from tests.factories import VisitorSocket
 from tests.fakes.openrouter import FakeOpenRouter
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """Before the test database is dropped, end the sessions still holding it.
+
+    psycopg's pool keeps idle connections (and threads of async tests keep
+    theirs); Postgres refuses to drop a database that is in use.
+    """
+    yield
+    from django.db import connection
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
 @pytest.fixture(autouse=True)
 def _fresh_redis() -> Iterator[None]:
     client = redis.Redis.from_url(settings.REDIS_URL)
