@@ -79,6 +79,12 @@ class Tour(models.Model):
     def free_places(self) -> int:
         return max(self.max_participants - self.places_booked, 0)
 
+    @property
+    def almost_sold_out(self) -> bool:
+        """A few places left: at most 3, or at most a tenth of the group."""
+        free = self.free_places
+        return 0 < free <= max(3, -(-self.max_participants // 10))
+
 
 def _new_booking_reference() -> str:
     # Unambiguous alphabet (no 0/O, 1/I) because visitors read it over the phone.

@@ -2,21 +2,55 @@
 
 from __future__ import annotations
 
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 
-from tours.models import Tour
+from tours.filters import TourFilterForm, filter_tours
+from tours.models import FaqEntry, Tour
+
+FEATURED_COUNT = 6
+FAQ_ON_HOME = 4
+RELATED_COUNT = 3
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    featured = Tour.objects.upcoming()[:6]
-    return render(request, "tours/home.html", {"tours": featured})
+    upcoming = Tour.objects.upcoming()
+    # Featured: the soonest tours one can still book.
+    featured = upcoming.filter(places_booked__lt=F("max_participants"))[:FEATURED_COUNT]
+    places = upcoming.order_by("place").values_list("place", flat=True).distinct()
+    faq = FaqEntry.objects.filter(is_published=True)[:FAQ_ON_HOME]
+    return render(
+        request,
+        "tours/home.html",
+        {"tours": featured, "places": list(places), "faq": faq},
+    )
 
 
 def tour_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "tours/list.html", {"tours": Tour.objects.upcoming()})
+    upcoming = Tour.objects.upcoming()
+    form = TourFilterForm(request.GET or None, tours=upcoming)
+    filters = form.filters()
+    tours = filter_tours(upcoming, filters)
+    return render(
+        request,
+        "tours/list.html",
+        {"form": form, "filters": filters, "tours": tours},
+    )
 
 
 def tour_detail(request: HttpRequest, slug: str) -> HttpResponse:
     tour = get_object_or_404(Tour.objects.published(), slug=slug)
-    return render(request, "tours/detail.html", {"tour": tour})
+    related = (Tour.objects.upcoming().filter(place__iexact=tour.place).exclude(pk=tour.pk))[
+        :RELATED_COUNT
+    ]
+    return render(
+        request,
+        "tours/detail.html",
+        {
+            "tour": tour,
+            "related": related,
+            "is_past": tour.start_date < timezone.localdate(),
+        },
+    )
