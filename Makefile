@@ -7,7 +7,7 @@ PORT ?= 8000
 # Tests use their own Redis database and flush it; never the development one.
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: venv run serve test lint format messages browser clean
+.PHONY: venv run serve test lint format messages browser clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -41,6 +41,14 @@ browser:
 ## test: the whole suite against real Postgres, Redis, daphne and Chromium
 test: venv browser
 	REDIS_URL=$${TEST_REDIS_URL:-$(TEST_REDIS_URL)} $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## bench: the benchmark (docs/benchmarks.md); e.g. make bench BENCH_ARGS="--scenario relay"
+$(VENV)/.bench-installed: pyproject.toml | $(VENV)/.installed
+	$(BIN)/pip install --quiet -e ".[dev,bench]"
+	touch $@
+
+bench: $(VENV)/.bench-installed
+	$(BIN)/python -m bench run $(BENCH_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .
