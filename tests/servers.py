@@ -140,7 +140,7 @@ def start_daphne(port: int | None = None, log_dir: Path | None = None, **env: st
 
 @contextmanager
 def running_daphne(**env: str) -> Iterator[ServerProcess]:
-    server = start_daphne(**env)
+    server = start_daphne(None, None, **env)
     try:
         yield server
     finally:

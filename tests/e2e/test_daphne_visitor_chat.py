@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
+from websockets.typing import Origin
 
 from chat.models import ChatMessage
 from tests.fakes.openrouter import FakeOpenRouter
@@ -47,7 +48,7 @@ async def _frames_until(ws: ClientConnection, frame_type: str) -> list[dict[str,
 
 async def test_visitor_chats_with_the_ai_through_a_real_daphne(server, model):
     origin = f"http://127.0.0.1:{server.port}"
-    async with connect(f"{server.ws_url}/ws/chat/", origin=origin, open_timeout=10) as ws:
+    async with connect(f"{server.ws_url}/ws/chat/", origin=Origin(origin), open_timeout=10) as ws:
         await ws.send(json.dumps({"type": "register"}))
         registered = json.loads(await ws.recv())
         assert registered["type"] == "registered"
@@ -83,7 +84,7 @@ async def test_visitor_chats_with_the_ai_through_a_real_daphne(server, model):
 async def test_a_foreign_origin_cannot_open_the_visitor_socket(server):
     with pytest.raises(InvalidStatus) as refused:
         async with connect(
-            f"{server.ws_url}/ws/chat/", origin="https://evil.example", open_timeout=10
+            f"{server.ws_url}/ws/chat/", origin=Origin("https://evil.example"), open_timeout=10
         ):
             pass
     assert refused.value.response.status_code == 403
