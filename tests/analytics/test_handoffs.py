@@ -1,0 +1,58 @@
+"""Handoffs to operators: waiting time in the queue, first response, abandoned requests."""
+
+from __future__ import annotations
+
+import pytest
+
+from analytics.metrics import Period, handoffs
+from support.models import SupportRequest
+from tests.analytics.dataset import DAY1, DAY2, DAY3, Chat, local
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def requests() -> None:
+    # Taken after 30, 60, 90, 120 and 600 s; first replies 10, 20, 30, 40 s after taking.
+    for i, (wait, reply) in enumerate([(30, 10), (60, 20), (90, 30), (120, 40), (600, None)]):
+        Chat(local(DAY1, 9 + i)).handoff(
+            local(DAY1, 9 + i), wait_s=wait, first_reply_s=reply, closed_after_s=wait + 900
+        )
+    # Never taken: the visitor left the queue.
+    Chat(local(DAY2, 9)).handoff(
+        local(DAY2, 9), closed_after_s=300, status=SupportRequest.Status.ABANDONED
+    )
+    # Still waiting now.
+    Chat(local(DAY2, 10)).handoff(local(DAY2, 10))
+    # Outside the period.
+    Chat(local(DAY3, 9)).handoff(local(DAY3, 9), wait_s=5000, first_reply_s=5000)
+
+
+@pytest.mark.usefixtures("requests")
+def test_queue_waiting_time_over_the_requests_an_operator_took() -> None:
+    result = handoffs(Period(DAY1, DAY2))
+
+    assert result.waiting.count == 5
+    assert result.waiting.mean == pytest.approx(180)
+    assert result.waiting.p50 == pytest.approx(90)
+    assert result.waiting.p95 == pytest.approx(504)  # position 3.8: 120 + 0.8 * 480
+
+
+@pytest.mark.usefixtures("requests")
+def test_operator_first_response_time_after_taking_the_chat() -> None:
+    result = handoffs(Period(DAY1, DAY2))
+
+    assert result.first_response.count == 4
+    assert result.first_response.mean == pytest.approx(25)
+    assert result.first_response.p50 == pytest.approx(25)
+    assert result.first_response.p95 == pytest.approx(38.5)  # position 2.85: 30 + 0.85 * 10
+
+
+@pytest.mark.usefixtures("requests")
+def test_requests_counted_by_status_with_the_abandoned_share() -> None:
+    result = handoffs(Period(DAY1, DAY2))
+
+    assert result.requests == 7
+    assert result.by_status == {"waiting": 1, "assigned": 0, "closed": 5, "abandoned": 1}
+    assert result.abandoned == 1
+    assert result.abandon_rate == pytest.approx(1 / 7)
