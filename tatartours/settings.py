@@ -191,6 +191,13 @@ AI_CONNECT_TIMEOUT = env_float("AI_CONNECT_TIMEOUT", 5.0, minimum=0.1)
 AI_FIRST_TOKEN_TIMEOUT = env_float("AI_FIRST_TOKEN_TIMEOUT", 15.0, minimum=0.1)
 AI_TOTAL_TIMEOUT = env_float("AI_TOTAL_TIMEOUT", 60.0, minimum=0.1)
 
+# --- Metrics (analytics app); see docs/metrics.md -----------------------------
+# /metrics answers loopback clients (METRICS_ALLOW_LOOPBACK) and requests with
+# "Authorization: Bearer <METRICS_TOKEN>". A same-host reverse proxy that does
+# not send X-Forwarded-For makes every request look local: turn loopback off.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+METRICS_ALLOW_LOOPBACK = env_bool("METRICS_ALLOW_LOOPBACK", True)
+
 # --- Security (production mode) ----------------------------------------------
 if PRODUCTION_LIKE:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
