@@ -237,6 +237,14 @@ class Outcomes:
     def handoff_rate(self) -> float | None:
         return _ratio(self.handed_off, self.conversations)
 
+    @property
+    def rated_badly_rate(self) -> float | None:
+        return _ratio(self.rated_badly, self.conversations)
+
+    @property
+    def unanswered_rate(self) -> float | None:
+        return _ratio(self.unanswered, self.conversations)
+
 
 def _conversations_cte() -> str:
     messages, requests = _table(ChatMessage), _table(SupportRequest)
