@@ -208,6 +208,13 @@ def post_visitor_message(
     )
 
 
+def is_stored_visitor_message(*, session_pk: int, client_id: str) -> bool:
+    """True if this session already stored a visitor message with `client_id` (a resend)."""
+    return ChatMessage.objects.filter(
+        session_id=session_pk, client_id=client_id, author=ChatMessage.Author.VISITOR
+    ).exists()
+
+
 def _tour_facts(tour: Tour | None) -> TourFacts | None:
     if tour is None or tour.status != Tour.Status.PUBLISHED:
         return None

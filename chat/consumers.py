@@ -14,8 +14,9 @@ from collections import deque
 from typing import Any, ClassVar
 
 from django.utils.translation import gettext as _
+from redis.exceptions import RedisError
 
-from chat import actions
+from chat import actions, guards
 from chat.ai_reply import answer_pending
 from chat.errors import ClientError
 from chat.events import message_ack_frame, registered_frame, session_group
@@ -39,11 +40,6 @@ _OPERATOR_SIDE_ONLY = frozenset({"visitor_typing", "support_chat_joined"})
 _AI_STOPPERS = frozenset({"support_pending", "support_joined"})
 
 
-def client_ip(scope: dict[str, Any]) -> str | None:
-    client = scope.get("client")
-    return client[0] if client else None
-
-
 def header(scope: dict[str, Any], name: bytes) -> str:
     for key, value in scope.get("headers", []):
         if key == name:
@@ -62,6 +58,7 @@ class VisitorConsumer(FrameConsumer):
 
     session_pk: int | None = None
     session_public_id: str | None = None
+    client_ip: str | None = None
     group: str | None = None
 
     async def connect(self) -> None:
@@ -69,7 +66,19 @@ class VisitorConsumer(FrameConsumer):
         self._ai_again = False
         # client_ids this socket sent: their `visitor_message` echo is not for us.
         self._own_client_ids: deque[str] = deque(maxlen=200)
+        self.client_ip = guards.client_ip(self.scope)
+        refusal: ClientError | None = None
+        try:
+            await guards.check_connection(self.client_ip)
+        except guards.Throttled as error:
+            refusal = error
+        except RedisError:
+            logger.warning("connection throttle unavailable", exc_info=True)
+        # Accept first, so the client reads why (4429) instead of a bare HTTP 403.
         await self.accept()
+        if refusal is not None:
+            await self.send_frame(refusal.as_frame())
+            await self.close(code=guards.CLOSE_RATE_LIMITED)
 
     async def disconnect(self, code: int) -> None:
         if self._ai_task is not None:
@@ -84,6 +93,12 @@ class VisitorConsumer(FrameConsumer):
         token = optional_str(data, "token", max_length=200)
         tour = optional_slug(data, "tour")
         after = optional_int(data, "after")
+        try:
+            await guards.check_register(token)
+        except guards.Throttled as error:
+            await self.send_frame(error.as_frame())
+            await self.close(code=guards.CLOSE_RATE_LIMITED)
+            return
         user = self.scope.get("user")
         user_id = user.pk if user is not None and user.is_authenticated else None
         registration = await run_action(
@@ -92,7 +107,7 @@ class VisitorConsumer(FrameConsumer):
             tour_slug=tour,
             after=after,
             user_id=user_id,
-            client_ip=client_ip(self.scope),
+            client_ip=self.client_ip,
             user_agent=header(self.scope, b"user-agent"),
         )
         group = session_group(registration.session.public_id)
@@ -121,6 +136,16 @@ class VisitorConsumer(FrameConsumer):
         client_id = require_client_id(data)
         text = require_message_text(data, client_id)
         tour = optional_slug(data, "tour")
+        assert self.session_public_id is not None
+        sender = guards.Sender(self.session_public_id, self.client_ip)
+        try:
+            await guards.check_visitor_message(sender, client_id=client_id, text=text)
+        except guards.Throttled:
+            # A resend of a message stored long ago is acknowledged, not refused.
+            if not await run_action(
+                actions.is_stored_visitor_message, session_pk=session_pk, client_id=client_id
+            ):
+                raise
         self._own_client_ids.append(client_id)
         posted = await run_action(
             actions.post_visitor_message,
@@ -145,12 +170,14 @@ class VisitorConsumer(FrameConsumer):
 
         session_pk = self._require_session()
         reason = optional_str(data, "reason", max_length=500) or ""
+        guards.check_text(reason)
         await support_actions.request_support_async(session_pk=session_pk, reason=reason)
 
     async def on_rate(self, data: dict[str, Any]) -> None:
         session_pk = self._require_session()
         score = require_int(data, "score", minimum=1)
         comment = optional_str(data, "comment", max_length=2000) or ""
+        guards.check_text(comment)
         await run_action(
             actions.rate_conversation, session_pk=session_pk, score=score, comment=comment.strip()
         )

@@ -178,6 +178,32 @@ CHAT_TOKEN_TTL_DAYS = env_int("CHAT_TOKEN_TTL_DAYS", 30, minimum=1)
 CHAT_RATE_LIMIT_PER_MINUTE = env_int(
     "CHAT_RATE_LIMIT_PER_MINUTE", 0 if MODE == "benchmark" else 20, minimum=0
 )
+# Spam throttles (docs/security.md); 0 turns one off. Benchmark mode lifts them,
+# as the load generator repeats its texts from one IP.
+_LIMIT_DEFAULT_OFF = MODE == "benchmark"
+# The same text (case and spacing aside) at most this often per window and session.
+CHAT_REPEAT_LIMIT = env_int("CHAT_REPEAT_LIMIT", 0 if _LIMIT_DEFAULT_OFF else 3, minimum=0)
+CHAT_SPAM_WINDOW_SECONDS = env_int("CHAT_SPAM_WINDOW_SECONDS", 120, minimum=1)
+# Links: at most this many in one message (else `moderated`), and per window and session.
+CHAT_MAX_LINKS_PER_MESSAGE = env_int("CHAT_MAX_LINKS_PER_MESSAGE", 3, minimum=0)
+CHAT_LINK_LIMIT = env_int("CHAT_LINK_LIMIT", 0 if _LIMIT_DEFAULT_OFF else 6, minimum=0)
+# New visitor sockets per minute per client IP, and registrations per minute per
+# chat session (a tab stuck in a reconnect loop, or a script opening sockets).
+CHAT_CONNECTIONS_PER_MINUTE = env_int(
+    "CHAT_CONNECTIONS_PER_MINUTE", 0 if _LIMIT_DEFAULT_OFF else 60, minimum=0
+)
+CHAT_REGISTERS_PER_MINUTE = env_int(
+    "CHAT_REGISTERS_PER_MINUTE", 0 if _LIMIT_DEFAULT_OFF else 30, minimum=0
+)
+# How many reverse proxies in front of daphne append to X-Forwarded-For. 0: the
+# client address is scope["client"] (what daphne saw, or what --proxy-headers
+# made of the header). N: the N-th address from the right of X-Forwarded-For.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+# django-ratelimit (HTTP forms): login attempts and offline tickets per IP.
+RATELIMIT_USE_CACHE = "default"
+LOGIN_RATE_LIMIT = env_str("LOGIN_RATE_LIMIT", "10/m")
+LOGIN_RATE_LIMIT_PER_USERNAME = env_str("LOGIN_RATE_LIMIT_PER_USERNAME", "5/m")
+TICKET_RATE_LIMIT = env_str("TICKET_RATE_LIMIT", "5/m")
 
 # --- AI (OpenRouter) --------------------------------------------------------
 OPENROUTER_API_KEY = env_str("OPENROUTER_API_KEY", "")
