@@ -216,6 +216,28 @@ AI_MAX_TOKENS = env_int("AI_MAX_TOKENS", 600, minimum=16)
 AI_CONNECT_TIMEOUT = env_float("AI_CONNECT_TIMEOUT", 5.0, minimum=0.1)
 AI_FIRST_TOKEN_TIMEOUT = env_float("AI_FIRST_TOKEN_TIMEOUT", 15.0, minimum=0.1)
 AI_TOTAL_TIMEOUT = env_float("AI_TOTAL_TIMEOUT", 60.0, minimum=0.1)
+# Streamed answers (ai_chunk frames); off: one JSON answer per model turn.
+AI_STREAM = env_bool("AI_STREAM", True)
+# Attempts per model turn (client-side fallback over AI_MODELS), waits between
+# them: Retry-After capped at AI_RETRY_AFTER_CAP seconds (a visitor is
+# waiting), else jittered exponential backoff from AI_BACKOFF_BASE seconds.
+AI_MAX_ATTEMPTS = env_int("AI_MAX_ATTEMPTS", 3, minimum=1)
+AI_RETRY_AFTER_CAP = env_float("AI_RETRY_AFTER_CAP", 3.0, minimum=0.0)
+AI_BACKOFF_BASE = env_float("AI_BACKOFF_BASE", 0.3, minimum=0.0)
+# Circuit breaker per model (per process): skip a model for AI_BREAKER_COOLDOWN
+# seconds after AI_BREAKER_FAILURES consecutive failures.
+AI_BREAKER_FAILURES = env_int("AI_BREAKER_FAILURES", 5, minimum=1)
+AI_BREAKER_COOLDOWN = env_float("AI_BREAKER_COOLDOWN", 30.0, minimum=0.1)
+AI_MAX_CONNECTIONS = env_int("AI_MAX_CONNECTIONS", 100, minimum=1)
+# Tool calling: off, or for models listed in AI_MODELS_WITHOUT_TOOLS, the
+# prompt is enriched with matching tours and FAQ entries instead.
+AI_TOOLS_ENABLED = env_bool("AI_TOOLS_ENABLED", True)
+AI_MODELS_WITHOUT_TOOLS = env_list("AI_MODELS_WITHOUT_TOOLS", [])
+AI_MAX_TOOL_ROUNDS = env_int("AI_MAX_TOOL_ROUNDS", 3, minimum=0)
+AI_FAQ_IN_PROMPT = env_int("AI_FAQ_IN_PROMPT", 3, minimum=0)
+# Tokens (prompt + completion) one chat session may spend on the model; past
+# it, answers come from the knowledge base.
+AI_SESSION_TOKEN_BUDGET = env_int("AI_SESSION_TOKEN_BUDGET", 40000, minimum=0)
 
 # --- Metrics (analytics app); see docs/metrics.md -----------------------------
 # /metrics answers loopback clients (METRICS_ALLOW_LOOPBACK) and requests with
