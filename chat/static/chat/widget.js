@@ -1,0 +1,808 @@
+/*
+ * Tatartours chat widget. Embed on any page:
+ *   <script src="https://SITE/static/chat/widget.js" defer data-tour="SLUG"></script>
+ * Optional: data-server="https://SITE" (when static files live on a CDN),
+ * data-lang="ru". Elements with a data-tatartours-chat-open attribute open it.
+ *
+ * Plain JS, no build step. Speaks the wire contract (PROTOCOL.md). The UI
+ * lives in a shadow root with its own stylesheet, so the host page's CSS
+ * cannot reach it and ours cannot leak out. Texts are English msgids
+ * translated by Django (djangojs catalog at /chat/widget-i18n/). Message
+ * text is only ever set through text nodes, never innerHTML.
+ */
+(function () {
+  "use strict";
+
+  const script = document.currentScript;
+  if (!script || document.querySelector("tatartours-chat")) return; // embedded twice
+
+  const server = new URL(script.dataset.server || script.src, script.src).origin;
+  const wsUrl = server.replace(/^http/, "ws") + "/ws/chat/";
+  const tour = script.dataset.tour || "";
+  const lang = script.dataset.lang || document.documentElement.lang || "";
+  const storeKey = "tatartours-chat:" + server;
+  const MAX_CHARS = 2000;
+
+  // --- i18n: Django's catalog, msgid fallback ---------------------------------
+  let catalog = {};
+  const gettext = (msgid) => {
+    const value = catalog[msgid];
+    return typeof value === "string" && value ? value : msgid;
+  };
+  const interpolate = (text, values) =>
+    text.replace(/%\((\w+)\)s/g, (_, key) => String(values[key]));
+
+  // --- persistence: token, unacknowledged messages, panel state -------------
+  const memory = {};
+  function load() {
+    try {
+      return JSON.parse(localStorage.getItem(storeKey) || "{}") || {};
+    } catch (error) {
+      return memory; // storage disabled (privacy mode, sandboxed frame)
+    }
+  }
+  function save(patch) {
+    const data = Object.assign(load(), patch);
+    try {
+      localStorage.setItem(storeKey, JSON.stringify(data));
+    } catch (error) {
+      Object.assign(memory, patch);
+    }
+  }
+  const outbox = () => load().outbox || [];
+  const setOutbox = (items) => save({ outbox: items });
+
+  function newClientId() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    const bytes = new Uint8Array(16);
+    if (window.crypto && crypto.getRandomValues) crypto.getRandomValues(bytes);
+    else for (let i = 0; i < 16; i++) bytes[i] = Math.floor(Math.random() * 256);
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+    return [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20), hex.slice(20)].join("-");
+  }
+
+  // --- tiny DOM helpers ---------------------------------------------------------
+  function el(tag, attrs, children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (value === false || value == null) continue;
+      if (key === "text") node.textContent = value;
+      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+      else node.setAttribute(key, value === true ? "" : value);
+    }
+    for (const child of children || []) if (child) node.append(child);
+    return node;
+  }
+  const SVG_NS = "http://www.w3.org/2000/svg";
+  function svg(path) {
+    const icon = document.createElementNS(SVG_NS, "svg");
+    icon.setAttribute("viewBox", "0 0 24 24");
+    icon.setAttribute("aria-hidden", "true");
+    icon.setAttribute("focusable", "false");
+    icon.setAttribute("class", "icon");
+    const shape = document.createElementNS(SVG_NS, "path");
+    shape.setAttribute("d", path);
+    icon.append(shape);
+    return icon;
+  }
+  const ICON_CHAT = "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z";
+  const ICON_CLOSE = "M6 6l12 12M18 6L6 18";
+  const ICON_SEND = "M3 11l18-8-8 18-2-8-8-2z";
+
+  /** Text with safe links: http(s) only, new tab, no opener. Line breaks kept by CSS. */
+  function renderText(node, text) {
+    node.textContent = "";
+    const pattern = /https?:\/\/[^\s<>"'«»]+/gi;
+    let last = 0;
+    let match;
+    while ((match = pattern.exec(text))) {
+      let url = match[0].replace(/[.,!?;:]+$/, "");
+      if (url.endsWith(")") && !url.includes("(")) url = url.slice(0, -1);
+      let parsed = null;
+      try {
+        parsed = new URL(url);
+      } catch (error) {
+        parsed = null;
+      }
+      if (!parsed || (parsed.protocol !== "http:" && parsed.protocol !== "https:")) continue;
+      node.append(text.slice(last, match.index));
+      node.append(el("a", { href: parsed.href, target: "_blank", rel: "noopener noreferrer nofollow", text: url }));
+      last = match.index + url.length;
+      pattern.lastIndex = last;
+    }
+    node.append(text.slice(last));
+  }
+
+  function timeLabel(iso) {
+    const date = iso ? new Date(iso) : new Date();
+    if (isNaN(date)) return "";
+    return date.toLocaleTimeString(lang || undefined, { hour: "2-digit", minute: "2-digit" });
+  }
+
+  // --- the UI ---------------------------------------------------------------------
+  const host = document.createElement("tatartours-chat");
+  // Inline !important beats any host stylesheet rule aimed at our element.
+  for (const [prop, value] of [["all", "initial"], ["position", "fixed"], ["z-index", "2147483000"], ["bottom", "0"], ["right", "0"], ["display", "none"]]) {
+    host.style.setProperty(prop, value, "important");
+  }
+  const root = host.attachShadow({ mode: "open" });
+  const ui = {};
+
+  function buildUi() {
+    ui.launcher = el("button", { class: "launcher", type: "button", "aria-expanded": "false", "aria-controls": "panel", "aria-label": gettext("Open the support chat"), onclick: () => setOpen(true) }, [svg(ICON_CHAT), (ui.unread = el("span", { class: "unread", hidden: true }))]);
+    ui.status = el("p", { class: "status", id: "status" });
+    ui.banner = el("div", { class: "banner", role: "alert", hidden: true });
+    ui.notice = el("div", { class: "notice", role: "status", hidden: true });
+    ui.list = el("div", { class: "list" });
+    ui.typing = el("div", { class: "typing", hidden: true }, [el("span", { class: "dots", "aria-hidden": "true" }, [el("i"), el("i"), el("i")]), (ui.typingText = el("span"))]);
+    ui.welcome = el("div", { class: "welcome" }, [
+      el("p", { text: gettext("Hello! I am the AI assistant of Tours of Tatarstan. Ask about tours, dates, prices or booking. If you need a person, press “Call an operator”.") }),
+      (ui.suggestions = el("div", { class: "suggestions" }, [
+        gettext("Which tours are there this month?"),
+        gettext("How do I book a tour?"),
+        gettext("Are there discounts for children?"),
+      ].map((text) => el("button", { type: "button", class: "chip", text, onclick: () => sendMessage(text) })))),
+    ]);
+    ui.log = el("div", { class: "log", role: "log", "aria-live": "off", "aria-label": gettext("Messages"), tabindex: "0" }, [ui.welcome, ui.list, ui.typing]);
+    ui.cards = el("div", { class: "cards" });
+    ui.handoff = el("button", { class: "handoff", type: "button", onclick: requestSupport, text: gettext("Call an operator") });
+    ui.input = el("textarea", { id: "input", rows: "1", maxlength: String(MAX_CHARS), placeholder: gettext("Type a message…"), "aria-describedby": "counter", enterkeyhint: "send", oninput: onInput, onkeydown: onKeyDown });
+    ui.counter = el("span", { class: "counter", id: "counter", "aria-live": "polite" });
+    ui.send = el("button", { class: "send", type: "submit", "aria-label": gettext("Send") }, [svg(ICON_SEND)]);
+    ui.form = el("form", { class: "composer", onsubmit: onSubmit }, [el("label", { class: "sr", for: "input", text: gettext("Message") }), ui.input, ui.send]);
+    ui.panel = el("section", { class: "panel", id: "panel", role: "dialog", "aria-labelledby": "title", "aria-describedby": "status", hidden: true, onkeydown: (event) => event.key === "Escape" && setOpen(false) }, [
+      el("header", { class: "head" }, [
+        el("span", { class: "avatar", "aria-hidden": "true" }, [svg(ICON_CHAT)]),
+        el("div", { class: "head-text" }, [el("h2", { id: "title", text: gettext("Tours of Tatarstan") }), ui.status]),
+        el("button", { class: "close", type: "button", "aria-label": gettext("Minimise the chat"), onclick: () => setOpen(false) }, [svg(ICON_CLOSE)]),
+      ]),
+      ui.banner,
+      ui.notice,
+      ui.log,
+      ui.cards,
+      el("div", { class: "bar" }, [ui.handoff, ui.counter]),
+      ui.form,
+    ]);
+    ui.announcer = el("div", { class: "sr", "aria-live": "polite" });
+    root.append(el("link", { rel: "stylesheet", href: new URL("widget.css", script.src).href, onload: reveal, onerror: reveal }), ui.launcher, ui.panel, ui.announcer);
+    setTimeout(reveal, 3000); // never hidden for good by a slow stylesheet
+  }
+
+  function reveal() {
+    host.style.setProperty("display", "block", "important");
+  }
+
+  function announce(text) {
+    ui.announcer.textContent = "";
+    requestAnimationFrame(() => (ui.announcer.textContent = text));
+  }
+
+  function setOpen(open, moveFocus = true) {
+    ui.panel.hidden = !open;
+    ui.launcher.hidden = open;
+    ui.launcher.setAttribute("aria-expanded", String(open));
+    save({ open });
+    if (open) {
+      unread = 0;
+      ui.unread.hidden = true;
+      ui.launcher.setAttribute("aria-label", gettext("Open the support chat"));
+      connect();
+      scrollDown(true);
+    }
+    if (moveFocus) (open ? ui.input : ui.launcher).focus();
+  }
+
+  function scrollDown(force) {
+    const log = ui.log;
+    const nearBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 120;
+    if (force || nearBottom) requestAnimationFrame(() => (log.scrollTop = log.scrollHeight));
+  }
+
+  // --- messages -----------------------------------------------------------------
+  const byId = new Map(); // server id -> element
+  const byClientId = new Map(); // client_id -> element of the visitor's message
+  const streams = new Map(); // reply_to -> element of an AI answer being streamed
+  const answered = new Set(); // reply_to ids with a stored AI answer
+  let lastId = 0;
+  let unread = 0;
+
+  const AUTHOR_LABEL = {
+    visitor: () => gettext("You"),
+    ai: () => gettext("AI assistant"),
+    system: () => gettext("Notice"),
+  };
+  function authorLabel(author, operator) {
+    if (author === "operator") return interpolate(gettext("%(name)s, operator"), { name: (operator && operator.name) || gettext("Operator") });
+    return (AUTHOR_LABEL[author] || AUTHOR_LABEL.system)();
+  }
+
+  function messageElement(author, text, operator) {
+    const node = el("div", { class: "msg msg--" + author });
+    node._author = author + (operator ? ":" + operator.name : "");
+    node._who = el("div", { class: "who", text: authorLabel(author, operator) });
+    node._text = el("div", { class: "text" });
+    node._time = el("time");
+    node._state = el("span", { class: "state" });
+    renderText(node._text, text);
+    node.append(node._who, el("div", { class: "bubble" }, [node._text]), el("div", { class: "meta" }, [node._time, node._state]));
+    return node;
+  }
+
+  /** Keep the list ordered: stored messages by id, then streams, then unsent ones. */
+  function place(node) {
+    const id = node._id;
+    let before = null;
+    for (const other of ui.list.children) {
+      const rank = other._id ? 0 : other._stream ? 1 : 2;
+      const mine = id ? 0 : node._stream ? 1 : 2;
+      if (rank > mine || (rank === 0 && mine === 0 && other._id > id)) {
+        before = other;
+        break;
+      }
+    }
+    ui.list.insertBefore(node, before);
+    for (const item of [node, node.nextElementSibling]) {
+      if (!item) continue;
+      const prev = item.previousElementSibling;
+      item.classList.toggle("msg--cont", Boolean(prev && prev._author === item._author && item._author !== "system"));
+    }
+    ui.welcome.classList.toggle("welcome--compact", ui.list.children.length > 0);
+  }
+
+  function markStored(node, id, timestamp) {
+    node._id = id;
+    node.dataset.id = String(id);
+    node._time.dateTime = timestamp || "";
+    node._time.textContent = timeLabel(timestamp);
+    byId.set(id, node);
+    lastId = Math.max(lastId, id);
+  }
+
+  function setState(node, state, text) {
+    node.classList.remove("msg--sending", "msg--failed");
+    if (state) node.classList.add("msg--" + state);
+    node._state.textContent = text || "";
+  }
+
+  /** A stored message from the server (history, live frame); idempotent per id. */
+  function addMessage(m) {
+    if (byId.has(m.id)) return byId.get(m.id);
+    let node = m.client_id && byClientId.get(m.client_id);
+    if (node) {
+      node.remove(); // our unsent copy: it is stored now
+      setState(node, null);
+    } else {
+      node = messageElement(m.author, m.message, m.operator);
+      if (m.client_id) byClientId.set(m.client_id, node);
+    }
+    markStored(node, m.id, m.timestamp);
+    place(node);
+    if (m.author === "visitor" && m.client_id) dropFromOutbox(m.client_id);
+    return node;
+  }
+
+  function incoming(m) {
+    addMessage(m);
+    if (m.author === "visitor") return;
+    announce(authorLabel(m.author, m.operator) + ": " + m.message);
+    if (ui.panel.hidden) {
+      unread += 1;
+      ui.unread.textContent = String(unread);
+      ui.unread.hidden = false;
+      ui.launcher.setAttribute("aria-label", interpolate(gettext("Open the support chat, new messages: %(count)s"), { count: unread }));
+    }
+    scrollDown();
+  }
+
+  function systemNotice(text) {
+    const node = messageElement("system", text);
+    node._time.textContent = timeLabel();
+    node._id = lastId + 0.5; // after what is on screen now, before anything newer
+    place(node);
+    announce(text);
+    scrollDown();
+  }
+
+  // --- sending: optimistic, idempotent by client_id, resent after reconnects -----
+  const inflight = new Set(); // client_ids sent on the current socket
+  let holdUntil = 0; // rate limit: nothing is sent before this time
+  let holdTimer = null;
+  let retryTimer = null;
+  let retries = 0;
+
+  function dropFromOutbox(clientId) {
+    setOutbox(outbox().filter((item) => item.client_id !== clientId));
+    inflight.delete(clientId);
+  }
+
+  function pendingElement(item) {
+    let node = byClientId.get(item.client_id);
+    if (!node) {
+      node = messageElement("visitor", item.message);
+      node._time.textContent = timeLabel(item.at);
+      byClientId.set(item.client_id, node);
+      place(node);
+    }
+    setState(node, "sending", gettext("Sending…"));
+    return node;
+  }
+
+  function sendMessage(text) {
+    text = text.trim();
+    if (!text) return;
+    if (text.length > MAX_CHARS) {
+      showBanner(interpolate(gettext("The message is too long: at most %(limit)s characters."), { limit: MAX_CHARS }));
+      return;
+    }
+    const item = { client_id: newClientId(), message: text, tour: tour || undefined, at: new Date().toISOString() };
+    setOutbox(outbox().concat([item]));
+    pendingElement(item);
+    scrollDown(true);
+    stopTyping();
+    flush();
+  }
+
+  /** Send every unacknowledged message not yet on this socket, oldest first. */
+  function flush() {
+    if (!registered || Date.now() < holdUntil) return;
+    for (const item of outbox()) {
+      if (inflight.has(item.client_id)) continue;
+      inflight.add(item.client_id);
+      transmit({ type: "message", client_id: item.client_id, message: item.message, tour: item.tour });
+    }
+  }
+
+  function onAck(frame) {
+    const node = byClientId.get(frame.client_id);
+    dropFromOutbox(frame.client_id);
+    retries = 0;
+    if (Date.now() >= holdUntil) hideBanner();
+    if (!node || byId.has(frame.id)) return;
+    node.remove();
+    setState(node, null);
+    markStored(node, frame.id, frame.timestamp);
+    place(node);
+  }
+
+  function failMessage(clientId, reason) {
+    dropFromOutbox(clientId);
+    const node = byClientId.get(clientId);
+    if (!node) return;
+    setState(node, "failed", reason);
+    const text = node._text.textContent;
+    node._state.append(" ", el("button", { type: "button", class: "link", text: gettext("Edit and resend"), onclick: () => {
+      node.remove();
+      byClientId.delete(clientId);
+      ui.input.value = text;
+      onInput();
+      ui.input.focus();
+    } }));
+  }
+
+  /** Hold every unsent message until `seconds` pass, with a visible countdown. */
+  function holdFor(seconds, message) {
+    holdUntil = Date.now() + seconds * 1000;
+    clearInterval(holdTimer);
+    const tick = () => {
+      const left = Math.ceil((holdUntil - Date.now()) / 1000);
+      if (left <= 0) {
+        clearInterval(holdTimer);
+        hideBanner();
+        ui.send.disabled = false;
+        flush();
+        return;
+      }
+      ui.send.disabled = true;
+      showBanner(interpolate(message, { seconds: left }), true);
+    };
+    tick();
+    holdTimer = setInterval(tick, 1000);
+  }
+
+  function retryLater() {
+    clearTimeout(retryTimer);
+    retries += 1;
+    retryTimer = setTimeout(flush, Math.min(30000, 1000 * 2 ** retries));
+  }
+
+  function onError(frame) {
+    const code = frame.code;
+    const clientId = frame.client_id;
+    if (clientId) inflight.delete(clientId);
+    else settleCards();
+    if (code === "rate_limited") {
+      holdFor(Math.max(1, Math.ceil(frame.retry_after || 5)), gettext("Too many messages. You can write again in %(seconds)s s; unsent messages will go by themselves."));
+    } else if (clientId && code === "too_long") {
+      failMessage(clientId, interpolate(gettext("Not sent: the message is longer than %(limit)s characters."), { limit: MAX_CHARS }));
+    } else if (clientId && code === "moderated") {
+      failMessage(clientId, gettext("Not sent: the message breaks the chat rules."));
+    } else if (clientId && (code === "invalid" || retries >= 5)) {
+      failMessage(clientId, gettext("Not sent: the message could not be accepted."));
+    } else if (code === "unavailable" || code === "internal") {
+      showBanner(gettext("The service is temporarily unavailable. Nothing is lost: we will try again."), Boolean(clientId) || !registered);
+      if (clientId) retryLater();
+      else if (!registered && socket) socket.close(); // registration failed: reconnect
+    } else {
+      showBanner(frame.message || gettext("Something went wrong. Please try again."));
+    }
+  }
+
+  // --- the socket ---------------------------------------------------------------------
+  let socket = null;
+  let registered = false;
+  let sessionId = load().session_id || null;
+  let attempt = 0;
+  let reconnectTimer = null;
+  let registerTimer = null;
+  let status = "ai";
+  let operatorName = load().operator || "";
+  let awaitingSupport = false;
+
+  function transmit(frame) {
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
+  }
+
+  function connect() {
+    if (socket || !navigator.onLine && attempt > 0) return;
+    clearTimeout(reconnectTimer);
+    let ws;
+    try {
+      ws = new WebSocket(wsUrl);
+    } catch (error) {
+      scheduleReconnect();
+      return;
+    }
+    socket = ws;
+    ws.onopen = () => {
+      const frame = { type: "register", token: load().token || undefined, tour: tour || undefined };
+      // Within this page we already show the history: ask only for what we missed.
+      if (sessionId && byId.size) frame.after = lastId;
+      ws.send(JSON.stringify(frame));
+      registerTimer = setTimeout(() => ws.close(), 10000);
+    };
+    ws.onmessage = (event) => {
+      let frame;
+      try {
+        frame = JSON.parse(event.data);
+      } catch (error) {
+        return;
+      }
+      const handler = handlers[frame.type];
+      if (handler) handler(frame);
+    };
+    ws.onclose = () => {
+      if (socket !== ws) return;
+      socket = null;
+      registered = false;
+      inflight.clear();
+      clearTimeout(registerTimer);
+      setTyping(null);
+      scheduleReconnect();
+    };
+  }
+
+  function scheduleReconnect() {
+    const delay = Math.min(15000, 500 * 2 ** attempt) * (0.75 + Math.random() / 2);
+    attempt += 1;
+    if (attempt > 1) showBanner(gettext("No connection. Reconnecting…"), true);
+    clearTimeout(reconnectTimer);
+    reconnectTimer = setTimeout(connect, delay);
+  }
+
+  window.addEventListener("online", () => {
+    if (socket) return;
+    attempt = 0;
+    connect();
+  });
+
+  // --- server frames ------------------------------------------------------------------
+  const handlers = {
+    registered(frame) {
+      clearTimeout(registerTimer);
+      if (sessionId && frame.session_id !== sessionId) resetConversation();
+      sessionId = frame.session_id;
+      save({ token: frame.token, session_id: frame.session_id });
+      registered = true;
+      attempt = 0;
+      hideBanner();
+      // A stream cut by the reconnect is either stored by now or generated again.
+      for (const node of streams.values()) node.remove();
+      streams.clear();
+      setTyping(null);
+      for (const m of frame.messages || []) {
+        addMessage(m);
+        if (m.author === "operator" && m.operator) setOperator(m.operator.name);
+      }
+      setStatus(frame.status);
+      for (const item of outbox()) pendingElement(item);
+      flush();
+      scrollDown(true);
+    },
+    message_ack: onAck,
+    visitor_message(frame) {
+      incoming({ id: frame.id, author: "visitor", message: frame.message, timestamp: frame.timestamp, client_id: frame.client_id });
+    },
+    ai_typing(frame) {
+      setTyping(frame.typing ? gettext("The assistant is typing…") : null, "ai");
+    },
+    ai_chunk(frame) {
+      if (answered.has(frame.reply_to)) return;
+      let node = streams.get(frame.reply_to);
+      if (!node) {
+        node = messageElement("ai", "");
+        node._stream = true;
+        node._raw = "";
+        node.classList.add("msg--streaming");
+        node._time.textContent = timeLabel();
+        streams.set(frame.reply_to, node);
+        place(node);
+      }
+      node._raw += frame.text;
+      renderText(node._text, node._raw);
+      setTyping(null);
+      scrollDown();
+    },
+    ai_response(frame) {
+      answered.add(frame.reply_to);
+      const stream = streams.get(frame.reply_to);
+      if (stream) stream.remove();
+      streams.delete(frame.reply_to);
+      incoming({ id: frame.id, author: "ai", message: frame.message, timestamp: frame.timestamp });
+    },
+    support_pending(frame) {
+      awaitingSupport = false;
+      setStatus("pending");
+      showNotice(frame.message || interpolate(gettext("You are number %(position)s in the queue."), { position: frame.position }));
+    },
+    support_unavailable(frame) {
+      awaitingSupport = false;
+      setStatus("ai");
+      hideNotice();
+      if (frame.offline_form !== false) showOfflineForm(frame.message);
+      else systemNotice(frame.message);
+    },
+    support_joined(frame) {
+      awaitingSupport = false;
+      const name = (frame.operator && frame.operator.name) || gettext("Operator");
+      setOperator(name);
+      setStatus("operator");
+      hideNotice();
+      systemNotice(interpolate(gettext("%(name)s has joined the chat."), { name }));
+    },
+    operator_message(frame) {
+      setTyping(null);
+      incoming({ id: frame.id, author: "operator", message: frame.message, timestamp: frame.timestamp, operator: frame.operator });
+    },
+    operator_typing(frame) {
+      const text = operatorName ? interpolate(gettext("%(name)s is typing…"), { name: operatorName }) : gettext("The operator is typing…");
+      setTyping(frame.typing ? text : null, "operator");
+    },
+    chat_closed(frame) {
+      setStatus("closed");
+      hideNotice();
+      setTyping(null);
+      systemNotice(frame.message || gettext("The conversation with the operator has ended."));
+      if (frame.ask_rating !== false) showRating();
+    },
+    rated() {
+      showCard("rating-done", [el("p", { text: gettext("Thank you for your rating!") })], true);
+    },
+    offline_ticket_created() {
+      showCard("offline-done", [el("p", { text: gettext("Thank you! We have your question and will get back to you.") })], true);
+    },
+    error: onError,
+  };
+
+  function resetConversation() {
+    ui.list.textContent = "";
+    byId.clear();
+    streams.clear();
+    answered.clear();
+    for (const [clientId, node] of byClientId) if (!node.isConnected) byClientId.delete(clientId);
+    lastId = 0;
+  }
+
+  const STATUS_TEXT = {
+    ai: () => gettext("The AI assistant answers"),
+    closed: () => gettext("The AI assistant answers"),
+    pending: () => gettext("Waiting for an operator…"),
+  };
+
+  function setOperator(name) {
+    operatorName = name || "";
+    save({ operator: operatorName });
+  }
+
+  function setStatus(next) {
+    status = next;
+    if (status === "operator") {
+      ui.status.textContent = operatorName ? interpolate(gettext("Operator %(name)s is in the chat"), { name: operatorName }) : gettext("An operator is in the chat");
+    } else {
+      ui.status.textContent = (STATUS_TEXT[status] || STATUS_TEXT.ai)();
+    }
+    ui.handoff.hidden = status === "operator" || status === "pending" || awaitingSupport;
+  }
+
+  let typingTimer = null;
+  function setTyping(text, who) {
+    clearTimeout(typingTimer);
+    ui.typing.hidden = !text;
+    ui.typingText.textContent = text || "";
+    if (text) {
+      // A lost "typing: false" must not leave the indicator on for ever.
+      typingTimer = setTimeout(() => setTyping(null), who === "ai" ? 60000 : 8000);
+      scrollDown();
+    }
+  }
+
+  function showBanner(text, sticky) {
+    ui.banner.textContent = text;
+    ui.banner.hidden = false;
+    clearTimeout(ui.banner._timer);
+    if (!sticky) ui.banner._timer = setTimeout(hideBanner, 8000);
+  }
+  function hideBanner() {
+    ui.banner.hidden = true;
+  }
+  function showNotice(text) {
+    ui.notice.textContent = text;
+    ui.notice.hidden = false;
+  }
+  function hideNotice() {
+    ui.notice.hidden = true;
+  }
+
+  // --- operator handoff, offline form, rating ------------------------------------
+  function requestSupport() {
+    connect();
+    awaitingSupport = true;
+    ui.handoff.hidden = true;
+    showNotice(gettext("Looking for an operator…"));
+    const ask = () => (registered ? transmit({ type: "request_support" }) : setTimeout(ask, 300));
+    ask();
+  }
+
+  /** A refusal not tied to a message: give back the buttons that were waiting for an answer. */
+  function settleCards() {
+    if (awaitingSupport) {
+      awaitingSupport = false;
+      hideNotice();
+      setStatus(status);
+    }
+    for (const button of ui.cards.querySelectorAll("button[disabled]")) button.disabled = false;
+  }
+
+  /** A small card above the composer; replaces one of the same kind. */
+  function showCard(kind, children, focus) {
+    const old = ui.cards.querySelector('[data-kind="' + kind.split("-")[0] + '"]');
+    if (old) old.remove();
+    const card = el("div", { class: "card", "data-kind": kind.split("-")[0], tabindex: "-1" }, children.concat([
+      el("button", { type: "button", class: "card-close", "aria-label": gettext("Close"), onclick: () => card.remove() }, [svg(ICON_CLOSE)]),
+    ]));
+    ui.cards.append(card);
+    if (focus) card.focus();
+    return card;
+  }
+
+  function field(label, input) {
+    return el("label", { class: "field" }, [el("span", { text: label }), input]);
+  }
+
+  function showOfflineForm(message) {
+    const lastQuestion = [...ui.list.querySelectorAll(".msg--visitor")].pop();
+    const name = el("input", { name: "name", required: true, maxlength: "120", autocomplete: "name" });
+    const contact = el("input", { name: "contact", required: true, maxlength: "120", autocomplete: "email" });
+    const question = el("textarea", { name: "question", required: true, rows: "3", maxlength: String(MAX_CHARS) });
+    question.value = lastQuestion ? lastQuestion._text.textContent : "";
+    const form = el("form", { class: "offline", onsubmit: (event) => {
+      event.preventDefault();
+      const value = contact.value.trim();
+      const isEmail = value.includes("@");
+      transmit({ type: "offline_ticket", name: name.value.trim(), phone: isEmail ? "" : value, email: isEmail ? value : "", question: question.value.trim() });
+      form.querySelector("button[type=submit]").disabled = true;
+    } }, [
+      el("p", { class: "card-title", text: message || gettext("No operator is available right now. Leave your contacts and question, and we will get back to you.") }),
+      field(gettext("Your name"), name),
+      field(gettext("Phone or e-mail"), contact),
+      field(gettext("Question"), question),
+      el("button", { type: "submit", class: "primary", text: gettext("Send the question") }),
+    ]);
+    showCard("offline", [form], true);
+    name.focus();
+  }
+
+  function showRating() {
+    const stars = el("div", { class: "stars", role: "radiogroup", "aria-label": gettext("Your rating") });
+    for (let score = 5; score >= 1; score--) {
+      // Reversed in the DOM so that CSS can light up the stars before the hovered one.
+      const id = "star-" + score;
+      stars.append(
+        el("input", { type: "radio", name: "score", value: String(score), id, required: true }),
+        el("label", { for: id, title: String(score), text: "★" }, [el("span", { class: "sr", text: interpolate(gettext("%(score)s of 5"), { score }) })]),
+      );
+    }
+    const comment = el("textarea", { name: "comment", rows: "2", maxlength: "2000", placeholder: gettext("A comment (optional)") });
+    const form = el("form", { class: "rating", onsubmit: (event) => {
+      event.preventDefault();
+      const checked = form.querySelector("input[name=score]:checked");
+      if (!checked) return;
+      transmit({ type: "rate", score: Number(checked.value), comment: comment.value.trim() || undefined });
+      form.querySelector("button[type=submit]").disabled = true;
+    } }, [
+      el("p", { class: "card-title", text: gettext("How did we help you?") }),
+      stars,
+      comment,
+      el("button", { type: "submit", class: "primary", text: gettext("Rate") }),
+    ]);
+    showCard("rating", [form], false);
+    scrollDown();
+  }
+
+  // --- composer -------------------------------------------------------------------
+  let typingSent = false;
+  let typingIdle = null;
+
+  function onInput() {
+    const input = ui.input;
+    input.style.height = "auto";
+    input.style.height = Math.min(input.scrollHeight, 140) + "px";
+    const left = MAX_CHARS - input.value.length;
+    ui.counter.textContent = left < 200 ? interpolate(gettext("%(count)s characters left"), { count: left }) : "";
+    if (status === "operator" && registered && input.value) {
+      if (!typingSent) transmit({ type: "typing", typing: true });
+      typingSent = true;
+      clearTimeout(typingIdle);
+      typingIdle = setTimeout(stopTyping, 4000);
+    }
+  }
+
+  function stopTyping() {
+    clearTimeout(typingIdle);
+    if (typingSent && registered) transmit({ type: "typing", typing: false });
+    typingSent = false;
+  }
+
+  function onKeyDown(event) {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      ui.form.requestSubmit ? ui.form.requestSubmit() : onSubmit(event);
+    }
+  }
+
+  function onSubmit(event) {
+    event.preventDefault();
+    if (ui.send.disabled) return;
+    const text = ui.input.value;
+    if (!text.trim()) return;
+    ui.input.value = "";
+    onInput();
+    sendMessage(text);
+  }
+
+  // --- start ------------------------------------------------------------------------
+  function start() {
+    if (!document.body) return document.addEventListener("DOMContentLoaded", start);
+    buildUi();
+    setStatus("ai");
+    document.body.append(host);
+    document.addEventListener("click", (event) => {
+      const opener = event.target.closest && event.target.closest("[data-tatartours-chat-open]");
+      if (!opener) return;
+      event.preventDefault();
+      setOpen(true);
+    });
+    const saved = load();
+    // A visitor who never chatted opens no socket (and creates no session) until they open the chat.
+    if (saved.token || (saved.outbox || []).length) connect();
+    if (saved.open) setOpen(true, false);
+  }
+
+  const catalogUrl = server + "/chat/widget-i18n/" + (lang ? "?lang=" + encodeURIComponent(lang) : "");
+  const timeout = new Promise((resolve) => setTimeout(resolve, 4000));
+  Promise.race([fetch(catalogUrl, { credentials: "omit" }).then((r) => (r.ok ? r.json() : {})), timeout])
+    .then((data) => (catalog = (data && data.catalog) || {}))
+    .catch(() => {})
+    .then(start);
+})();

@@ -1,0 +1,179 @@
+"""Personas for browser tests: the running site, a visitor's tab with the widget.
+
+Playwright's CSS and role locators pierce open shadow roots, so the widget's
+insides are reached like any element; `Visitor.widget` scopes them to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+from playwright.async_api import Browser, BrowserContext, Locator, Page, expect
+
+from tests.servers import ServerProcess, start_daphne
+
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+
+# Notes every distinct typing line and streamed text, however briefly shown.
+RECORDER = """() => {
+  const root = document.querySelector("tatartours-chat").shadowRoot;
+  const seen = (window.__widgetSeen = { typing: [], streams: [] });
+  const note = (list, text) => text && list[list.length - 1] !== text && list.push(text);
+  new MutationObserver(() => {
+    const typing = root.querySelector(".typing");
+    if (typing && !typing.hidden) note(seen.typing, typing.textContent);
+    const streams = root.querySelectorAll(".msg--streaming .text");
+    for (const node of streams) note(seen.streams, node.textContent);
+  }).observe(root, { subtree: true, childList: true, characterData: true, attributes: true });
+}"""
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 15.0) -> None:
+    """Wait until `await check()` holds (e.g. a row the server writes); fail after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while not await check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still not true after {timeout}s: {check}")
+        await asyncio.sleep(0.05)
+
+
+@dataclass
+class Visitor:
+    """One visitor's browser tab (its own context: own localStorage and cookies)."""
+
+    context: BrowserContext
+    page: Page
+    dialogs: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+
+    @property
+    def widget(self) -> Locator:
+        return self.page.locator("tatartours-chat")
+
+    @property
+    def panel(self) -> Locator:
+        return self.widget.get_by_role("dialog")
+
+    @property
+    def launcher(self) -> Locator:
+        return self.widget.locator(".launcher")
+
+    @property
+    def input(self) -> Locator:
+        return self.panel.get_by_role("textbox", name="Сообщение")
+
+    def messages(self, author: str | None = None) -> Locator:
+        selector = f".msg--{author}" if author else ".msg"
+        return self.widget.locator(selector)
+
+    def stored(self, author: str | None = None) -> Locator:
+        """Messages the server has stored (they carry its id)."""
+        return self.messages(author).and_(self.widget.locator("[data-id]"))
+
+    async def texts(self, author: str | None = None) -> list[str]:
+        texts = await self.messages(author).locator(".text").all_inner_texts()
+        return [text.strip() for text in texts]
+
+    async def open_chat(self) -> None:
+        await self.launcher.click()
+        await expect(self.panel).to_be_visible()
+        await expect(self.input).to_be_focused()
+
+    async def say(self, text: str) -> None:
+        await self.input.fill(text)
+        await self.input.press("Enter")
+
+    async def wait_for_answer(self, count: int = 1) -> None:
+        """Until `count` AI answers are stored and shown (not streaming any more)."""
+        await expect(self.stored("ai")).to_have_count(count)
+
+    async def record(self) -> None:
+        """Start noting what the widget shows in passing: typing lines and streamed text."""
+        await self.page.evaluate(RECORDER)
+
+    async def seen(self) -> dict[str, list[str]]:
+        seen: dict[str, list[str]] = await self.page.evaluate("() => window.__widgetSeen")
+        return seen
+
+    async def reload(self) -> None:
+        await self.page.reload()
+        await expect(self.widget.locator(".launcher, .panel").filter(visible=True)).to_have_count(1)
+
+    async def local_state(self) -> dict[str, Any]:
+        state: dict[str, Any] = await self.page.evaluate(
+            """() => {
+                const key = Object.keys(localStorage).find((k) => k.startsWith("tatartours-chat:"));
+                return key ? JSON.parse(localStorage.getItem(key)) : {};
+            }"""
+        )
+        return state
+
+
+class Site:
+    """A running daphne and the browser contexts opened on it (closed on exit)."""
+
+    def __init__(self, browser: Browser, server: ServerProcess, env: dict[str, str]) -> None:
+        self.browser = browser
+        self.server = server
+        self.env = env
+        self._visitors: list[Visitor] = []
+        self._restarted: list[ServerProcess] = []
+
+    def crash(self) -> None:
+        """The server dies at once (SIGKILL): every socket is cut, nothing is said."""
+        self.server.kill()
+
+    def restart(self) -> None:
+        """A new server process on the same port, as after a crash or a deploy."""
+        self.server.kill()
+        self.server = start_daphne(self.server.port, None, **self.env)
+        self._restarted.append(self.server)
+
+    def url(self, path: str = "/") -> str:
+        return f"{self.server.http_url}{path}"
+
+    async def new_context(
+        self, viewport: dict[str, int] | None = None, **options: Any
+    ) -> BrowserContext:
+        return await self.browser.new_context(
+            locale="ru-RU",
+            viewport=viewport or DESKTOP,  # type: ignore[arg-type]
+            **options,
+        )
+
+    async def visitor(
+        self, path: str | None = "/", viewport: dict[str, int] | None = None, **options: Any
+    ) -> Visitor:
+        context = await self.new_context(viewport, **options)
+        page = await context.new_page()
+        visitor = Visitor(context, page)
+        page.on("dialog", lambda dialog: visitor.dialogs.append(dialog.message))
+        page.on("pageerror", lambda error: visitor.page_errors.append(str(error)))
+        self._visitors.append(visitor)
+        if path is not None:
+            await page.goto(self.url(path))
+            await expect(visitor.launcher).to_be_visible()
+        return visitor
+
+    async def __aenter__(self) -> Site:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        errors = [error for visitor in self._visitors for error in visitor.page_errors]
+        for visitor in self._visitors:
+            await visitor.context.close()
+        for server in self._restarted:
+            server.stop()
+        if exc_type is None:
+            assert not errors, f"JavaScript errors on the page: {errors}"
