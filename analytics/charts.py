@@ -28,9 +28,9 @@ BLUE, ORANGE, GREEN, RED, TEAL, GREY = (
     "#9c9c9c",
 )
 
-WIDTH = 760
-HEIGHT = 280
-LEFT, RIGHT, TOP, BOTTOM = 64, 16, 40, 58
+WIDTH = 640
+HEIGHT = 270
+LEFT, RIGHT, TOP, BOTTOM = 64, 16, 42, 60
 FONT = 'font-family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif"'
 MAX_X_LABELS = 15
 
@@ -61,7 +61,7 @@ def nice_scale(maximum: float, *, ticks: int = 5, integer: bool = False) -> tupl
     return top, step
 
 
-def _text(x: float, y: float, text: str, *, anchor: str = "middle", size: int = 11,
+def _text(x: float, y: float, text: str, *, anchor: str = "middle", size: int = 12,
           extra: str = "") -> str:  # fmt: skip
     return (
         f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" font-size="{size}" '
@@ -88,10 +88,11 @@ def _open(title: str, height: int = HEIGHT) -> tuple[list[str], str]:
     ident = f"chart-{uuid.uuid4().hex[:8]}"
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
-        f'width="100%" role="img" aria-labelledby="{ident}" class="chart" {FONT}>',
+        f'width="{WIDTH}" height="{height}" role="img" aria-labelledby="{ident}" '
+        f'class="chart" {FONT}>',
         f'<title id="{ident}">{escape(title)}</title>',
         f'<rect x="0" y="0" width="{WIDTH}" height="{height}" fill="#fff"/>',
-        _text(LEFT, 18, title, anchor="start", size=14, extra='font-weight="600"'),
+        _text(LEFT, 20, title, anchor="start", size=15, extra='font-weight="600"'),
     ]
     return parts, ident
 
@@ -102,8 +103,8 @@ def _legend(series: Sequence[Series]) -> list[str]:
     for item in reversed(series):
         width = 14 + 7 * len(item.name)
         x -= width + 12
-        parts.append(f'<rect x="{x:.1f}" y="9" width="10" height="10" fill="{item.color}"/>')
-        parts.append(_text(x + 14, 18, item.name, anchor="start"))
+        parts.append(f'<rect x="{x:.1f}" y="26" width="10" height="10" fill="{item.color}"/>')
+        parts.append(_text(x + 14, 35, item.name, anchor="start"))
     return parts
 
 
@@ -254,7 +255,7 @@ def ranking_chart(
     empty: str = "",
 ) -> SafeString:
     """Horizontal bars, largest first: for "top N" lists with long names."""
-    row, label_width = 24, 300
+    row, label_width = 24, 250
     height = TOP + max(len(labels), 1) * row + 40
     x0, x1 = label_width, WIDTH - 70
     top, step = nice_scale(max(values, default=0), integer=True)
@@ -262,7 +263,7 @@ def ranking_chart(
     for i, (label, value) in enumerate(zip(labels, values, strict=True)):
         y = TOP + i * row
         width = (x1 - x0) * (value / top if top else 0)
-        short = label if len(label) <= 44 else label[:43] + "…"
+        short = label if len(label) <= 36 else label[:35] + "…"
         parts.append(_text(x0 - 8, y + 15, short, anchor="end", size=12))
         parts.append(
             f'<rect x="{x0}" y="{y + 4}" width="{max(width, 1):.1f}" height="{row - 8}" '

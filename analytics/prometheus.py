@@ -13,7 +13,6 @@ the same true value.
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Iterable, Iterator
 
@@ -21,8 +20,6 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histo
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
-
-logger = logging.getLogger(__name__)
 
 # Error codes of the wire contract; anything else is counted as "other" so a
 # bug cannot explode the number of time series.
@@ -104,42 +101,45 @@ def error_label(code: str) -> str:
     return code if code in ERROR_CODES else "other"
 
 
+_LIVE_GAUGES = (
+    ("queue_length", "tatartours_support_queue_length", "Chats waiting for an operator."),
+    (
+        "chats_with_operator",
+        "tatartours_support_chats_with_operator",
+        "Chats an operator currently holds.",
+    ),
+    (
+        "operators_online",
+        "tatartours_support_operators_online",
+        "Operators with the dashboard open.",
+    ),
+    (
+        "operators_available",
+        "tatartours_support_operators_available",
+        "Operators online and not away: they take new chats.",
+    ),
+)
+
+
 class LiveStateCollector(Collector):
-    """Gauges read from the shared stores at scrape time, identical in every process."""
+    """Gauges read from Postgres and Redis at scrape time, identical in every process."""
 
     def collect(self) -> Iterator[Metric]:
         from analytics import live
 
-        try:
-            state = live.read_state()
-        except Exception:
-            logger.warning("could not read the live support state for /metrics", exc_info=True)
-            up = GaugeMetricFamily(
-                "tatartours_live_state_up", "1 if the live support state could be read."
-            )
-            up.add_metric([], 0)
-            yield up
-            return
+        state = live.read_state()
         up = GaugeMetricFamily(
-            "tatartours_live_state_up", "1 if the live support state could be read."
+            "tatartours_live_state_up",
+            "1 if the live support state could be read from the store, else 0.",
+            labels=["store"],
         )
-        up.add_metric([], 1)
+        up.add_metric(["postgres"], 0 if state.queue_length is None else 1)
+        up.add_metric(["redis"], 0 if state.operators_online is None else 1)
         yield up
-        queue = GaugeMetricFamily(
-            "tatartours_support_queue_length", "Chats waiting in the queue for an operator."
-        )
-        queue.add_metric([], state.queue_length)
-        yield queue
-        with_operator = GaugeMetricFamily(
-            "tatartours_support_chats_with_operator", "Chats an operator currently holds."
-        )
-        with_operator.add_metric([], state.chats_with_operator)
-        yield with_operator
-        online = GaugeMetricFamily(
-            "tatartours_support_operators_online", "Operators connected to the dashboard."
-        )
-        online.add_metric([], state.operators_online)
-        yield online
+        for attribute, name, documentation in _LIVE_GAUGES:
+            value = getattr(state, attribute)
+            if value is not None:
+                yield GaugeMetricFamily(name, documentation, value=value)
 
 
 class _ThisProcess(Collector):

@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.exposition import choose_encoder
 
 from analytics.counters import flush_buffer
 from analytics.dashboard import build_charts
@@ -172,4 +172,7 @@ def prometheus_metrics(request: HttpRequest) -> HttpResponse:
         return HttpResponse("Forbidden\n", status=403, content_type="text/plain")
     # Scrapes are frequent: a cheap moment to move buffered refusal counts to Postgres.
     flush_buffer()
-    return HttpResponse(generate_latest(scrape_registry()), content_type=CONTENT_TYPE_LATEST)
+    # The format Prometheus asks for (classic text or OpenMetrics), as prometheus-client's
+    # own HTTP server does.
+    encode, content_type = choose_encoder(request.headers.get("Accept", ""))
+    return HttpResponse(encode(scrape_registry()), content_type=content_type)
