@@ -16,8 +16,10 @@ from collections.abc import AsyncIterator
 
 from ai import agent
 from chat import actions
+from chat.errors import ClientError
 from chat.events import ai_chunk_frame, ai_typing_frame, session_group
 from chat.publish import run_action, send_events
+from support import actions as support_actions
 from tatartours.redis import get_redis
 
 logger = logging.getLogger(__name__)
@@ -100,6 +102,22 @@ async def answer_pending(session_pk: int, *, owner: str) -> bool:
                 reply_to=request.reply_to,
                 answer=answer,
             )
-            return stored is not None
         finally:
             await asyncio.shield(send_events([(group, ai_typing_frame(False))]))
+    if stored is not None and answer.meta.get("handoff"):
+        await hand_off(session_pk, str(answer.meta.get("handoff_reason") or ""))
+    return stored is not None
+
+
+async def hand_off(session_pk: int, reason: str) -> None:
+    """The model called its handoff tool: queue the chat for an operator.
+
+    Shielded: the `support_pending` this publishes makes the consumer cancel
+    its AI task, which is this one; the request must still complete.
+    """
+    try:
+        await asyncio.shield(
+            support_actions.request_support_async(session_pk=session_pk, reason=reason)
+        )
+    except ClientError as error:
+        logger.warning("AI handoff for session %s refused: %s", session_pk, error)

@@ -55,10 +55,15 @@ def fake_openrouter(settings: Any) -> Iterator[FakeOpenRouter]:
     It accepts only the key "test-key"; configure answers and failures on the
     yielded `tests.fakes.openrouter.FakeOpenRouter`.
     """
+    from ai.breaker import breakers
+
+    # Circuit breakers live in process memory: no test inherits another's.
+    breakers.reset()
     with FakeOpenRouter(api_key="test-key") as fake:
         settings.OPENROUTER_BASE_URL = fake.base_url
         settings.OPENROUTER_API_KEY = "test-key"
         yield fake
+    breakers.reset()
 
 
 @pytest.fixture

@@ -1,0 +1,89 @@
+"""FAQ and tour retrieval in Russian word forms (PostgreSQL full-text search, `russian`)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ai import knowledge
+from ai.russian import month_in, read
+from tests.ai.conftest import coming_day
+from tests.factories import make_tour
+from tours.demo_faq import load_demo_faq
+from tours.models import FaqEntry
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def top_question(text: str) -> str:
+    hits = knowledge.search_faq(text, limit=3)
+    assert hits, f"nothing found for {text!r}"
+    return hits[0].question
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Как вернуть деньги, если я отменю поездку?", "Можно ли отменить бронь и вернуть деньги?"),
+        ("Через сколько дней вернут деньги на карту?", "Когда придут деньги после отмены?"),
+        ("Берёте ли детей на экскурсии?", "Можно ли поехать с детьми?"),
+        ("Где встречаемся перед отправлением?", "Где место сбора и во сколько отправление?"),
+        ("Что надеть в мечеть?", "Что взять с собой на экскурсию?"),
+        ("Можно оплатить картой Мир?", "Как оплатить тур?"),
+        ("Скидки пенсионерам бывают?", "Есть ли скидки для групп, студентов и пенсионеров?"),
+        ("А с собакой пустят?", "Можно ли взять с собой собаку?"),
+    ],
+)
+def test_faq_is_found_by_word_forms(faq, question, expected):
+    assert top_question(question) == expected
+
+
+def test_unpublished_entries_are_not_found(faq):
+    FaqEntry.objects.filter(question="Можно ли взять с собой собаку?").update(is_published=False)
+    hits = knowledge.search_faq("А с собакой пустят?")
+    assert "Можно ли взять с собой собаку?" not in [h.question for h in hits]
+
+
+def test_greetings_alone_find_nothing(faq):
+    assert knowledge.search_faq("Здравствуйте! Подскажите, пожалуйста") == []
+
+
+def test_loading_the_demo_faq_twice_changes_nothing(faq):
+    before = FaqEntry.objects.count()
+    assert load_demo_faq() == 0
+    assert FaqEntry.objects.count() == before >= 15
+
+
+@pytest.mark.parametrize(
+    ("text", "month"),
+    [
+        ("Какие туры есть в июне?", 6),
+        ("туры на июнь", 6),
+        ("до конца июня", 6),
+        ("Что будет в мае?", 5),
+        ("майские праздники", None),  # an adjective, not the month
+        ("маяк", None),
+        ("8 марта", 3),
+        ("Что есть на март?", 3),
+    ],
+)
+def test_months_in_their_word_forms(text, month):
+    assert month_in(text) == month
+
+
+def test_topics_of_a_question():
+    reading = read("Сколько стоит и есть ли места?")
+    assert {"price", "places"} <= reading.topics
+    assert read("Хочу забронировать экскурсию").topics >= {"booking", "tours"}
+    assert read("туры дешевле 3 000 рублей").max_price == 3000
+
+
+def test_tours_for_a_question_by_month_place_and_words(transactional_db):
+    june = make_tour(title="Июньский Кремль", start_date=coming_day(6))
+    sviyazhsk = make_tour(title="Остров-град", place="Свияжск", start_date=coming_day(8))
+    lakes = make_tour(
+        title="Голубые озёра", description="Карстовые озёра с бирюзовой водой", place="Казань"
+    )
+    assert [t["slug"] for t in knowledge.tours_for("Что есть в июне?")] == [june.slug]
+    assert [t["slug"] for t in knowledge.tours_for("Поездки в Свияжск")] == [sviyazhsk.slug]
+    assert [t["slug"] for t in knowledge.tours_for("Хочу на озёра")] == [lakes.slug]
+    assert knowledge.tours_for("Спасибо!") == []

@@ -1,0 +1,106 @@
+"""Without a key, past the budget, or with every model down: the knowledge base answers."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from chat.models import ChatSession
+from tests.ai.conftest import answer, coming_day, start_chat
+from tests.factories import make_tour
+from tests.fakes.openrouter import Failure, Reply, ToolCall, count_tokens
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+OPERATOR_OFFER = "позовите оператора"
+
+
+@pytest.fixture
+def no_key(settings):
+    settings.OPENROUTER_API_KEY = ""
+
+
+async def test_without_a_key_june_tours_come_from_the_database(no_key, faq):
+    june = await sync_to_async(make_tour)(
+        title="Кремль в июне", start_date=coming_day(6), price_per_person=Decimal(2500)
+    )
+    await sync_to_async(make_tour)(title="Озёра в августе", start_date=coming_day(8))
+    result, streamed = await answer(await start_chat("Какие туры есть в июне?"))
+    assert result.source == "offline"
+    assert result.text.startswith("Это автоматический ответ по базе знаний")
+    assert "«Кремль в июне» — Казань" in result.text
+    assert "2\u00a0500\u00a0₽ с человека, свободных мест: 15" in result.text
+    assert "Озёра в августе" not in result.text
+    assert OPERATOR_OFFER in result.text
+    assert streamed.text == result.text
+    assert result.meta["tour_slugs"] == [june.slug]
+    assert result.error == "not_configured"
+
+
+async def test_without_a_key_faq_answers_in_word_forms(no_key, faq):
+    result, _ = await answer(await start_chat("Как вернуть деньги, если отменю?"))
+    assert "«Можно ли отменить бронь и вернуть деньги?»" in result.text
+    assert "48 часов" in result.text
+    assert result.meta["faq_ids"]
+
+
+async def test_without_a_key_the_tour_page_question_gets_its_price_and_places(no_key, faq):
+    tour = await sync_to_async(make_tour)(
+        title="Свияжск", place="Свияжск", price_per_person=Decimal(3200), places_booked=12
+    )
+    result, _ = await answer(await start_chat("сколько стоит и есть ли места?", tour=tour))
+    assert "Тур «Свияжск»" in result.text
+    assert "3\u00a0200\u00a0₽ с человека, свободных мест: 8" in result.text
+
+
+async def test_nothing_found_still_offers_a_person(no_key, faq):
+    result, _ = await answer(await start_chat("Ыщщ"))
+    assert "не нашлось ответа" in result.text
+    assert OPERATOR_OFFER in result.text
+
+
+async def test_every_model_failing_gives_the_offline_answer(fake_openrouter, faq, settings):
+    settings.AI_MAX_ATTEMPTS = 2
+    for model in settings.AI_MODELS:
+        fake_openrouter.fail_model(model, Failure.unavailable(503))
+    result, _ = await answer(await start_chat("Можно ли поехать с детьми?"))
+    assert len(fake_openrouter.completions) == 2
+    assert result.source == "offline"
+    assert result.fallback_used is True
+    assert "Дети до 7 лет едут бесплатно" in result.text
+    assert result.meta["offline_reason"] == "unavailable"
+
+
+async def test_a_spent_token_budget_means_no_model_call(fake_openrouter, faq, settings):
+    settings.AI_SESSION_TOKEN_BUDGET = 1000
+    request = await start_chat("Как оплатить тур?")
+    await ChatSession.objects.filter(pk=request.session_pk).aupdate(ai_tokens_used=1000)
+    request = type(request)(**{**request.__dict__, "tokens_used": 1000})
+    result, _ = await answer(request)
+    assert fake_openrouter.completions == []
+    assert result.source == "offline"
+    assert "лимит ИИ-ассистента в этом чате исчерпан" in result.text
+    assert "«Как оплатить тур?»" in result.text
+    assert result.error == "token_budget"
+
+
+async def test_max_tokens_shrinks_to_what_is_left_of_the_budget(fake_openrouter, settings):
+    settings.AI_SESSION_TOKEN_BUDGET = 1000
+    settings.AI_MAX_TOKENS = 600
+    request = await start_chat("Привет")
+    request = type(request)(**{**request.__dict__, "tokens_used": 800})
+    await answer(request)
+    assert fake_openrouter.last.json["max_tokens"] == 200
+
+
+async def test_budget_spent_during_tool_rounds_forces_a_final_turn(fake_openrouter, settings):
+    fake_openrouter.responder = lambda body: Reply(tool_calls=[ToolCall("search_tours", {})])
+    request = await start_chat("Какие туры есть?")
+    await answer(request)  # to learn what one turn costs on the fake
+    one_turn = count_tokens(fake_openrouter.completions[0].json)
+    fake_openrouter.reset()
+    settings.AI_SESSION_TOKEN_BUDGET = one_turn  # spent by the first turn's prompt
+    await answer(request)
+    assert [r.json["tool_choice"] for r in fake_openrouter.completions] == ["auto", "none"]
