@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 import uuid
 from typing import Any
 
@@ -75,12 +76,16 @@ def require_bool(data: dict[str, Any], field: str) -> bool:
     return value
 
 
+# Ids and counters are PostgreSQL bigints; a larger number must not reach a query.
+MAX_INT = 2**63 - 1
+
+
 def optional_int(data: dict[str, Any], field: str, *, minimum: int = 0) -> int | None:
     value = data.get(field)
     if value is None:
         return None
     # bool is an int in Python; the contract means a JSON number.
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= MAX_INT:
         raise _invalid(field)
     return value
 
@@ -126,6 +131,11 @@ def optional_slug(data: dict[str, Any], field: str) -> str | None:
     return value
 
 
+def _invisible(ch: str) -> bool:
+    # Zero-width and other format characters, controls, spaces: nothing to read.
+    return ch.isspace() or unicodedata.category(ch) in {"Cf", "Cc", "Zs", "Zl", "Zp"}
+
+
 def require_message_text(data: dict[str, Any], client_id: str | None = None) -> str:
     """The chat text: trimmed, non-empty, within the contract's length limit."""
     value = data.get("message")
@@ -138,7 +148,7 @@ def require_message_text(data: dict[str, Any], client_id: str | None = None) -> 
             client_id=client_id,
         )
     text = value.strip()
-    if not text:
+    if not text or all(_invisible(ch) for ch in text):
         raise ClientError("invalid", _("The message is empty."), client_id=client_id)
     limit = settings.CHAT_MAX_MESSAGE_CHARS
     if len(text) > limit:
