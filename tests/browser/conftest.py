@@ -30,8 +30,12 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--no-first-run",
     "--disable-sync",
+    # Other sites embedding the widget, served from loopback: partner.test,
+    # intruder.test. (Resolved to loopback, Chromium lets them reach our
+    # loopback server, as a public site may reach a public one.)
+    "--host-resolver-rules=MAP *.test 127.0.0.1",
 ]
-# The partner site of the cross-host embedding test (served by page.route).
+# The partner site allowed to embed the widget (WIDGET_ALLOWED_ORIGINS).
 PARTNER_HOST = "partner.test"
 
 # Generous: a loaded 2-core CI machine runs the whole suite.
@@ -62,26 +66,34 @@ def model() -> Iterator[FakeOpenRouter]:
         yield fake
 
 
-def site_env(model: FakeOpenRouter) -> dict[str, str]:
+@pytest.fixture
+def server_overrides() -> dict[str, str]:
+    """Extra settings for the test's daphne; a test parametrizes this to change them."""
+    return {}
+
+
+@pytest.fixture
+def server_env(model: FakeOpenRouter, server_overrides: dict[str, str]) -> dict[str, str]:
     """The daphne's environment: the fake model, and the partner host may embed the widget."""
     return {
         "OPENROUTER_BASE_URL": model.base_url,
         "OPENROUTER_API_KEY": "test-key",
         "WIDGET_ALLOWED_ORIGINS": PARTNER_HOST,
+        **server_overrides,
     }
 
 
 @pytest.fixture
-def server(model: FakeOpenRouter, transactional_db: None) -> Iterator[ServerProcess]:
-    process = start_daphne(None, None, **site_env(model))
+def server(server_env: dict[str, str], transactional_db: None) -> Iterator[ServerProcess]:
+    process = start_daphne(None, None, **server_env)
     yield process
     process.stop()
 
 
 @pytest.fixture
 async def site(
-    browser: Browser, server: ServerProcess, model: FakeOpenRouter
+    browser: Browser, server: ServerProcess, server_env: dict[str, str]
 ) -> AsyncIterator[Site]:
     """The running site and a way to open visitors (and operators) on it."""
-    async with Site(browser, server, site_env(model)) as running:
+    async with Site(browser, server, server_env) as running:
         yield running

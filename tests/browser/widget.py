@@ -7,15 +7,24 @@ insides are reached like any element; `Visitor.widget` scopes them to it.
 from __future__ import annotations
 
 import asyncio
+import os
+import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from playwright.async_api import Browser, BrowserContext, Locator, Page, expect
 
-from tests.servers import ServerProcess, start_daphne
+from tests.servers import ROOT, ServerProcess, start_daphne
+
+T = TypeVar("T")
+
+DOCS = ROOT / "docs"
 
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
@@ -41,6 +50,41 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 15.0
         if time.monotonic() > deadline:
             raise AssertionError(f"still not true after {timeout}s: {check}")
         await asyncio.sleep(0.05)
+
+
+async def screenshot(page: Page, name: str) -> None:
+    """Save a screenshot to test-artifacts/; with UPDATE_SCREENSHOTS=1 also to docs/."""
+    artifacts = Path(os.environ.get("TEST_ARTIFACTS", ROOT / "test-artifacts")) / "screenshots"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    image = await page.screenshot(path=artifacts / name, animations="disabled")
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        (DOCS / name).write_bytes(image)
+
+
+@contextmanager
+def serving_page(html: str) -> Iterator[int]:
+    """Another website on loopback serving one page; yields its port."""
+    body = html.encode("utf-8")
+
+    class Page(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @dataclass
@@ -124,6 +168,11 @@ class Site:
         self.env = env
         self._visitors: list[Visitor] = []
         self._restarted: list[ServerProcess] = []
+        self._resources = ExitStack()
+
+    def enter(self, resource: AbstractContextManager[T]) -> T:
+        """Use `resource` (another website, ...) until the test ends."""
+        return self._resources.enter_context(resource)
 
     def crash(self) -> None:
         """The server dies at once (SIGKILL): every socket is cut, nothing is said."""
@@ -175,5 +224,6 @@ class Site:
             await visitor.context.close()
         for server in self._restarted:
             server.stop()
+        self._resources.close()
         if exc_type is None:
             assert not errors, f"JavaScript errors on the page: {errors}"

@@ -147,7 +147,7 @@
     ]);
     ui.log = el("div", { class: "log", role: "log", "aria-live": "off", "aria-label": gettext("Messages"), tabindex: "0" }, [ui.welcome, ui.list, ui.typing]);
     ui.cards = el("div", { class: "cards" });
-    ui.handoff = el("button", { class: "handoff", type: "button", onclick: requestSupport, text: gettext("Call an operator") });
+    ui.handoff = el("button", { class: "handoff", type: "button", onclick: () => (status === "operator" || status === "pending" ? endSupport() : requestSupport()) });
     ui.input = el("textarea", { id: "input", rows: "1", maxlength: String(MAX_CHARS), placeholder: gettext("Type a message…"), "aria-describedby": "counter", enterkeyhint: "send", oninput: onInput, onkeydown: onKeyDown });
     ui.counter = el("span", { class: "counter", id: "counter", "aria-live": "polite" });
     ui.send = el("button", { class: "send", type: "submit", "aria-label": gettext("Send") }, [svg(ICON_SEND)]);
@@ -411,9 +411,12 @@
     const code = frame.code;
     const clientId = frame.client_id;
     if (clientId) inflight.delete(clientId);
-    else settleCards();
+    else settleCards(frame);
     if (code === "rate_limited") {
-      holdFor(Math.max(1, Math.ceil(frame.retry_after || 5)), gettext("Too many messages. You can write again in %(seconds)s s; unsent messages will go by themselves."));
+      const reconnecting = frame.limit === "connections" || frame.limit === "registrations";
+      holdFor(Math.max(1, Math.ceil(frame.retry_after || 5)), reconnecting
+        ? gettext("Too many connections. Reconnecting in %(seconds)s s.")
+        : gettext("Too many messages. You can write again in %(seconds)s s; unsent messages will go by themselves."));
     } else if (clientId && code === "too_long") {
       failMessage(clientId, interpolate(gettext("Not sent: the message is longer than %(limit)s characters."), { limit: MAX_CHARS }));
     } else if (clientId && code === "moderated") {
@@ -424,7 +427,7 @@
       showBanner(gettext("The service is temporarily unavailable. Nothing is lost: we will try again."), Boolean(clientId) || !registered);
       if (clientId) retryLater();
       else if (!registered && socket) socket.close(); // registration failed: reconnect
-    } else {
+    } else if (!frame.handled) {
       showBanner(frame.message || gettext("Something went wrong. Please try again."));
     }
   }
@@ -484,9 +487,10 @@
   }
 
   function scheduleReconnect() {
-    const delay = Math.min(15000, 500 * 2 ** attempt) * (0.75 + Math.random() / 2);
+    // Refused for connecting too often (close 4429): not before the hold ends.
+    const delay = Math.max(holdUntil - Date.now(), Math.min(15000, 500 * 2 ** attempt) * (0.75 + Math.random() / 2));
     attempt += 1;
-    if (attempt > 1) showBanner(gettext("No connection. Reconnecting…"), true);
+    if (attempt > 1 && Date.now() >= holdUntil) showBanner(gettext("No connection. Reconnecting…"), true);
     clearTimeout(reconnectTimer);
     reconnectTimer = setTimeout(connect, delay);
   }
@@ -589,8 +593,8 @@
     rated() {
       showCard("rating-done", [el("p", { text: gettext("Thank you for your rating!") })], true);
     },
-    offline_ticket_created() {
-      showCard("offline-done", [el("p", { text: gettext("Thank you! We have your question and will get back to you.") })], true);
+    offline_ticket_saved(frame) {
+      showCard("offline-done", [el("p", { text: frame.message || gettext("Thank you! We have your question and will get back to you.") })], true);
     },
     error: onError,
   };
@@ -622,7 +626,9 @@
     } else {
       ui.status.textContent = (STATUS_TEXT[status] || STATUS_TEXT.ai)();
     }
-    ui.handoff.hidden = status === "operator" || status === "pending" || awaitingSupport;
+    // One button: call an operator; while waiting or talking to one, end that.
+    ui.handoff.textContent = status === "operator" ? gettext("End the conversation") : status === "pending" ? gettext("Stop waiting") : gettext("Call an operator");
+    ui.handoff.hidden = awaitingSupport;
   }
 
   let typingTimer = null;
@@ -664,14 +670,28 @@
     ask();
   }
 
+  function endSupport() {
+    transmit({ type: "close_chat" });
+  }
+
   /** A refusal not tied to a message: give back the buttons that were waiting for an answer. */
-  function settleCards() {
+  function settleCards(frame) {
     if (awaitingSupport) {
       awaitingSupport = false;
       hideNotice();
       setStatus(status);
     }
     for (const button of ui.cards.querySelectorAll("button[disabled]")) button.disabled = false;
+    // A refused offline form says what to fix next to the field.
+    const form = ui.cards.querySelector("form.offline");
+    if (form && frame.field) {
+      const problem = form.querySelector(".form-error");
+      problem.textContent = frame.message;
+      problem.hidden = false;
+      const input = form.querySelector('[name="' + (frame.field === "phone" || frame.field === "email" ? "contact" : frame.field) + '"]');
+      if (input) input.focus();
+      frame.handled = true;
+    }
   }
 
   /** A small card above the composer; replaces one of the same kind. */
@@ -704,6 +724,7 @@
       form.querySelector("button[type=submit]").disabled = true;
     } }, [
       el("p", { class: "card-title", text: message || gettext("No operator is available right now. Leave your contacts and question, and we will get back to you.") }),
+      el("p", { class: "form-error", role: "alert", hidden: true }),
       field(gettext("Your name"), name),
       field(gettext("Phone or e-mail"), contact),
       field(gettext("Question"), question),
