@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -88,11 +88,41 @@ def history(session: ChatSession, after: int | None) -> list[MessageData]:
     return [message_data(m) for m in rows]
 
 
+def _unanswered_visitor_message(session: ChatSession) -> int | None:
+    """Id of the newest visitor message nobody has answered yet, if any.
+
+    Answered: an AI answer replied to it (or to a later one), or an operator
+    or system message came after it. Comparing ids with the last message is
+    not enough: a message sent while an answer was being generated has a
+    smaller id than that answer, yet still waits for its own.
+    """
+    messages = ChatMessage.objects.filter(session=session)
+    newest = (
+        messages.filter(author=ChatMessage.Author.VISITOR)
+        .order_by("-id")
+        .values_list("id", flat=True)
+        .first()
+    )
+    if newest is None:
+        return None
+    answered = messages.filter(author=ChatMessage.Author.AI).aggregate(m=Max("reply_to_id"))["m"]
+    handled = messages.filter(
+        author__in=[ChatMessage.Author.OPERATOR, ChatMessage.Author.SYSTEM]
+    ).aggregate(m=Max("id"))["m"]
+    return newest if newest > max(answered or 0, handled or 0) else None
+
+
 def _awaits_ai_answer(session: ChatSession) -> bool:
     if session.status not in AI_STATUSES:
         return False
-    last = ChatMessage.objects.filter(session=session).order_by("-id").only("author").first()
-    return last is not None and last.author == ChatMessage.Author.VISITOR
+    return _unanswered_visitor_message(session) is not None
+
+
+def _conversation_order(message: ChatMessage) -> tuple[int, int]:
+    """AI answers right after the message they reply to, before later visitor messages."""
+    if message.author == ChatMessage.Author.AI and message.reply_to_id:
+        return (message.reply_to_id, message.id)
+    return (message.id, 0)
 
 
 @transaction.atomic
@@ -236,14 +266,16 @@ def prepare_ai_reply(session_pk: int) -> AIRequest | None:
     session = ChatSession.objects.select_related("tour").get(pk=session_pk)
     if session.status not in AI_STATUSES:
         return None
-    recent = list(
+    pending = _unanswered_visitor_message(session)
+    if pending is None:
+        return None
+    recent = sorted(
         ChatMessage.objects.filter(session=session)
         .exclude(author=ChatMessage.Author.SYSTEM)
         .order_by("-id")
-        .only("id", "author", "text")[: settings.AI_CONTEXT_MESSAGES]
-    )[::-1]
-    if not recent or recent[-1].author != ChatMessage.Author.VISITOR:
-        return None
+        .only("id", "author", "text", "reply_to_id")[: settings.AI_CONTEXT_MESSAGES],
+        key=_conversation_order,
+    )
     items = [
         HistoryItem(
             role="user" if m.author == ChatMessage.Author.VISITOR else "assistant",
@@ -255,7 +287,7 @@ def prepare_ai_reply(session_pk: int) -> AIRequest | None:
     return AIRequest(
         session_pk=session.pk,
         session_public_id=session.public_id,
-        reply_to=recent[-1].id,
+        reply_to=pending,
         history=items,
         tour=_tour_facts(session.tour),
         user_id=session.user_id,
