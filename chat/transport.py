@@ -18,6 +18,8 @@ from django.db import InterfaceError, OperationalError
 from django.utils.translation import gettext as _
 from redis.exceptions import RedisError
 
+from analytics.counters import error_frame_sent
+from analytics.sockets import socket_open
 from chat.errors import ClientError
 from chat.wire import decode_frame
 
@@ -41,6 +43,11 @@ def unavailable_error(client_id: str | None = None) -> ClientError:
 
 class FrameConsumer(AsyncWebsocketConsumer):
     handlers: ClassVar[dict[str, str]] = {}
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        # The open-socket gauge covers the consumer's whole life, however it ends.
+        with socket_open(type(self).__name__):
+            await super().__call__(scope, receive, send)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if text_data is None:
@@ -80,6 +87,10 @@ class FrameConsumer(AsyncWebsocketConsumer):
             await self.send_frame(internal.as_frame())
 
     async def send_frame(self, frame: dict[str, Any]) -> None:
+        if frame.get("type") == "error":
+            # Prometheus count by code, and the daily rate_limited/moderated figures
+            # (a fire-and-forget Redis increment; never raises, never waits on the DB).
+            error_frame_sent(str(frame.get("code", "")))
         await self.send(text_data=json.dumps(frame, ensure_ascii=False))
 
     async def chat_event(self, event: dict[str, Any]) -> None:
