@@ -335,8 +335,9 @@ class Handoffs:
     requests: int
     by_status: dict[str, int]
     abandoned: int
+    requeued: int  # put back in the queue at least once (operator gone or silent)
     waiting: Timing  # assigned_at - requested_at, over the requests an operator took
-    first_response: Timing  # first_reply_at - assigned_at, over those with a reply
+    first_response: Timing  # first_reply_at - assigned_at, see `handoffs`
 
     @property
     def abandon_rate(self) -> float | None:
@@ -344,20 +345,29 @@ class Handoffs:
 
 
 def handoffs(period: Period) -> Handoffs:
+    """Requests by `requested_at` in the period.
+
+    A request put back in the queue keeps its first reply time while
+    `assigned_at` moves to the new take; a reply older than the take says
+    nothing about the current operator, so such requests are left out of
+    the first-response figures.
+    """
     requests = SupportRequest.objects.filter(_in_period(period, "requested_at"))
     wait = Seconds(F("assigned_at") - F("requested_at"))
     reply = Seconds(F("first_reply_at") - F("assigned_at"))
+    replied = Q(first_reply_at__isnull=False, first_reply_at__gte=F("assigned_at"))
     row = requests.aggregate(
         requests=Count("id"),
         abandoned=Count("id", filter=Q(status=SupportRequest.Status.ABANDONED)),
+        requeued=Count("id", filter=Q(requeue_count__gt=0)),
         wait_n=Count("assigned_at"),
         wait_mean=Avg(wait),
         wait_p50=Percentile(wait, 0.5),
         wait_p95=Percentile(wait, 0.95),
-        first_n=Count("id", filter=Q(assigned_at__isnull=False, first_reply_at__isnull=False)),
-        first_mean=Avg(reply),
-        first_p50=Percentile(reply, 0.5),
-        first_p95=Percentile(reply, 0.95),
+        first_n=Count("id", filter=replied),
+        first_mean=Avg(reply, filter=replied),
+        first_p50=Percentile(reply, 0.5, filter=replied),
+        first_p95=Percentile(reply, 0.95, filter=replied),
     )
     by_status = dict.fromkeys(SupportRequest.Status.values, 0)
     for item in requests.values("status").annotate(n=Count("id")).order_by():
@@ -366,6 +376,7 @@ def handoffs(period: Period) -> Handoffs:
         requests=row["requests"],
         by_status=by_status,
         abandoned=row["abandoned"],
+        requeued=row["requeued"],
         waiting=_timing(row, "wait"),
         first_response=_timing(row, "first"),
     )

@@ -217,6 +217,7 @@ def as_dict(report: Report) -> dict[str, Any]:
             "by_status": h.by_status,
             "abandoned": h.abandoned,
             "abandon_rate": _rate(h.abandon_rate),
+            "requeued": h.requeued,
             "queue_wait_s": _timing(h.waiting),
             "first_response_s": _timing(h.first_response),
         },

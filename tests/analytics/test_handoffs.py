@@ -56,3 +56,22 @@ def test_requests_counted_by_status_with_the_abandoned_share() -> None:
     assert result.by_status == {"waiting": 1, "assigned": 0, "closed": 5, "abandoned": 1}
     assert result.abandoned == 1
     assert result.abandon_rate == pytest.approx(1 / 7)
+
+
+def test_a_requeued_request_waits_until_its_last_take_and_its_old_reply_is_left_out() -> None:
+    chat = Chat(local(DAY1, 9))
+    # Taken after 60 s, answered, then the operator went offline: back in the queue,
+    # taken again 600 s after the request. The first reply predates the new take.
+    request = chat.handoff(local(DAY1, 9), wait_s=60, first_reply_s=15)
+    SupportRequest.objects.filter(pk=request.pk).update(
+        assigned_at=local(DAY1, 9, 10), requeue_count=1, requeued_at=local(DAY1, 9, 5)
+    )
+    Chat(local(DAY1, 10)).handoff(local(DAY1, 10), wait_s=30, first_reply_s=20)
+
+    result = handoffs(Period(DAY1, DAY1))
+
+    assert result.requeued == 1
+    assert result.waiting.count == 2
+    assert result.waiting.p50 == pytest.approx(315)  # between 30 and 600
+    assert result.first_response.count == 1
+    assert result.first_response.mean == pytest.approx(20)

@@ -135,6 +135,7 @@ def table(report: Report, top: int) -> str:
                     duration(h.first_response.p95),
                 ],
                 [_("Abandoned requests"), h.abandoned, percent(h.abandon_rate), "", ""],
+                [_("Put back in the queue"), h.requeued, "", "", ""],
             ],
         ),
         render(
