@@ -14,7 +14,9 @@
   "use strict";
 
   const script = document.currentScript;
-  if (!script || document.querySelector("tatartours-chat")) return; // embedded twice
+  const loaded = Symbol.for("tatartours-chat"); // no string-named global on the host page
+  if (!script || window[loaded]) return; // embedded twice
+  window[loaded] = true;
 
   const server = new URL(script.dataset.server || script.src, script.src).origin;
   const wsUrl = server.replace(/^http/, "ws") + "/ws/chat/";
@@ -54,9 +56,8 @@
 
   function newClientId() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
-    const bytes = new Uint8Array(16);
-    if (window.crypto && crypto.getRandomValues) crypto.getRandomValues(bytes);
-    else for (let i = 0; i < 16; i++) bytes[i] = Math.floor(Math.random() * 256);
+    // randomUUID needs a secure context; a partner page on plain http has only this.
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
     const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
@@ -118,7 +119,12 @@
   function timeLabel(iso) {
     const date = iso ? new Date(iso) : new Date();
     if (isNaN(date)) return "";
-    return date.toLocaleTimeString(lang || undefined, { hour: "2-digit", minute: "2-digit" });
+    const options = { hour: "2-digit", minute: "2-digit" };
+    try {
+      return date.toLocaleTimeString(lang || undefined, options);
+    } catch (error) {
+      return date.toLocaleTimeString(undefined, options); // the host page's lang is not a valid locale
+    }
   }
 
   // --- the UI ---------------------------------------------------------------------
@@ -570,10 +576,12 @@
     support_joined(frame) {
       awaitingSupport = false;
       const name = (frame.operator && frame.operator.name) || gettext("Operator");
+      // Re-sent on every reconnect: announce only a change of who is talking.
+      const news = status !== "operator" || name !== operatorName;
       setOperator(name);
       setStatus("operator");
       hideNotice();
-      systemNotice(interpolate(gettext("%(name)s has joined the chat."), { name }));
+      if (news) systemNotice(interpolate(frame.transferred ? gettext("%(name)s has taken over the chat.") : gettext("%(name)s has joined the chat."), { name }));
     },
     operator_message(frame) {
       setTyping(null);
