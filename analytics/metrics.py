@@ -459,34 +459,61 @@ def top_faq(period: Period, limit: int = 10) -> list[TopFaq]:
     return [TopFaq(faq_id, question or f"#{faq_id}", n, c) for faq_id, question, n, c in rows]
 
 
-# Token types of the default parser that are words (not numbers, URLs, parts of
-# hyphenated words: "Кул-Шариф" counts once, as itself).
-WORD_TOKEN_TYPES = ("word", "asciiword", "hword", "asciihword", "numword", "numhword")
+# `russian` without numbers, URLs and parts of hyphenated words (migration 0002).
+WORDS_CONFIG = "tatartours_words"
+# Token types of the default parser that the configuration maps: the words.
+WORD_TOKEN_TYPES = ("word", "asciiword", "hword", "asciihword")
+# Messages read to find each lexeme's commonest spelling: the period's latest ones.
+FORMS_SAMPLE = 5000
 
 
 def top_words(period: Period, limit: int = 20) -> list[TopWord]:
     """The most frequent significant words of visitor messages, in Russian word forms.
 
-    Each word goes through the `russian` text-search configuration (Snowball
-    stemmer; its stop words give no lexeme and drop out), so "экскурсия",
-    "экскурсии" and "экскурсию" are one lexeme. Ranked by the number of
-    messages containing the lexeme, then by occurrences, then alphabetically.
+    Each message goes through the `tatartours_words` configuration (the
+    `russian` Snowball stemmer and stop words, words only), so "экскурсия",
+    "экскурсии" and "экскурсию" are one lexeme and "и", "в", "на" none.
+    Counted like ts_stat (ndoc, nentry), from unnest(tsvector) so the period
+    stays a bound parameter. Ranked by the number of messages containing the
+    lexeme, then by occurrences, then alphabetically. The word shown is the
+    lexeme's commonest lower-case spelling in the period's latest
+    FORMS_SAMPLE messages.
     """
     messages = _table(ChatMessage)
     sql = f"""
-        WITH tokens AS (
-            SELECT m.id, lower(d.token) AS word, unnest(d.lexemes) AS lexeme
-            FROM {messages} m
-            CROSS JOIN LATERAL ts_debug('russian'::regconfig, m.text) d
-            WHERE m.author = 'visitor' AND m.created_at >= %(start)s AND m.created_at < %(end)s
-              AND d.alias = ANY(%(types)s)
+        WITH msgs AS (
+            SELECT id, text FROM {messages}
+            WHERE author = 'visitor' AND created_at >= %(start)s AND created_at < %(end)s
+        ),
+        stats AS (
+            SELECT v.lexeme, count(*) AS docs, sum(array_length(v.positions, 1)) AS entries
+            FROM msgs CROSS JOIN LATERAL unnest(to_tsvector(%(config)s::regconfig, msgs.text)) v
+            WHERE char_length(v.lexeme) > 1
+            GROUP BY v.lexeme ORDER BY docs DESC, entries DESC, v.lexeme LIMIT %(limit)s
+        ),
+        latest AS (SELECT text FROM msgs ORDER BY id DESC LIMIT %(sample)s),
+        forms AS (
+            SELECT lex.lexeme, mode() WITHIN GROUP (ORDER BY lower(t.token)) AS word
+            FROM latest
+            CROSS JOIN LATERAL ts_parse('default', latest.text) t
+            CROSS JOIN LATERAL unnest(to_tsvector(%(config)s::regconfig, t.token)) lex
+            WHERE t.tokid IN (
+                SELECT tokid FROM ts_token_type('default') WHERE alias = ANY(%(types)s)
+            )
+            AND lex.lexeme IN (SELECT lexeme FROM stats)
+            GROUP BY lex.lexeme
         )
-        SELECT lexeme, mode() WITHIN GROUP (ORDER BY word), count(DISTINCT id) AS docs,
-               count(*) AS entries
-        FROM tokens WHERE char_length(lexeme) > 1
-        GROUP BY lexeme ORDER BY docs DESC, entries DESC, lexeme LIMIT %(limit)s
+        SELECT stats.lexeme, coalesce(forms.word, stats.lexeme), stats.docs, stats.entries
+        FROM stats LEFT JOIN forms ON forms.lexeme = stats.lexeme
+        ORDER BY stats.docs DESC, stats.entries DESC, stats.lexeme
     """  # noqa: S608
-    params = {**period.sql_params(), "types": list(WORD_TOKEN_TYPES), "limit": limit}
+    params = {
+        **period.sql_params(),
+        "config": WORDS_CONFIG,
+        "types": list(WORD_TOKEN_TYPES),
+        "limit": limit,
+        "sample": FORMS_SAMPLE,
+    }
     return [TopWord(*row) for row in _fetch(sql, params)]
 
 

@@ -32,8 +32,9 @@ def test_word_forms_of_one_word_count_as_one_lexeme_shown_in_its_commonest_form(
     assert ranked == [("кремль", 2), ("сколько", 2), ("стоит", 2)]
 
 
-def test_stop_words_and_numbers_are_not_topics() -> None:
+def test_stop_words_numbers_and_links_are_not_topics() -> None:
     chat = Chat(local(DAY1))
+    chat.visitor("https://kazan.ru/tours info@kazan.ru 12.05", local(DAY1, 9))
     chat.visitor("А мы и они в 2025 году на 3 дня, но уже было бы", local(DAY1, 10))
 
     words = {w.word for w in top_words(Period(DAY1, DAY1))}
