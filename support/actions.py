@@ -1,11 +1,685 @@
-"""Support queue actions. Filled in by the operator work (issue 4)."""
+"""The support queue's state changes. Consumers, views, admin and commands call these.
+
+Sync actions are one DB unit each (run them through `chat.publish.run_action`
+from async code): they lock what they change, check their precondition
+under the lock, write, and publish their events on commit. Every action
+that moves a chat between the AI, the queue and an operator locks the
+ChatSession row and sets its status in the same transaction; that is what
+`chat.actions.store_ai_answer` checks under the same lock, so no AI message
+can follow `support_joined`.
+
+Async functions at the bottom read presence (Redis) before the DB unit, so
+no network call happens inside a transaction: `request_support_async`,
+`sweep`, `maybe_sweep`, `operators_frame_now`.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+from uuid import UUID
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Count, F, Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from chat.errors import ClientError
+from chat.events import session_group
+from chat.models import ChatMessage, ChatSession
+from chat.publish import publish_on_commit, run_action, send_events
+from support import presence
+from support.access import PERMISSION
+from support.events import (
+    OPERATORS_GROUP,
+    OperatorRef,
+    UnavailableReason,
+    assigned_event,
+    new_support_request_frame,
+    offline_ticket_frame,
+    operator_group,
+    operator_message_frame,
+    operators_frame,
+    released_event,
+    support_joined_frame,
+    support_request_taken_frame,
+    support_unavailable_frame,
+    visitor_chat_closed_frame,
+)
+from support.hours import within_working_hours, working_hours_label
+from support.models import OfflineTicket, SupportRequest
+from support.names import display_name
+from support.queue import (
+    announce_queue,
+    forget_told,
+    mark_requeued,
+    operator_ref,
+    position_of,
+    request_data,
+)
+from support.tickets import TicketFields, ticket_data
+from tatartours.redis import get_redis
+
+logger = logging.getLogger(__name__)
+
+OPEN_STATUSES = (SupportRequest.Status.WAITING, SupportRequest.Status.ASSIGNED)
+Outcome = Literal["queued", "pending", "operator", "unavailable"]
 
 
-async def request_support_async(*, session_pk: int, reason: str) -> None:
-    raise ClientError("unavailable", _("Operators are not available yet."))
+def _locked_session(session_id: UUID | str) -> ChatSession:
+    session = ChatSession.objects.select_for_update().filter(public_id=session_id).first()
+    if session is None:
+        raise ClientError("not_found", _("There is no such chat."), session_id=str(session_id))
+    return session
+
+
+def _operator(user_id: int, *, lock: bool = False) -> Any:
+    users = get_user_model().objects.select_related("operator_profile")
+    if lock:
+        users = users.select_for_update(of=("self",))
+    return users.filter(pk=user_id, is_active=True).first()
+
+
+def capacity_of(user: Any) -> int:
+    profile = getattr(user, "operator_profile", None)
+    if profile is not None and profile.max_chats:
+        return int(profile.max_chats)
+    return int(settings.SUPPORT_MAX_CHATS_PER_OPERATOR)
+
+
+def held_count(user_id: int) -> int:
+    return SupportRequest.objects.filter(
+        operator_id=user_id, status=SupportRequest.Status.ASSIGNED
+    ).count()
+
+
+def _check_capacity(user: Any, *, session_id: str, own: bool) -> None:
+    if held_count(user.pk) >= capacity_of(user):
+        if own:
+            message = _("You already hold as many chats as you can (%(n)d). Close one first.")
+        else:
+            message = _("This operator already holds as many chats as they can (%(n)d).")
+        raise ClientError(
+            "forbidden",
+            message % {"n": capacity_of(user)},
+            session_id=session_id,
+            reason="capacity",
+        )
+
+
+# --- Queueing -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SupportOutcome:
+    kind: Outcome
+    session_id: str
+    operator_name: str = ""
+
+
+@transaction.atomic
+def request_support(
+    *, session_pk: int, reason: str = "", unavailable: UnavailableReason | None = None
+) -> SupportOutcome:
+    """Put the chat in the operator queue, unless it is there or with an operator already.
+
+    Precondition, checked under the session row lock: no open request for
+    this chat. With `unavailable` (nobody online, outside working hours)
+    nothing is written; the caller tells the visitor.
+    """
+    session = ChatSession.objects.select_for_update().get(pk=session_pk)
+    session_id = str(session.public_id)
+    current = (
+        SupportRequest.objects.filter(session=session, status__in=OPEN_STATUSES)
+        .select_related("operator__operator_profile")
+        .first()
+    )
+    if current is not None:
+        if current.status == SupportRequest.Status.ASSIGNED:
+            name = display_name(current.operator) if current.operator else ""
+            return SupportOutcome("operator", session_id, name)
+        return SupportOutcome("pending", session_id)
+    if unavailable is not None:
+        return SupportOutcome("unavailable", session_id)
+
+    request = SupportRequest.objects.create(
+        session=session, reason=reason.strip()[:500], queued_at=timezone.now()
+    )
+    session.status = ChatSession.Status.PENDING
+    session.save(update_fields=["status"])
+    request.session = session
+    publish_on_commit(
+        OPERATORS_GROUP, new_support_request_frame(request_data(request, position_of(request)))
+    )
+    return SupportOutcome("queued", session_id)
+
+
+# --- Claiming, relaying, closing, transferring -----------------------------------------
+
+
+@dataclass(frozen=True)
+class Claim:
+    session_id: str
+    operator: OperatorRef
+    already_held: bool
+
+
+@transaction.atomic
+def join_support_chat(*, operator_id: int, session_id: UUID | str) -> Claim:
+    """Take a chat from the queue. Exactly one operator wins a race.
+
+    Precondition: the chat's request is waiting. The operator row is locked
+    first (so one operator's concurrent claims respect their capacity), then
+    the session row; the request changes only `WHERE status = 'waiting'`, so
+    of several operators exactly one updates a row; the others get
+    `already_taken`.
+    """
+    operator = _operator(operator_id, lock=True)
+    if operator is None:
+        raise ClientError("forbidden", _("Your account cannot take chats."))
+    session = _locked_session(session_id)
+    sid = str(session.public_id)
+    held = SupportRequest.objects.filter(
+        session=session, status=SupportRequest.Status.ASSIGNED
+    ).first()
+    if held is not None:
+        if held.operator_id == operator_id:
+            # A second click or another tab: open it again, change nothing.
+            publish_on_commit(operator_group(operator_id), assigned_event(sid))
+            return Claim(sid, operator_ref(operator), already_held=True)
+        raise ClientError(
+            "already_taken", _("Another operator has already taken this chat."), session_id=sid
+        )
+    _check_capacity(operator, session_id=sid, own=True)
+    taken = SupportRequest.objects.filter(
+        session=session, status=SupportRequest.Status.WAITING
+    ).update(status=SupportRequest.Status.ASSIGNED, operator=operator, assigned_at=timezone.now())
+    if taken != 1:
+        raise ClientError(
+            "not_found", _("This chat is no longer waiting for an operator."), session_id=sid
+        )
+    session.status = ChatSession.Status.OPERATOR
+    session.save(update_fields=["status"])
+    ref = operator_ref(operator)
+    publish_on_commit(OPERATORS_GROUP, support_request_taken_frame(sid, ref))
+    publish_on_commit(session_group(sid), support_joined_frame(ref["name"]))
+    publish_on_commit(operator_group(operator_id), assigned_event(sid))
+    return Claim(sid, ref, already_held=False)
+
+
+@dataclass(frozen=True)
+class PostedOperatorMessage:
+    message: ChatMessage
+    created: bool
+    session_id: str
+
+
+@transaction.atomic
+def post_operator_message(
+    *, operator_id: int, session_id: UUID | str, client_id: str, text: str
+) -> PostedOperatorMessage:
+    """Store the operator's message once per `client_id`, then deliver it to the visitor.
+
+    Precondition, under the session row lock: this operator holds the chat
+    (a retry of a message already stored is answered even after the chat
+    closed, like the visitor's).
+    """
+    session = _locked_session(session_id)
+    sid = str(session.public_id)
+    existing = ChatMessage.objects.filter(session=session, client_id=client_id).first()
+    if existing is not None:
+        if (
+            existing.author != ChatMessage.Author.OPERATOR
+            or existing.operator_id != operator_id
+            or existing.text != text
+        ):
+            raise ClientError(
+                "invalid",
+                _("This client_id was already used for another message."),
+                client_id=client_id,
+                session_id=sid,
+            )
+        return PostedOperatorMessage(existing, created=False, session_id=sid)
+
+    request = SupportRequest.objects.filter(
+        session=session, status=SupportRequest.Status.ASSIGNED
+    ).first()
+    if request is None or request.operator_id != operator_id:
+        raise ClientError(
+            "forbidden",
+            _("Only the operator who holds this chat can write in it."),
+            client_id=client_id,
+            session_id=sid,
+        )
+    operator = _operator(operator_id)
+    message = ChatMessage.objects.create(
+        session=session,
+        author=ChatMessage.Author.OPERATOR,
+        operator=operator,
+        text=text,
+        client_id=client_id,
+    )
+    if request.first_reply_at is None:
+        SupportRequest.objects.filter(pk=request.pk).update(first_reply_at=message.created_at)
+    session.last_activity_at = message.created_at
+    session.save(update_fields=["last_activity_at"])
+    publish_on_commit(
+        session_group(sid), operator_message_frame(message, sid, display_name(operator))
+    )
+    return PostedOperatorMessage(message, created=True, session_id=sid)
+
+
+def _finish(request: SupportRequest, session: ChatSession, by: SupportRequest.ClosedBy) -> None:
+    """End an operator conversation: the AI answers again, the visitor may rate it."""
+    SupportRequest.objects.filter(pk=request.pk).update(
+        status=SupportRequest.Status.CLOSED, closed_at=timezone.now(), closed_by=by
+    )
+    session.status = ChatSession.Status.CLOSED
+    session.save(update_fields=["status"])
+    sid = str(session.public_id)
+    publish_on_commit(session_group(sid), visitor_chat_closed_frame(by, ask_rating=True))
+    if request.operator_id is not None:
+        publish_on_commit(
+            operator_group(request.operator_id),
+            released_event(sid, by=by, reason="closed"),
+        )
+
+
+@transaction.atomic
+def close_chat(*, operator_id: int, session_id: UUID | str) -> None:
+    """The operator ends the conversation. Precondition: they hold the chat."""
+    session = _locked_session(session_id)
+    request = SupportRequest.objects.filter(
+        session=session, status=SupportRequest.Status.ASSIGNED
+    ).first()
+    if request is None or request.operator_id != operator_id:
+        raise ClientError(
+            "forbidden",
+            _("Only the operator who holds this chat can close it."),
+            session_id=str(session.public_id),
+        )
+    _finish(request, session, SupportRequest.ClosedBy.OPERATOR)
+
+
+@transaction.atomic
+def end_support_by_visitor(*, session_pk: int) -> Literal["closed", "cancelled"]:
+    """The visitor leaves the queue or ends the conversation with the operator."""
+    session = ChatSession.objects.select_for_update().get(pk=session_pk)
+    request = SupportRequest.objects.filter(session=session, status__in=OPEN_STATUSES).first()
+    if request is None:
+        raise ClientError("invalid", _("You are not talking to an operator."))
+    if request.status == SupportRequest.Status.ASSIGNED:
+        _finish(request, session, SupportRequest.ClosedBy.VISITOR)
+        return "closed"
+    SupportRequest.objects.filter(pk=request.pk).update(
+        status=SupportRequest.Status.ABANDONED,
+        closed_at=timezone.now(),
+        closed_by=SupportRequest.ClosedBy.VISITOR,
+    )
+    session.status = ChatSession.Status.AI
+    session.save(update_fields=["status"])
+    sid = str(session.public_id)
+    publish_on_commit(session_group(sid), visitor_chat_closed_frame("visitor", ask_rating=False))
+    publish_on_commit(OPERATORS_GROUP, support_request_taken_frame(sid, None, "cancelled"))
+    return "cancelled"
+
+
+@transaction.atomic
+def transfer_chat(
+    *,
+    operator_id: int,
+    session_id: UUID | str,
+    to_operator_id: int,
+    available_ids: Iterable[int],
+) -> OperatorRef:
+    """Hand a chat to another operator who is online and has room.
+
+    Preconditions: the caller holds the chat; the target is another active
+    operator, available now (`available_ids`, read from presence by the
+    caller) and under capacity. Locks: target operator row, then session.
+    """
+    if to_operator_id == operator_id:
+        raise ClientError("invalid", _("You already hold this chat."), session_id=str(session_id))
+    target = _operator(to_operator_id, lock=True)
+    if (
+        target is None
+        or to_operator_id not in set(available_ids)
+        or not (target.is_staff and target.has_perm(PERMISSION))
+    ):
+        raise ClientError(
+            "invalid",
+            _("This operator is not online and cannot take the chat."),
+            session_id=str(session_id),
+        )
+    session = _locked_session(session_id)
+    sid = str(session.public_id)
+    request = SupportRequest.objects.filter(
+        session=session, status=SupportRequest.Status.ASSIGNED
+    ).first()
+    if request is None or request.operator_id != operator_id:
+        raise ClientError(
+            "forbidden", _("Only the operator who holds this chat can transfer it."), session_id=sid
+        )
+    _check_capacity(target, session_id=sid, own=False)
+    SupportRequest.objects.filter(pk=request.pk).update(operator=target)
+    source = _operator(operator_id)
+    source_name = display_name(source) if source else ""
+    ref = operator_ref(target)
+    publish_on_commit(
+        operator_group(operator_id),
+        released_event(sid, by="operator", reason="transferred", to=ref),
+    )
+    publish_on_commit(operator_group(to_operator_id), assigned_event(sid, source_name))
+    publish_on_commit(session_group(sid), support_joined_frame(ref["name"], transferred=True))
+    return ref
+
+
+# --- The sweep: abandoned requests, chats of operators who are gone --------------------
+
+
+@dataclass
+class SweepResult:
+    abandoned: list[str] = field(default_factory=list)
+    requeued: list[str] = field(default_factory=list)
+
+
+def _abandon(request_pk: int, now: datetime) -> str | None:
+    """Precondition: still waiting (checked by the conditional update under the session lock)."""
+    with transaction.atomic():
+        request = SupportRequest.objects.filter(pk=request_pk).only("session_id").first()
+        if request is None:
+            return None
+        session = ChatSession.objects.select_for_update().get(pk=request.session_id)
+        updated = SupportRequest.objects.filter(
+            pk=request_pk, status=SupportRequest.Status.WAITING
+        ).update(
+            status=SupportRequest.Status.ABANDONED,
+            closed_at=now,
+            closed_by=SupportRequest.ClosedBy.SYSTEM,
+        )
+        if not updated:
+            return None
+        session.status = ChatSession.Status.AI
+        session.save(update_fields=["status"])
+        sid = str(session.public_id)
+        publish_on_commit(session_group(sid), support_unavailable_frame("timeout"))
+        publish_on_commit(OPERATORS_GROUP, support_request_taken_frame(sid, None, "abandoned"))
+        return sid
+
+
+def _requeue(request_pk: int, operator_id: int | None, now: datetime) -> str | None:
+    """Back to the queue, first in line. Precondition: still held by `operator_id`."""
+    with transaction.atomic():
+        request = SupportRequest.objects.filter(pk=request_pk).first()
+        if request is None:
+            return None
+        session = ChatSession.objects.select_for_update().get(pk=request.session_id)
+        first_in_line = (
+            SupportRequest.objects.filter(status=SupportRequest.Status.WAITING)
+            .order_by("queued_at")
+            .values_list("queued_at", flat=True)
+            .first()
+        )
+        queued_at = request.queued_at
+        if first_in_line is not None and first_in_line <= queued_at:
+            queued_at = first_in_line - timedelta(milliseconds=1)
+        updated = SupportRequest.objects.filter(
+            pk=request_pk, status=SupportRequest.Status.ASSIGNED, operator_id=operator_id
+        ).update(
+            status=SupportRequest.Status.WAITING,
+            operator=None,
+            assigned_at=None,
+            queued_at=queued_at,
+            requeue_count=F("requeue_count") + 1,
+            requeued_at=now,
+        )
+        if not updated:
+            return None
+        session.status = ChatSession.Status.PENDING
+        session.save(update_fields=["status"])
+        sid = str(session.public_id)
+        request.refresh_from_db()
+        request.session = session
+        if operator_id is not None:
+            publish_on_commit(
+                operator_group(operator_id), released_event(sid, by="system", reason="requeued")
+            )
+        publish_on_commit(
+            OPERATORS_GROUP, new_support_request_frame(request_data(request, position_of(request)))
+        )
+        return sid
+
+
+def _unanswered_since(request: SupportRequest) -> datetime | None:
+    """Since when the visitor waits for this operator's answer; None if they do not.
+
+    No operator message since the chat was taken: since it was taken.
+    Otherwise: the first visitor message after the last operator message.
+    """
+    assert request.assigned_at is not None
+    last_reply = (
+        ChatMessage.objects.filter(
+            session_id=request.session_id,
+            author=ChatMessage.Author.OPERATOR,
+            created_at__gte=request.assigned_at,
+        )
+        .order_by("-id")
+        .values_list("id", flat=True)
+        .first()
+    )
+    if last_reply is None:
+        return request.assigned_at
+    return (
+        ChatMessage.objects.filter(
+            session_id=request.session_id, author=ChatMessage.Author.VISITOR, id__gt=last_reply
+        )
+        .order_by("id")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+
+
+def sweep_queue(
+    *,
+    now: datetime,
+    visitors_gone: set[int],
+    online_operator_ids: frozenset[int],
+    operator_last_seen: dict[int, float],
+) -> SweepResult:
+    """One pass over open requests; each change is its own short transaction.
+
+    - waiting, visitor gone for SUPPORT_VISITOR_GONE_SECONDS (`visitors_gone`,
+      from presence) or waiting for SUPPORT_MAX_WAIT_SECONDS: abandoned;
+    - held by an operator with no live socket for SUPPORT_OPERATOR_GRACE_SECONDS,
+      or who left the visitor unanswered for SUPPORT_UNANSWERED_SECONDS:
+      back to the queue, first in line.
+    """
+    result = SweepResult()
+    longest_wait = now - timedelta(seconds=settings.SUPPORT_MAX_WAIT_SECONDS)
+    waiting = SupportRequest.objects.filter(status=SupportRequest.Status.WAITING).values_list(
+        "pk", "session_id", "requested_at", "requeued_at"
+    )
+    for pk, session_pk, requested_at, requeued_at in waiting:
+        if session_pk in visitors_gone or (requeued_at or requested_at) <= longest_wait:
+            sid = _abandon(pk, now)
+            if sid:
+                result.abandoned.append(sid)
+
+    grace_ends = now.timestamp() - settings.SUPPORT_OPERATOR_GRACE_SECONDS
+    unanswered_limit = settings.SUPPORT_UNANSWERED_SECONDS
+    held = SupportRequest.objects.filter(status=SupportRequest.Status.ASSIGNED)
+    for request in held:
+        assert request.assigned_at is not None
+        operator_id = request.operator_id
+        if operator_id is None:
+            gone = True
+        elif operator_id not in online_operator_ids:
+            seen = max(operator_last_seen.get(operator_id, 0.0), request.assigned_at.timestamp())
+            gone = seen <= grace_ends
+        else:
+            gone = False
+        if not gone and unanswered_limit:
+            since = _unanswered_since(request)
+            gone = since is not None and since <= now - timedelta(seconds=unanswered_limit)
+        if gone:
+            sid = _requeue(request.pk, operator_id, now)
+            if sid:
+                logger.info("chat %s back in the queue (operator %s)", sid, operator_id)
+                result.requeued.append(sid)
+    return result
+
+
+# --- Offline tickets ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_offline_ticket(*, fields: TicketFields, session_pk: int | None = None) -> OfflineTicket:
+    """Keep a question left while no operator could answer; operators see it at once."""
+    ticket = OfflineTicket.objects.create(
+        session_id=session_pk,
+        name=fields.name,
+        phone=fields.phone,
+        email=fields.email,
+        question=fields.question,
+    )
+    ticket = OfflineTicket.objects.select_related("session", "handled_by").get(pk=ticket.pk)
+    publish_on_commit(
+        OPERATORS_GROUP, offline_ticket_frame("new_offline_ticket", ticket_data(ticket))
+    )
+    return ticket
+
+
+@transaction.atomic
+def set_ticket_status(*, ticket_id: int, status: str, operator_id: int) -> OfflineTicket:
+    if status not in OfflineTicket.Status.values:
+        raise ClientError("invalid", _("Unknown ticket status."))
+    updated = OfflineTicket.objects.filter(pk=ticket_id).update(
+        status=status, handled_by_id=operator_id
+    )
+    if not updated:
+        raise ClientError("not_found", _("There is no such ticket."))
+    ticket = OfflineTicket.objects.select_related("session", "handled_by").get(pk=ticket_id)
+    publish_on_commit(
+        OPERATORS_GROUP, offline_ticket_frame("offline_ticket_updated", ticket_data(ticket))
+    )
+    return ticket
+
+
+def recent_tickets(limit: int = 50) -> list[dict[str, Any]]:
+    tickets = OfflineTicket.objects.select_related("session", "handled_by").order_by("-created_at")[
+        :limit
+    ]
+    return [ticket_data(t) for t in tickets]
+
+
+# --- Operators as others see them ----------------------------------------------------------
+
+
+def operator_directory(user_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """Name, capacity and chats held of these operators (active staff only)."""
+    users = (
+        get_user_model()
+        .objects.filter(pk__in=list(user_ids), is_active=True, is_staff=True)
+        .select_related("operator_profile")
+        .annotate(
+            holding=Count(
+                "support_requests",
+                filter=Q(support_requests__status=SupportRequest.Status.ASSIGNED),
+            )
+        )
+    )
+    return {
+        u.pk: {
+            "id": u.pk,
+            "name": display_name(u),
+            "chats": u.holding,
+            "capacity": capacity_of(u),
+        }
+        for u in users
+    }
+
+
+# --- Async orchestration: presence first, then one DB unit, then announcements -------------
+
+
+async def request_support_async(*, session_pk: int, reason: str) -> Outcome:
+    """The visitor (or the AI's handoff intent) asks for a human.
+
+    Queued: the visitor gets `support_pending` (position, estimate), every
+    online operator `new_support_request`. Nobody available or outside
+    working hours: `support_unavailable` (the visitor can leave a ticket).
+    Already queued or with an operator: the visitor is told so again.
+    """
+    unavailable: UnavailableReason | None = None
+    if not within_working_hours():
+        unavailable = "outside_hours"
+    elif not (await presence.snapshot()).available_ids:
+        unavailable = "no_operators"
+    outcome = await run_action(
+        request_support, session_pk=session_pk, reason=reason, unavailable=unavailable
+    )
+    group = session_group(outcome.session_id)
+    if outcome.kind == "unavailable":
+        assert unavailable is not None
+        frame = support_unavailable_frame(unavailable, working_hours_label())
+        await send_events([(group, frame)])
+        return outcome.kind
+    if outcome.kind == "operator":
+        await send_events([(group, support_joined_frame(outcome.operator_name))])
+        return outcome.kind
+    if outcome.kind == "pending":
+        await forget_told(outcome.session_id)
+    await announce_queue()
+    return outcome.kind
+
+
+async def sweep(now: datetime | None = None) -> SweepResult:
+    """Abandon, requeue, and refresh every waiting visitor's position and estimate.
+
+    Run every few seconds by `manage.py support_sweeper`, and opportunistically
+    by operator sockets (`maybe_sweep`). Idempotent: every change is a
+    conditional update, so concurrent sweeps in several processes are safe.
+    """
+    now = now or timezone.now()
+    present = await presence.snapshot()
+    gone = await presence.visitors_gone_since(
+        now.timestamp() - settings.SUPPORT_VISITOR_GONE_SECONDS
+    )
+    result = await run_action(
+        sweep_queue,
+        now=now,
+        visitors_gone=gone,
+        online_operator_ids=present.online_ids,
+        operator_last_seen=present.last_seen(),
+    )
+    await mark_requeued(result.requeued)
+    await announce_queue()
+    return result
+
+
+SWEEP_GATE_KEY = f"{presence.PREFIX}:sweep-gate"
+
+
+async def maybe_sweep() -> None:
+    """Sweep unless any process swept within SUPPORT_SWEEP_SECONDS."""
+    gate_ms = int(settings.SUPPORT_SWEEP_SECONDS * 1000)
+    if await get_redis().set(SWEEP_GATE_KEY, "1", nx=True, px=gate_ms):
+        await sweep()
+
+
+async def operators_frame_now() -> dict[str, Any]:
+    """`operators`: who is connected now, available or away, and how busy."""
+    from channels.db import database_sync_to_async
+
+    present = await presence.snapshot()
+    directory = await database_sync_to_async(operator_directory)(present.online_ids)
+    listed = []
+    for uid in sorted(directory, key=lambda u: directory[u]["name"]):
+        state = present.operators[uid]
+        listed.append({**directory[uid], "status": "away" if state.away else "online"})
+    return operators_frame(listed)

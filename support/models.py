@@ -50,6 +50,10 @@ class SupportRequest(models.Model):
     closed_by = models.CharField(
         _("closed by"), max_length=16, choices=ClosedBy.choices, blank=True
     )
+    # Back to the queue because the operator went offline or left the visitor
+    # unanswered; the dashboard marks such chats and the metrics count them.
+    requeue_count = models.PositiveSmallIntegerField(_("times requeued"), default=0)
+    requeued_at = models.DateTimeField(_("last requeued"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("support request")
