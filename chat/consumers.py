@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 from django.utils.translation import gettext as _
 from redis.exceptions import RedisError
 
+from ai.intent import wants_human
 from chat import actions, guards
 from chat.ai_reply import answer_pending
 from chat.errors import ClientError
@@ -31,6 +32,8 @@ from chat.wire import (
     require_int,
     require_message_text,
 )
+from support import actions as support_actions
+from support import visitor as support_visitor
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +57,9 @@ class VisitorConsumer(FrameConsumer):
         "typing": "on_typing",
         "request_support": "on_request_support",
         "rate": "on_rate",
+        # Extensions (docs/protocol-extensions.md, docs/support.md)
+        "offline_ticket": "on_offline_ticket",
+        "end_support": "on_end_support",
     }
 
     session_pk: int | None = None
@@ -83,6 +89,11 @@ class VisitorConsumer(FrameConsumer):
     async def disconnect(self, code: int) -> None:
         if self._ai_task is not None:
             self._ai_task.cancel()
+        if self.session_pk is not None:
+            # The support queue abandons a waiting chat whose visitor has gone.
+            await support_visitor.visitor_left(
+                session_pk=self.session_pk, socket_id=self.channel_name
+            )
         if self.group:
             with contextlib.suppress(Exception):
                 await self.channel_layer.group_discard(self.group, self.channel_name)
@@ -128,6 +139,13 @@ class VisitorConsumer(FrameConsumer):
         await self.send_frame(
             registered_frame(registration.session, registration.token, registration.messages)
         )
+        # Waiting for or talking to an operator: say so again (position, who).
+        for frame in await support_visitor.visitor_registered(
+            session_pk=registration.session.pk,
+            status=registration.session.status,
+            socket_id=self.channel_name,
+        ):
+            await self.send_frame(frame)
         if registration.needs_ai:
             self._schedule_ai()
 
@@ -155,6 +173,15 @@ class VisitorConsumer(FrameConsumer):
             tour_slug=tour,
         )
         await self.send_frame(message_ack_frame(posted.message))
+        if posted.needs_ai and posted.created and wants_human(text):
+            # "Позовите оператора": a person answers instead of the AI, if one can;
+            # with nobody available the AI still answers (and the visitor gets
+            # support_unavailable with the offline form).
+            outcome = await support_actions.request_support_async(
+                session_pk=session_pk, reason=text[:500]
+            )
+            if outcome != "unavailable":
+                return
         if posted.needs_ai:
             self._schedule_ai()
 
@@ -166,8 +193,6 @@ class VisitorConsumer(FrameConsumer):
         await send_events([(self.group, frame)])
 
     async def on_request_support(self, data: dict[str, Any]) -> None:
-        from support import actions as support_actions
-
         session_pk = self._require_session()
         reason = optional_str(data, "reason", max_length=500) or ""
         guards.check_text(reason)
@@ -182,6 +207,13 @@ class VisitorConsumer(FrameConsumer):
             actions.rate_conversation, session_pk=session_pk, score=score, comment=comment.strip()
         )
         await self.send_frame({"type": "rated", "score": score})
+
+    async def on_offline_ticket(self, data: dict[str, Any]) -> None:
+        frame = await support_visitor.leave_offline_ticket(session_pk=self.session_pk, data=data)
+        await self.send_frame(frame)
+
+    async def on_end_support(self, data: dict[str, Any]) -> None:
+        await support_visitor.end_support(session_pk=self._require_session())
 
     # --- group events ---------------------------------------------------------
 

@@ -1,0 +1,290 @@
+"""The operator socket `/ws/support/` (see ../shared/PROTOCOL.md, docs/support.md).
+
+A shell around `support.actions`: authorise, parse, delegate, send. It
+joins three kinds of groups: every operator (`support.operators`), this
+operator's own (`support.operator.<id>`, through which the chats they hold
+are opened and released, in every tab), and the chat group of each chat it
+holds (visitor messages and typing).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections import deque
+from typing import Any, ClassVar
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from chat.errors import ClientError
+from chat.events import message_ack_frame, session_group
+from chat.publish import run_action, send_events
+from chat.transport import FrameConsumer
+from chat.wire import (
+    require_bool,
+    require_client_id,
+    require_int,
+    require_message_text,
+    require_str,
+    require_uuid,
+)
+from support import actions, presence
+from support.access import operator_access
+from support.context import chat_context, held_session_ids
+from support.events import (
+    ASSIGNED,
+    OPERATORS_GROUP,
+    RELEASED,
+    chat_transferred_frame,
+    operator_chat_closed_frame,
+    operator_group,
+    operator_typing_frame,
+)
+from support.names import display_name
+from support.queue import announce_queue, current_queue_frame
+
+logger = logging.getLogger(__name__)
+
+CLOSE_NOT_LOGGED_IN = 4401
+CLOSE_FORBIDDEN = 4403
+
+# Frames from the operator groups that go to the dashboard as they are.
+_FOR_OPERATORS = frozenset(
+    {
+        "queue",
+        "new_support_request",
+        "support_request_taken",
+        "operators",
+        "new_offline_ticket",
+        "offline_ticket_updated",
+    }
+)
+# Activity refreshes presence, at most this often (the heartbeat does the rest).
+_ACTIVITY_REFRESH_SECONDS = 5.0
+
+
+class OperatorConsumer(FrameConsumer):
+    handlers: ClassVar[dict[str, str]] = {
+        "join_support_chat": "on_join_support_chat",
+        "message": "on_message",
+        "typing": "on_typing",
+        "close_chat": "on_close_chat",
+        "get_queue": "on_get_queue",
+        # Extensions (docs/protocol-extensions.md)
+        "heartbeat": "on_heartbeat",
+        "set_status": "on_set_status",
+        "transfer_chat": "on_transfer_chat",
+        "get_operators": "on_get_operators",
+        "set_ticket_status": "on_set_ticket_status",
+    }
+
+    user_id: int | None = None
+
+    async def connect(self) -> None:
+        # Accept first: closing before accept() would make daphne answer HTTP
+        # 403, and the dashboard could not tell "log in" from "not allowed".
+        await self.accept()
+        user = self.scope.get("user")
+        access = await database_sync_to_async(operator_access)(user)
+        if access != "ok":
+            await self.close(code=CLOSE_NOT_LOGGED_IN if access == "login" else CLOSE_FORBIDDEN)
+            return
+        assert user is not None
+        self.user_id = int(user.pk)
+        self.name = await database_sync_to_async(display_name)(user)
+        self.held: dict[str, int] = {}  # session id -> last message id already sent
+        self._own_client_ids: deque[str] = deque(maxlen=200)
+        self._last_refresh = 0.0
+        await self.channel_layer.group_add(OPERATORS_GROUP, self.channel_name)
+        await self.channel_layer.group_add(operator_group(self.user_id), self.channel_name)
+        await self._refresh_presence(force=True)
+        away = await presence.is_away(self.user_id)
+        await self.send_frame(
+            {
+                "type": "operator_state",
+                "operator": {"id": self.user_id, "name": self.name},
+                "status": "away" if away else "online",
+                "heartbeat_seconds": settings.SUPPORT_HEARTBEAT_SECONDS,
+            }
+        )
+        await self.send_frame(await current_queue_frame())
+        for session_id in await database_sync_to_async(held_session_ids)(self.user_id):
+            await self._open_chat(session_id)
+        await self._presence_changed()
+
+    async def disconnect(self, code: int) -> None:
+        if self.user_id is None:
+            return
+        with contextlib.suppress(Exception):
+            await presence.leave(self.user_id, self.channel_name)
+        groups = [OPERATORS_GROUP, operator_group(self.user_id)]
+        groups += [session_group(sid) for sid in self.held]
+        for group in groups:
+            with contextlib.suppress(Exception):
+                await self.channel_layer.group_discard(group, self.channel_name)
+        with contextlib.suppress(Exception):
+            await self._presence_changed()
+
+    # --- handlers ------------------------------------------------------------------------
+
+    async def on_get_queue(self, data: dict[str, Any]) -> None:
+        await self._refresh_presence()
+        await actions.maybe_sweep()
+        await self.send_frame(await current_queue_frame())
+
+    async def on_join_support_chat(self, data: dict[str, Any]) -> None:
+        session_id = str(require_uuid(data, "session_id"))
+        await self._refresh_presence()
+        await run_action(
+            actions.join_support_chat, operator_id=self._operator_id(), session_id=session_id
+        )
+        await announce_queue()
+
+    async def on_message(self, data: dict[str, Any]) -> None:
+        session_id = str(require_uuid(data, "session_id"))
+        client_id = require_client_id(data)
+        text = require_message_text(data, client_id)
+        self._own_client_ids.append(client_id)
+        await self._refresh_presence()
+        posted = await run_action(
+            actions.post_operator_message,
+            operator_id=self._operator_id(),
+            session_id=session_id,
+            client_id=client_id,
+            text=text,
+        )
+        await self.send_frame(message_ack_frame(posted.message, session_id=posted.session_id))
+
+    async def on_typing(self, data: dict[str, Any]) -> None:
+        session_id = str(require_uuid(data, "session_id"))
+        typing = require_bool(data, "typing")
+        if session_id not in self.held:
+            raise ClientError("forbidden", _("You do not hold this chat."), session_id=session_id)
+        await send_events([(session_group(session_id), operator_typing_frame(session_id, typing))])
+
+    async def on_close_chat(self, data: dict[str, Any]) -> None:
+        session_id = str(require_uuid(data, "session_id"))
+        await run_action(actions.close_chat, operator_id=self._operator_id(), session_id=session_id)
+        await announce_queue()
+
+    async def on_transfer_chat(self, data: dict[str, Any]) -> None:
+        session_id = str(require_uuid(data, "session_id"))
+        to_operator = require_int(data, "operator_id", minimum=1)
+        present = await presence.snapshot()
+        await run_action(
+            actions.transfer_chat,
+            operator_id=self._operator_id(),
+            session_id=session_id,
+            to_operator_id=to_operator,
+            available_ids=present.available_ids,
+        )
+        await announce_queue()
+        await self._broadcast_operators()
+
+    async def on_heartbeat(self, data: dict[str, Any]) -> None:
+        await self._refresh_presence(force=True)
+
+    async def on_set_status(self, data: dict[str, Any]) -> None:
+        status = require_str(data, "status", max_length=10)
+        if status not in {"online", "away"}:
+            raise ClientError("invalid", _("The status must be “online” or “away”."))
+        await presence.set_away(self._operator_id(), status == "away")
+        await self._refresh_presence(force=True)
+        await send_events(
+            [(operator_group(self._operator_id()), {"type": "operator_status", "status": status})]
+        )
+        await self._presence_changed()
+
+    async def on_get_operators(self, data: dict[str, Any]) -> None:
+        await self.send_frame(await actions.operators_frame_now())
+
+    async def on_set_ticket_status(self, data: dict[str, Any]) -> None:
+        ticket_id = require_int(data, "ticket_id", minimum=1)
+        status = require_str(data, "status", max_length=20)
+        await run_action(
+            actions.set_ticket_status,
+            ticket_id=ticket_id,
+            status=status,
+            operator_id=self._operator_id(),
+        )
+
+    # --- group events ----------------------------------------------------------------------
+
+    async def should_forward(self, frame: dict[str, Any]) -> bool:
+        frame_type = frame.get("type")
+        session_id = frame.get("session_id")
+        if frame_type == ASSIGNED:
+            await self._open_chat(str(session_id), frame.get("transferred_from"))
+            return False
+        if frame_type == RELEASED:
+            await self._release_chat(frame)
+            return False
+        if frame_type in _FOR_OPERATORS or frame_type == "operator_status":
+            return True
+        if session_id not in self.held:
+            return False
+        if frame_type == "visitor_message":
+            # Already in the transcript this socket sent when it opened the chat.
+            return int(frame.get("id", 0)) > self.held[str(session_id)]
+        if frame_type == "visitor_typing":
+            return True
+        if frame_type == "operator_message":
+            # Sent from this operator's other tab; this one got a message_ack.
+            return frame.get("client_id") not in self._own_client_ids
+        # The visitor's side of the chat group: AI chunks and answers, the
+        # visitor's own support_pending/support_joined/chat_closed, our typing.
+        return False
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def _operator_id(self) -> int:
+        assert self.user_id is not None
+        return self.user_id
+
+    async def _open_chat(self, session_id: str, transferred_from: Any = None) -> None:
+        """Join the chat's group, then send its transcript (messages after it come live)."""
+        group = session_group(session_id)
+        await self.channel_layer.group_add(group, self.channel_name)
+        frame = await database_sync_to_async(chat_context)(
+            operator_id=self._operator_id(),
+            session_id=session_id,
+            transferred_from=transferred_from if isinstance(transferred_from, str) else None,
+        )
+        if frame is None:
+            # Released again before we got here.
+            if session_id not in self.held:
+                await self.channel_layer.group_discard(group, self.channel_name)
+            return
+        messages = frame["messages"]
+        self.held[session_id] = max((m["id"] for m in messages), default=0)
+        await self.send_frame(frame)
+
+    async def _release_chat(self, event: dict[str, Any]) -> None:
+        session_id = str(event["session_id"])
+        if self.held.pop(session_id, None) is None:
+            return
+        await self.channel_layer.group_discard(session_group(session_id), self.channel_name)
+        if event.get("reason") == "transferred":
+            await self.send_frame(chat_transferred_frame(session_id, event.get("to")))
+        else:
+            await self.send_frame(
+                operator_chat_closed_frame(session_id, str(event["by"]), str(event["reason"]))
+            )
+
+    async def _refresh_presence(self, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last_refresh < _ACTIVITY_REFRESH_SECONDS:
+            return
+        self._last_refresh = now
+        await presence.heartbeat(self._operator_id(), self.channel_name)
+
+    async def _broadcast_operators(self) -> None:
+        await send_events([(OPERATORS_GROUP, await actions.operators_frame_now())])
+
+    async def _presence_changed(self) -> None:
+        """Availability changed: other dashboards' lists and visitors' estimates follow."""
+        await self._broadcast_operators()
+        await announce_queue()
