@@ -1,0 +1,99 @@
+"""Admin for the support queue: requests, offline tickets, canned replies, operators."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from support.models import CannedReply, OfflineTicket, OperatorProfile, SupportRequest
+
+
+@admin.register(SupportRequest)
+class SupportRequestAdmin(admin.ModelAdmin):
+    """A record of what happened; the queue itself is run from the dashboard."""
+
+    list_display = [
+        "session",
+        "status",
+        "operator",
+        "requested_at",
+        "assigned_at",
+        "first_reply_at",
+        "closed_at",
+        "closed_by",
+        "requeue_count",
+    ]
+    list_filter = ["status", "closed_by", "operator", "requested_at"]
+    search_fields = ["session__public_id", "reason", "operator__username"]
+    date_hierarchy = "requested_at"
+    list_select_related = ["session", "operator"]
+    readonly_fields = [
+        "session",
+        "reason",
+        "status",
+        "operator",
+        "requested_at",
+        "queued_at",
+        "assigned_at",
+        "first_reply_at",
+        "closed_at",
+        "closed_by",
+        "requeue_count",
+        "requeued_at",
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Status changes go through the actions (locks, events), never a form.
+        return False
+
+
+@admin.register(OfflineTicket)
+class OfflineTicketAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "phone",
+        "email",
+        "short_question",
+        "status",
+        "handled_by",
+        "created_at",
+    ]
+    list_filter = ["status", "created_at"]
+    search_fields = ["name", "phone", "email", "question"]
+    date_hierarchy = "created_at"
+    list_editable = ["status"]
+    readonly_fields = ["session", "name", "phone", "email", "question", "created_at"]
+    fields = ["name", "phone", "email", "question", "session", "status", "handled_by", "created_at"]
+    raw_id_fields = ["handled_by"]
+
+    @admin.display(description=_("question"))
+    def short_question(self, obj: OfflineTicket) -> str:
+        return obj.question[:80]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(CannedReply)
+class CannedReplyAdmin(admin.ModelAdmin):
+    list_display = ["title", "short_text", "position", "is_active"]
+    list_editable = ["position", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["title", "text"]
+
+    @admin.display(description=_("text"))
+    def short_text(self, obj: CannedReply) -> str:
+        return obj.text[:80]
+
+
+@admin.register(OperatorProfile)
+class OperatorProfileAdmin(admin.ModelAdmin):
+    list_display = ["display_name", "user", "max_chats"]
+    search_fields = ["display_name", "user__username"]
+    raw_id_fields = ["user"]
