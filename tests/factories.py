@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from datetime import date, timedelta
 from decimal import Decimal
@@ -102,3 +104,128 @@ class VisitorSocket:
 
     async def close(self) -> None:
         await self.communicator.disconnect()
+
+
+# --- Support: operators, staff and the operator socket ---------------------------
+
+
+def make_operator(
+    username: str | None = None, *, name: str = "Алия", max_chats: int | None = None
+) -> Any:
+    """A support operator built the way `create_operator` builds one."""
+    from support.operators import make_operator as create_operator
+
+    # No password: hashing one costs a second; tests log in with session cookies.
+    user = make_site_user(username or f"operator-{uuid.uuid4().hex[:8]}")
+    return create_operator(
+        username=user.get_username(), display_name=name, max_chats=max_chats
+    ).user
+
+
+def make_staff(username: str | None = None) -> Any:
+    """Staff without the support permission (an editor, say)."""
+    from django.contrib.auth import get_user_model
+
+    username = username or f"staff-{uuid.uuid4().hex[:8]}"
+    return get_user_model().objects.create_user(username, is_staff=True)
+
+
+def make_site_user(username: str | None = None, **fields: Any) -> Any:
+    from django.contrib.auth import get_user_model
+
+    username = username or f"user-{uuid.uuid4().hex[:8]}"
+    return get_user_model().objects.create_user(username, **fields)
+
+
+def session_cookie(user: Any) -> str:
+    """The value of a Django session cookie of `user`, as after a real login."""
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return str(client.cookies[settings.SESSION_COOKIE_NAME].value)
+
+
+class OperatorSocket:
+    """An operator's dashboard tab speaking the operator socket to the real ASGI app."""
+
+    def __init__(self, communicator: WebsocketCommunicator) -> None:
+        self.communicator = communicator
+        self.state: dict[str, Any] = {}
+        self.queue: dict[str, Any] = {}
+        self.closed = False
+
+    @classmethod
+    async def open(
+        cls, *, cookie: str | None = None, origin: bytes = b"http://testserver"
+    ) -> OperatorSocket:
+        from django.conf import settings
+
+        from tatartours.asgi import application
+
+        headers = [(b"origin", origin)]
+        if cookie:
+            headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={cookie}".encode()))
+        communicator = WebsocketCommunicator(application, "/ws/support/", headers=headers)
+        connected, _ = await communicator.connect()
+        assert connected, "operator socket refused at the handshake"
+        return cls(communicator)
+
+    @classmethod
+    async def connect_as(cls, user: Any) -> OperatorSocket:
+        """Logged in as `user`; returns after `operator_state` and the first `queue`."""
+        from channels.db import database_sync_to_async
+
+        cookie = await database_sync_to_async(session_cookie)(user)
+        socket = await cls.open(cookie=cookie)
+        socket.state = await socket.expect("operator_state")
+        socket.queue = await socket.expect("queue")
+        return socket
+
+    @property
+    def user_id(self) -> int:
+        return int(self.state["operator"]["id"])
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        await self.communicator.send_json_to(frame)
+
+    async def join(self, session_id: str) -> None:
+        await self.send({"type": "join_support_chat", "session_id": session_id})
+
+    async def say(self, session_id: str, text: str, client_id: str | None = None) -> str:
+        client_id = client_id or new_client_id()
+        await self.send(
+            {"type": "message", "session_id": session_id, "client_id": client_id, "message": text}
+        )
+        return client_id
+
+    async def receive(self, timeout: float = 5) -> dict[str, Any]:
+        frame: dict[str, Any] = await self.communicator.receive_json_from(timeout=timeout)
+        return frame
+
+    async def expect(self, frame_type: str, timeout: float = 5) -> dict[str, Any]:
+        frame = await self.receive(timeout)
+        assert frame["type"] == frame_type, f"expected {frame_type}, got {frame}"
+        return frame
+
+    async def until(
+        self, frame_type: str, timeout: float = 10, **match: Any
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """Frames up to the first of `frame_type` whose fields equal `match` (others skipped)."""
+        seen: list[dict[str, Any]] = []
+        while True:
+            frame = await self.receive(timeout)
+            seen.append(frame)
+            if frame["type"] == frame_type and all(frame.get(k) == v for k, v in match.items()):
+                return frame, seen
+
+    async def nothing_more(self, timeout: float = 0.3) -> bool:
+        return await self.communicator.receive_nothing(timeout=timeout)
+
+    async def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            # After a receive timed out the test communicator has cancelled the app.
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.communicator.disconnect()
