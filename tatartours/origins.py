@@ -14,7 +14,10 @@ from django.conf import settings
 
 
 def site_origins() -> list[str]:
-    return list(settings.ALLOWED_HOSTS)
+    """The site's own hosts. A wildcard ALLOWED_HOSTS ("*") means "any Host
+    header", not "any page may drive our sockets": it is left out, so such a
+    deployment must list the pages' hosts in WIDGET_ALLOWED_ORIGINS."""
+    return [host for host in settings.ALLOWED_HOSTS if host != "*"]
 
 
 def widget_origins() -> list[str]:

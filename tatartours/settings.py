@@ -13,6 +13,7 @@ on 127.0.0.1, DEBUG on. `TATARTOURS_MODE` picks a profile:
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -38,6 +39,10 @@ if not SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set when TATARTOURS_MODE is production")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
+if MODE == "production" and "ALLOWED_HOSTS" not in os.environ:
+    # The defaults are loopback names; a public site must say which hosts it serves
+    # (they are also the origins allowed to open the WebSockets).
+    raise ImproperlyConfigured("ALLOWED_HOSTS must be set when TATARTOURS_MODE is production")
 # Extra hosts whose pages may embed the widget and open /ws/chat/ (origin check).
 WIDGET_ALLOWED_ORIGINS = env_list("WIDGET_ALLOWED_ORIGINS", [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -116,7 +121,17 @@ CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
-            "hosts": [REDIS_URL],
+            "hosts": [
+                {
+                    "address": REDIS_URL,
+                    # redis-py 8 times a read out after 5 s by default: exactly the
+                    # layer's blocking pop (BZPOPMIN, 5 s), so on a quiet process the
+                    # receive loop raised TimeoutError and killed a consumer (its
+                    # socket closed with 1011) every few seconds. Outlast the pop.
+                    "socket_timeout": 15,
+                    "socket_connect_timeout": 3,
+                }
+            ],
             # group_send silently drops messages for a full channel; a busy
             # operator socket needs headroom. Clients resync by message id anyway.
             "capacity": env_int("CHANNEL_CAPACITY", 1000, minimum=10),
@@ -155,7 +170,8 @@ USE_TZ = True
 
 # --- Static files -----------------------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where `collectstatic` puts the files daphne serves (through WhiteNoise) in production.
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -257,6 +273,10 @@ if PRODUCTION_LIKE:
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
     SECURE_CONTENT_TYPE_NOSNIFF = True
     SECURE_REFERRER_POLICY = "same-origin"
+    if not SECURE_HSTS_PRELOAD:
+        # Preloading is a commitment browsers keep for months; the operator of the
+        # site opts in (SECURE_HSTS_PRELOAD=1), check --deploy need not nag about it.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -265,10 +285,16 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "null": {"class": "logging.NullHandler"},
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.channels.server": {"level": "WARNING"},
+        # Scanners send foreign Host headers all day; Django answers 400 and would
+        # log each one as an ERROR with a traceback. Not an error of ours.
+        "django.security.DisallowedHost": {"handlers": ["null"], "propagate": False},
         "daphne": {"level": "WARNING"},
     },
 }

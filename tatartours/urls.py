@@ -1,11 +1,20 @@
 from django.contrib import admin
+from django.contrib.auth.views import LoginView
 from django.urls import include, path
 
 from analytics.views import prometheus_metrics
 from chat.widget_views import WidgetCatalog
+from tatartours.throttle import throttle_posts
+
+# Login attempts per IP and per username, shared by the site's and the admin's forms.
+throttle_logins = throttle_posts(
+    "login", ("ip", "LOGIN_RATE_LIMIT"), ("post:username", "LOGIN_RATE_LIMIT_PER_USERNAME")
+)
 
 urlpatterns = [
+    path("admin/login/", throttle_logins(admin.site.login)),
     path("admin/", admin.site.urls),
+    path("accounts/login/", throttle_logins(LoginView.as_view()), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     # Before the support app's "support/" routes: the analytics app owns this subtree.
     path("support/analytics/", include("analytics.urls")),

@@ -75,7 +75,13 @@ def production_server(
     collected = manage("collectstatic", "--noinput", **PRODUCTION, STATIC_ROOT=static_root)
     assert collected.returncode == 0, collected.stderr
     with django_db_blocker.unblock():
-        server = start_daphne(**PRODUCTION, DEBUG="0", STATIC_ROOT=static_root)
+        server = start_daphne(
+            TATARTOURS_MODE="production",
+            SECRET_KEY=PRODUCTION["SECRET_KEY"],
+            ALLOWED_HOSTS=PRODUCTION["ALLOWED_HOSTS"],
+            DEBUG="0",
+            STATIC_ROOT=static_root,
+        )
     yield server
     server.stop()
     assert "Traceback" not in server.log()
