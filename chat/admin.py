@@ -10,7 +10,6 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
-from django.utils.translation import gettext_lazy as _
 
 from chat.models import ChatMessage, ChatSession, Rating
 from support.models import SupportRequest
@@ -33,7 +32,8 @@ class ReadOnlyInline(admin.TabularInline):
 
 class TranscriptInline(ReadOnlyInline):
     model = ChatMessage
-    verbose_name_plural = _("transcript")
+    # The messages' own (translated) name; the transcript is what they are.
+    verbose_name_plural = ChatMessage._meta.verbose_name_plural
     fields = readonly_fields = ("created_at", "author", "operator", "text", "ai_source", "ai_model")
     ordering = ["id"]
 
@@ -95,7 +95,7 @@ class ChatMessageAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_select_related = ["session", "operator"]
 
-    @admin.display(description=_("text"))
+    @admin.display(description=ChatMessage._meta.get_field("text").verbose_name)
     def short_text(self, obj: ChatMessage) -> str:
         return obj.text[:100]
 

@@ -208,10 +208,11 @@ def visitor_chat_closed_frame(by: str, *, ask_rating: bool) -> dict[str, Any]:
         message = _("You have ended the conversation with the operator.")
     else:
         message = _("The conversation with the operator has ended.")
+    parts = [message]
     if ask_rating:
-        message = f"{message} {_('Please rate how we helped you.')}"
-    message = f"{message} {_('The AI assistant will answer your questions again.')}"
-    return {"type": "chat_closed", "by": by, "message": message, "ask_rating": ask_rating}
+        parts.append(_("Please rate how we helped you."))
+    parts.append(_("The AI assistant will answer your questions again."))
+    return {"type": "chat_closed", "by": by, "message": " ".join(parts), "ask_rating": ask_rating}
 
 
 def operator_typing_frame(session_id: str, typing: bool) -> dict[str, Any]:
