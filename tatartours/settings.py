@@ -20,7 +20,15 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from tatartours.env import env_bool, env_float, env_int, env_list, env_str
+from tatartours.env import (
+    env_bool,
+    env_float,
+    env_int,
+    env_int_set,
+    env_list,
+    env_str,
+    env_time_range,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -254,6 +262,33 @@ AI_FAQ_IN_PROMPT = env_int("AI_FAQ_IN_PROMPT", 3, minimum=0)
 # Tokens (prompt + completion) one chat session may spend on the model; past
 # it, answers come from the knowledge base.
 AI_SESSION_TOKEN_BUDGET = env_int("AI_SESSION_TOKEN_BUDGET", 40000, minimum=0)
+
+# --- Live operators (support app); see docs/support.md ------------------------
+# Chats one operator may hold at once; OperatorProfile.max_chats overrides it.
+SUPPORT_MAX_CHATS_PER_OPERATOR = env_int("SUPPORT_MAX_CHATS_PER_OPERATOR", 3, minimum=1)
+# Presence: the dashboard pings every SUPPORT_HEARTBEAT_SECONDS; a socket not
+# heard from for SUPPORT_PRESENCE_TTL_SECONDS is gone (a crashed process leaves no ghost).
+SUPPORT_HEARTBEAT_SECONDS = env_int("SUPPORT_HEARTBEAT_SECONDS", 15, minimum=1)
+SUPPORT_PRESENCE_TTL_SECONDS = env_int("SUPPORT_PRESENCE_TTL_SECONDS", 45, minimum=2)
+if SUPPORT_PRESENCE_TTL_SECONDS <= SUPPORT_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured(
+        "SUPPORT_PRESENCE_TTL_SECONDS must be longer than SUPPORT_HEARTBEAT_SECONDS"
+    )
+# An operator offline this long (after the presence TTL) loses their chats to the queue.
+SUPPORT_OPERATOR_GRACE_SECONDS = env_int("SUPPORT_OPERATOR_GRACE_SECONDS", 60, minimum=0)
+# A visitor left unanswered this long goes back to the queue; 0 turns it off.
+SUPPORT_UNANSWERED_SECONDS = env_int("SUPPORT_UNANSWERED_SECONDS", 300, minimum=0)
+# A waiting request is abandoned when its visitor has had no socket open this
+# long, and in any case after SUPPORT_MAX_WAIT_SECONDS in the queue.
+SUPPORT_VISITOR_GONE_SECONDS = env_int("SUPPORT_VISITOR_GONE_SECONDS", 120, minimum=1)
+SUPPORT_MAX_WAIT_SECONDS = env_int("SUPPORT_MAX_WAIT_SECONDS", 1800, minimum=1)
+# The wait estimate before there is any history to learn from.
+SUPPORT_DEFAULT_WAIT_SECONDS = env_int("SUPPORT_DEFAULT_WAIT_SECONDS", 120, minimum=1)
+# Working hours in TIME_ZONE ("00:00-24:00": always) and ISO weekdays (1 = Monday).
+SUPPORT_WORKING_HOURS = env_time_range("SUPPORT_WORKING_HOURS", "00:00-24:00")
+SUPPORT_WORKING_DAYS = env_int_set("SUPPORT_WORKING_DAYS", "1-7", minimum=1, maximum=7)
+# How often `manage.py support_sweeper` runs the sweep (abandon, requeue, positions).
+SUPPORT_SWEEP_SECONDS = env_float("SUPPORT_SWEEP_SECONDS", 5.0, minimum=0.5)
 
 # --- Metrics (analytics app); see docs/metrics.md -----------------------------
 # /metrics answers loopback clients (METRICS_ALLOW_LOOPBACK) and requests with

@@ -20,5 +20,6 @@ urlpatterns = [
     path("support/analytics/", include("analytics.urls")),
     path("metrics", prometheus_metrics, name="metrics"),
     path("chat/widget-i18n/", WidgetCatalog.as_view(), name="widget-i18n"),
+    path("support/", include("support.urls")),
     path("", include("tours.urls")),
 ]
