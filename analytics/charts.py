@@ -32,7 +32,7 @@ WIDTH = 640
 HEIGHT = 270
 LEFT, RIGHT, TOP, BOTTOM = 64, 16, 42, 60
 FONT = 'font-family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif"'
-MAX_X_LABELS = 15
+MAX_X_LABELS = 10
 
 
 @dataclass(frozen=True)
@@ -165,7 +165,8 @@ def bar_chart(
         (sum(v or 0 for v in column) if stacked else max((v or 0 for v in column), default=0))
         for column in zip(*(s.values for s in series), strict=True)
     ]
-    top, step = nice_scale(maximum or max(totals, default=0), integer=integer)
+    # A little headroom, so the tallest bar does not touch the top of the frame.
+    top, step = nice_scale(maximum or max(totals, default=0) * 1.05, integer=integer)
     frame = _Frame(top)
     parts, _ = _open(title)
     parts += _legend(series) if len(series) > 1 else []
@@ -263,7 +264,7 @@ def ranking_chart(
     for i, (label, value) in enumerate(zip(labels, values, strict=True)):
         y = TOP + i * row
         width = (x1 - x0) * (value / top if top else 0)
-        short = label if len(label) <= 36 else label[:35] + "…"
+        short = label if len(label) <= 30 else label[:29].rstrip() + "…"
         parts.append(_text(x0 - 8, y + 15, short, anchor="end", size=12))
         parts.append(
             f'<rect x="{x0}" y="{y + 4}" width="{max(width, 1):.1f}" height="{row - 8}" '

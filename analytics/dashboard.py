@@ -89,7 +89,7 @@ def build_charts(report: Report) -> Charts:
                 ORANGE,
             )
         ],
-        unit=_("% of conversations"),
+        unit=_("share of conversations") + ", %",
         axis_title=day_axis,
         integer=False,
         fmt=_percent,
