@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import resource
+import shlex
 import sys
 import time
 from typing import Any
@@ -53,6 +54,16 @@ def parse(argv: list[str]) -> argparse.Namespace:
         metavar="NAME=VALUE",
         help="extra server setting (for experiments; the report records it)",
     )
+    run.add_argument(
+        "--idle-connect-only",
+        action="store_true",
+        help="idle scenario: sockets that never register (the transport's own memory)",
+    )
+    run.add_argument(
+        "--server-args",
+        default="",
+        help='extra server command-line arguments, e.g. "--ping-interval 30"',
+    )
     sub.add_parser("list", help="list the scenarios")
     return parser.parse_args(argv)
 
@@ -73,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
         scale=args.scale,
         extra_env=extra_env,
         profile=args.profile,
+        idle_connect_only=args.idle_connect_only,
+        server_args=shlex.split(args.server_args),
         log=lambda line: print(line, flush=True),
     )
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -86,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
             "generators": args.generators,
             "scale": args.scale,
             "env": extra_env,
+            "server_args": args.server_args,
         },
         "scenarios": [],
     }

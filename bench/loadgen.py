@@ -143,8 +143,10 @@ class Visitor:
     session_id: str
 
 
-async def open_visitor(url: str) -> Visitor:
+async def open_visitor(url: str, register: bool = True) -> Visitor:
     ws = await open_socket(f"{url}/ws/chat/")
+    if not register:
+        return Visitor(ws, "")
     await send(ws, {"type": "register"})
     registered = await until(ws, "registered")
     return Visitor(ws, registered["session_id"])
@@ -233,8 +235,8 @@ async def saturation(spec: dict[str, Any], rec: Recorder) -> Callable[[], Awaita
 
 async def idle(spec: dict[str, Any], rec: Recorder) -> Callable[[], Awaitable[None]]:
     """Many registered visitor sockets that say nothing for a while; all must stay open."""
-    url = spec["urls"][0]
-    visitors = await open_all(spec["sockets"], lambda _i: open_visitor(url), rec)
+    url, register = spec["urls"][0], spec.get("register", True)
+    visitors = await open_all(spec["sockets"], lambda _i: open_visitor(url, register), rec)
     rec.samples["opened"] = [float(len(visitors))]
 
     async def run() -> None:

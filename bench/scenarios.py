@@ -120,8 +120,10 @@ class Options:
     generators: int = 1
     scale: float = 1.0  # shrink visitors/messages for a quick smoke run
     profile: bool = False  # sample the servers with py-spy while measuring
+    idle_connect_only: bool = False  # idle sockets that never send `register`
     log: Callable[[str], None] = print
     extra_env: dict[str, str] = field(default_factory=dict)
+    server_args: list[str] = field(default_factory=list)  # appended to the server's command
 
 
 def scaled(value: int, scale: float) -> int:
@@ -178,7 +180,10 @@ class Run:
             OPENROUTER_API_KEY="bench-key", OPENROUTER_BASE_URL=base_url, **self.options.extra_env
         )
         count = self.options.processes or sc.processes
-        self.servers = [self.stack.start_server(self.options.server, env) for _ in range(count)]
+        self.servers = [
+            self.stack.start_server(self.options.server, env, self.options.server_args)
+            for _ in range(count)
+        ]
         self.options.log(
             f"  {count} x {self.options.server} on ports "
             f"{', '.join(str(s.port) for s in self.servers)}; model alone: {self.model_ms} ms"
@@ -364,7 +369,14 @@ def run_idle(run: Run) -> dict[str, Any]:
     def hold() -> dict[str, Any]:
         return {"rss_after": procstat.rss_bytes(server.pid) or 0}
 
-    spec = {"scenario": "idle", "urls": run.urls[:1], "sockets": sockets, "duration": duration}
+    spec = {
+        "scenario": "idle",
+        "urls": run.urls[:1],
+        "sockets": sockets,
+        "duration": duration,
+        # Connect-only sockets tell the transport's share of the memory from the chat's.
+        "register": not opts.idle_connect_only,
+    }
     raw = run.drive([spec], hold=hold)
     opened = int(raw["samples"].get("opened", [0])[0])
     rss_delta = raw["rss_after"] - rss_before

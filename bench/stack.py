@@ -20,7 +20,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -168,7 +168,9 @@ class Stack:
             raise RuntimeError(f"the fake model printed no base URL:\n{process.log_tail()}")
         return process, base_url
 
-    def start_server(self, kind: str, env: dict[str, str]) -> Process:
+    def start_server(
+        self, kind: str, env: dict[str, str], extra_args: Sequence[str] = ()
+    ) -> Process:
         port = free_port()
         if kind == "daphne":
             argv = [
@@ -188,6 +190,7 @@ class Stack:
             ]  # fmt: skip
         else:
             raise ValueError(f"unknown server kind {kind!r}")
+        argv += extra_args
         process = self._spawn(f"{kind}-{port}", argv, env, port)
         try:
             wait_for_port(port, process.popen)

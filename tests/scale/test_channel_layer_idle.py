@@ -10,6 +10,7 @@ few seconds (seen with 5,000 idle sockets in the benchmark).
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from channels.layers import get_channel_layer
@@ -18,8 +19,10 @@ from django.conf import settings
 
 
 def test_layer_read_timeout_is_longer_than_the_blocking_pop() -> None:
-    host = settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]
-    assert host["socket_timeout"] >= RedisChannelLayer.brpop_timeout * 2
+    layers: dict[str, Any] = settings.CHANNEL_LAYERS
+    timeout = layers["default"]["CONFIG"]["hosts"][0]["socket_timeout"]
+    assert isinstance(timeout, int | float)
+    assert timeout >= RedisChannelLayer.brpop_timeout * 2
 
 
 async def test_a_receive_with_nothing_to_read_waits_past_the_pop_without_error() -> None:
