@@ -262,7 +262,7 @@ class _Answer:
 
 async def answer(request: AIRequest, *, on_text: OnText) -> AIAnswer:
     current = _Answer(request, on_text)
-    if not settings.OPENROUTER_API_KEY:
+    if not settings.OPENROUTER_API_KEY or not settings.AI_MODELS:
         return await offline.answer(
             request, on_text=on_text, reason=offline.Reason.NOT_CONFIGURED, started=current.started
         )

@@ -85,7 +85,7 @@ async def test_visitor_on_a_tour_page_gets_real_tours_prices_and_places(
 async def test_messages_sent_during_a_generation_are_answered_together(
     visitor, fake_openrouter: FakeOpenRouter
 ):
-    fake_openrouter.first_token_delay = 1.5
+    fake_openrouter.first_token_delay = 3.0  # room to send two more messages meanwhile
     socket = await visitor()
     await socket.say("Первый вопрос про Казань")
     first_ack = await socket.expect("message_ack")
