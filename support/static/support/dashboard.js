@@ -558,6 +558,7 @@
     input.value = input.value.slice(0, start) + text + input.value.slice(end);
     input.focus();
     input.selectionStart = input.selectionEnd = start + text.length;
+    sendTyping(true); // no input event fires for a programmatic change
   }
 
   function ticketStatusLabel(status) {
