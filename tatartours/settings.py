@@ -331,5 +331,8 @@ LOGGING = {
         # log each one as an ERROR with a traceback. Not an error of ours.
         "django.security.DisallowedHost": {"handlers": ["null"], "propagate": False},
         "daphne": {"level": "WARNING"},
+        # One INFO line per model request is noise; failures are logged by ai.client.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
     },
 }
