@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, async_playwright, expect
 
-from tests.browser.widget import Site
+from tests.browser.personas import Site
 from tests.fakes.openrouter import FakeOpenRouter
 from tests.servers import ServerProcess, start_daphne
 

@@ -1,4 +1,5 @@
-"""Personas for browser tests: the running site, a visitor's tab with the widget.
+"""Personas for browser tests: the running site, a visitor's tab with the widget,
+an operator's dashboard tab.
 
 Playwright's CSS and role locators pierce open shadow roots, so the widget's
 insides are reached like any element; `Visitor.widget` scopes them to it.
@@ -159,6 +160,42 @@ class Visitor:
         return state
 
 
+@dataclass
+class Operator:
+    """An operator logged in to the dashboard /support/ in their own browser context."""
+
+    context: BrowserContext
+    page: Page
+    page_errors: list[str] = field(default_factory=list)
+
+    @property
+    def queue(self) -> Locator:
+        return self.page.locator("#queue-list")
+
+    @property
+    def transcript(self) -> Locator:
+        return self.page.locator("#transcript")
+
+    @property
+    def composer(self) -> Locator:
+        return self.page.locator("#composer-input")
+
+    async def take(self, preview: str) -> None:
+        """Take the waiting chat whose last visitor message is `preview`."""
+        request = self.queue.locator("li").filter(has_text=preview)
+        await request.get_by_role("button", name="Взять").click()
+        await expect(self.transcript).to_contain_text(preview)
+
+    async def reply(self, text: str) -> None:
+        await self.composer.fill(text)
+        await self.composer.press("Enter")
+        await expect(self.transcript.locator(".message.operator").last).to_contain_text(text)
+
+    async def end_chat(self) -> None:
+        self.page.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+        await self.page.get_by_role("button", name="Завершить").click()
+
+
 class Site:
     """A running daphne and the browser contexts opened on it (closed on exit)."""
 
@@ -167,6 +204,7 @@ class Site:
         self.server = server
         self.env = env
         self._visitors: list[Visitor] = []
+        self._operators: list[Operator] = []
         self._restarted: list[ServerProcess] = []
         self._resources = ExitStack()
 
@@ -210,6 +248,21 @@ class Site:
             await expect(visitor.launcher).to_be_visible()
         return visitor
 
+    async def operator(self, username: str, password: str) -> Operator:
+        """An operator who logs in through the login page and lands on the dashboard."""
+        context = await self.new_context()
+        page = await context.new_page()
+        operator = Operator(context, page)
+        page.on("pageerror", lambda error: operator.page_errors.append(str(error)))
+        self._operators.append(operator)
+        await page.goto(self.url("/support/"))
+        await page.locator("input[name=username]").fill(username)
+        await page.locator("input[name=password]").fill(password)
+        await page.locator("input[name=password]").press("Enter")
+        await expect(page).to_have_url(self.url("/support/"))
+        await expect(page.locator("#connection")).to_have_attribute("data-state", "open")
+        return operator
+
     async def __aenter__(self) -> Site:
         return self
 
@@ -219,9 +272,10 @@ class Site:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        errors = [error for visitor in self._visitors for error in visitor.page_errors]
-        for visitor in self._visitors:
-            await visitor.context.close()
+        people: list[Visitor | Operator] = [*self._visitors, *self._operators]
+        errors = [error for person in people for error in person.page_errors]
+        for person in people:
+            await person.context.close()
         for server in self._restarted:
             server.stop()
         self._resources.close()

@@ -8,7 +8,7 @@ from playwright.async_api import expect
 
 from chat.models import ChatSession
 from tests.browser.conftest import PARTNER_HOST
-from tests.browser.widget import Visitor, serving_page
+from tests.browser.personas import Visitor, serving_page
 from tests.factories import make_tour
 
 pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.django_db(transaction=True)]

@@ -10,7 +10,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from playwright.async_api import expect
 
-from tests.browser.widget import PHONE, screenshot
+from tests.browser.personas import PHONE, screenshot
 from tours.demo import load_demo_tours
 
 pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.django_db(transaction=True)]

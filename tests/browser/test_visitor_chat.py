@@ -7,7 +7,7 @@ from asgiref.sync import sync_to_async
 from playwright.async_api import expect
 
 from chat.models import ChatMessage, ChatSession
-from tests.browser.widget import eventually
+from tests.browser.personas import eventually
 from tests.factories import make_tour
 
 pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.django_db(transaction=True)]
