@@ -209,6 +209,7 @@ class VisitorConsumer(FrameConsumer):
         await self.send_frame({"type": "rated", "score": score})
 
     async def on_offline_ticket(self, data: dict[str, Any]) -> None:
+        await guards.check_offline_ticket(self.client_ip, self.session_public_id)
         frame = await support_visitor.leave_offline_ticket(session_pk=self.session_pk, data=data)
         await self.send_frame(frame)
 

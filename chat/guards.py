@@ -71,6 +71,7 @@ def _throttle_message(name: str) -> str:
         "links": _("Too many links in a short time. Please wait a little."),
         "connections": _("Too many connections from your network. Please wait a little."),
         "registrations": _("This chat reconnects too often. Please wait a little."),
+        "tickets": _("You have sent several requests already. Please wait a little."),
     }
     return messages.get(name, messages["messages"])
 
@@ -205,6 +206,30 @@ async def check_visitor_message(sender: Sender, *, client_id: str, text: str) ->
     _check_links(links, client_id)
     # Members are per session, so another session reusing a client_id still counts.
     await _hit(message_windows(sender, text, links), f"{sender.session_id}:{client_id}", client_id)
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """django-ratelimit's "5/m" as (5, 60 seconds); "0/m" or "" means unlimited."""
+    count, _slash, period = rate.partition("/")
+    seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400}.get(period[-1:].lower(), 60)
+    multiple = int(period[:-1]) if period[:-1].isdigit() else 1
+    return (int(count) if count.isdigit() else 0), seconds * multiple
+
+
+async def check_offline_ticket(ip: str | None, session_id: str | None) -> None:
+    """Offline tickets sent over the socket: TICKET_RATE_LIMIT per client IP and session.
+
+    The HTTP form has the same limit through django-ratelimit (support/views.py).
+    """
+    limit, seconds = parse_rate(settings.TICKET_RATE_LIMIT)
+    windows = []
+    if ip:
+        windows.append(Window("tickets", ratelimit.key("ticket", "ip", ip), limit, seconds))
+    if session_id:
+        windows.append(
+            Window("tickets", ratelimit.key("ticket", "session", session_id), limit, seconds)
+        )
+    await _hit(windows, uuid.uuid4().hex)
 
 
 async def check_connection(ip: str | None) -> None:

@@ -11,6 +11,7 @@ from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 
 from chat.errors import ClientError
+from chat.guards import check_text
 from chat.wire import has_unencodable_text
 from support.models import OfflineTicket
 
@@ -66,6 +67,8 @@ def clean_ticket(data: dict[str, Any]) -> TicketFields:
             validate_email(email)
         except ValidationError:
             raise _invalid("email", _("This does not look like an e-mail address.")) from None
+    # Operators read it: the same content filter as chat messages (`moderated`).
+    check_text(f"{name}\n{question}")
     return TicketFields(name=name, phone=phone, email=email, question=question)
 
 

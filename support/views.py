@@ -24,6 +24,7 @@ from support.dashboard_strings import dashboard_strings
 from support.models import CannedReply
 from support.tickets import clean_ticket
 from tatartours.origins import widget_origins
+from tatartours.throttle import throttle_posts
 
 # A ticket is a few short fields; anything bigger is not one.
 MAX_TICKET_BODY_BYTES = 16 * 1024
@@ -64,6 +65,7 @@ def _origin_allowed(request: HttpRequest) -> bool:
 
 
 @csrf_exempt  # A JSON endpoint for the widget on other hosts; the Origin check replaces CSRF.
+@throttle_posts("ticket", ("ip", "TICKET_RATE_LIMIT"), as_json=True)
 @require_POST
 def offline_ticket(request: HttpRequest) -> JsonResponse:
     """POST JSON {name, phone?, email?, question, token?}: a question for the operators.

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.test import Client
+
+from support.models import OfflineTicket
 
 pytestmark = pytest.mark.django_db
 
@@ -56,3 +60,54 @@ def test_looking_at_the_login_page_is_not_counted(client, settings):
     settings.LOGIN_RATE_LIMIT = "2/m"
     for _ in range(5):
         assert client.get("/accounts/login/", REMOTE_ADDR="203.0.113.50").status_code == 200
+
+
+# --- offline tickets: the widget's form over HTTP, and the socket event -----
+
+TICKET = {"name": "Ильдар", "phone": "+7 917 123-45-67", "question": "Перезвоните, пожалуйста"}
+
+
+def post_ticket(client: Client, ip: str, **fields: str) -> tuple[int, dict]:
+    response = client.post(
+        "/support/offline-ticket/",
+        data=json.dumps({**TICKET, **fields}),
+        content_type="application/json",
+        HTTP_ORIGIN="http://testserver",
+        REMOTE_ADDR=ip,
+    )
+    return response.status_code, response.json()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_offline_tickets_over_http_are_limited_per_ip(client, settings):
+    settings.TICKET_RATE_LIMIT = "5/m"
+    statuses = [post_ticket(client, "203.0.113.60")[0] for _ in range(5)]
+    assert statuses == [201] * 5
+    status, body = post_ticket(client, "203.0.113.60")
+    assert status == 429
+    assert body["error"]["code"] == "rate_limited"
+    assert body["error"]["retry_after"] >= 1
+    assert OfflineTicket.objects.count() == 5
+    assert post_ticket(client, "198.51.100.60")[0] == 201
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_obscene_ticket_is_refused_as_moderated(client):
+    status, body = post_ticket(client, "203.0.113.61", question="Вы там все мудаки")
+    assert status == 400
+    assert body["error"]["code"] == "moderated"
+    assert not OfflineTicket.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_offline_tickets_over_the_socket_are_limited(visitor_from, settings):
+    settings.TICKET_RATE_LIMIT = "2/m"
+    socket = await visitor_from(ip="203.0.113.62")
+    for _ in range(2):
+        await socket.send({"type": "offline_ticket", **TICKET})
+        await socket.until("offline_ticket_saved")
+    await socket.send({"type": "offline_ticket", **TICKET})
+    error, _ = await socket.until("error")
+    assert error["code"] == "rate_limited"
+    assert error["limit"] == "tickets"
+    assert await OfflineTicket.objects.acount() == 2
