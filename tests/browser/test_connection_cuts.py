@@ -45,7 +45,8 @@ async def test_message_sent_during_a_server_crash_arrives_once_after_restart(sit
 
     site.restart()
 
-    await expect(unsent).to_have_attribute("data-id", re.compile(r"^\d+$"))
+    # The widget's backoff reaches 8-15 s between attempts while the server is down.
+    await expect(unsent).to_have_attribute("data-id", re.compile(r"^\d+$"), timeout=30_000)
     await expect(unsent.locator(".state")).to_have_text("")
     await expect(banner).to_be_hidden()
     await visitor.wait_for_answer(2)
