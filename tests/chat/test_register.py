@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -84,17 +85,19 @@ async def test_unknown_tour_slug_is_ignored_not_trusted(visitor):
     assert session.tour_id is None
 
 
-async def test_an_unanswered_message_is_answered_after_reconnect(visitor):
-    """A message acked while the answer was cut off (socket closed) still gets its answer."""
+async def test_an_unanswered_message_is_answered_after_reconnect(visitor, fake_openrouter):
+    """A message acked while its answer was cut off (socket closed) still gets its answer."""
+    fake_openrouter.first_token_delay = 30  # the answer cannot finish before we leave
     first = await visitor()
     await first.say("Есть ли скидки для студентов?")
-    await first.expect("message_ack")
-    await first.close()  # cancels the answer task if it is still running
+    ack = await first.expect("message_ack")
+    await asyncio.to_thread(fake_openrouter.wait_for_requests, 1)  # the model was asked
+    await first.close()  # cancels the answer task and the upstream request
 
     session = await ChatSession.objects.aget(public_id=first.session_id)
-    answered = await session.messages.filter(author="ai").aexists()
+    assert not await session.messages.filter(author="ai").aexists()
+    fake_openrouter.first_token_delay = 0
     again = await visitor(token=first.token)
-    if not answered:
-        response, _ = await again.until("ai_response")
-        assert response["reply_to"] == again.registered["messages"][-1]["id"]
+    response, _ = await again.until("ai_response")
+    assert response["reply_to"] == ack["id"]
     assert await session.messages.filter(author="ai").acount() == 1
