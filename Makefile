@@ -24,6 +24,7 @@ run: venv
 	$(BIN)/python -m tatartours.ensure_database
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo_tours
+	$(BIN)/python manage.py demo_traffic
 	$(BIN)/python manage.py ensure_demo_admin
 	$(MAKE) serve
 
