@@ -22,7 +22,12 @@ from chat.ai_reply import answer_pending
 from chat.errors import ClientError
 from chat.events import message_ack_frame, registered_frame, session_group
 from chat.publish import run_action, send_events
-from chat.transport import CLOSE_TRY_AGAIN_LATER, FrameConsumer, unavailable_error
+from chat.transport import (
+    CLOSE_TRY_AGAIN_LATER,
+    DEPENDENCY_ERRORS,
+    FrameConsumer,
+    unavailable_error,
+)
 from chat.wire import (
     optional_int,
     optional_slug,
@@ -41,6 +46,8 @@ logger = logging.getLogger(__name__)
 _OPERATOR_SIDE_ONLY = frozenset({"visitor_typing", "support_chat_joined"})
 # Events after which an AI answer being generated must be dropped.
 _AI_STOPPERS = frozenset({"support_pending", "support_joined"})
+# Seconds between attempts to answer while the database or Redis is down.
+_AI_OUTAGE_BACKOFF = (1.0, 2.0, 4.0, 8.0)
 
 
 def header(scope: dict[str, Any], name: bytes) -> str:
@@ -78,8 +85,9 @@ class VisitorConsumer(FrameConsumer):
             await guards.check_connection(self.client_ip)
         except guards.Throttled as error:
             refusal = error
-        except RedisError:
-            logger.warning("connection throttle unavailable", exc_info=True)
+        except RedisError as error:
+            # Redis is down: registering will say `unavailable`; no need to refuse here.
+            logger.warning("connection throttle unavailable (%r)", error)
         # Accept first, so the client reads why (4429) instead of a bare HTTP 403.
         await self.accept()
         if refusal is not None:
@@ -126,10 +134,10 @@ class VisitorConsumer(FrameConsumer):
             await self.channel_layer.group_discard(self.group, self.channel_name)
         try:
             await self.channel_layer.group_add(group, self.channel_name)
-        except Exception:
+        except Exception as error:
             # Without the group this socket would miss live events; make the
             # client reconnect rather than sit deaf. Its session is stored.
-            logger.warning("group_add failed; closing visitor socket", exc_info=True)
+            logger.warning("group_add failed (%r); closing visitor socket", error)
             await self.send_frame(unavailable_error().as_frame())
             await self.close(code=CLOSE_TRY_AGAIN_LATER)
             return
@@ -243,10 +251,22 @@ class VisitorConsumer(FrameConsumer):
 
     async def _answer_loop(self) -> None:
         assert self.session_pk is not None
+        outage_retries = 0
         try:
             while True:
                 self._ai_again = False
-                await answer_pending(self.session_pk, owner=self.channel_name)
+                try:
+                    await answer_pending(self.session_pk, owner=self.channel_name)
+                except DEPENDENCY_ERRORS as error:
+                    # The question is stored; answer it once the database or
+                    # Redis is back (a reconnect also answers it: needs_ai).
+                    outage_retries += 1
+                    logger.warning("AI answer postponed (%r), try %d", error, outage_retries)
+                    if outage_retries > len(_AI_OUTAGE_BACKOFF):
+                        await self.send_frame(unavailable_error().as_frame())
+                        return
+                    await asyncio.sleep(_AI_OUTAGE_BACKOFF[outage_retries - 1])
+                    self._ai_again = True
                 if not self._ai_again:
                     return
         except asyncio.CancelledError:

@@ -7,6 +7,7 @@ It turns frames into handler calls and every failure into the contract's
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -32,6 +33,9 @@ CLOSE_TRY_AGAIN_LATER = 1013
 
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
 
+# A dependency (PostgreSQL, its pool, Redis) is down: `unavailable`, nothing stored.
+DEPENDENCY_ERRORS = (OperationalError, InterfaceError, RedisError, OSError)
+
 
 def unavailable_error(client_id: str | None = None) -> ClientError:
     return ClientError(
@@ -48,6 +52,37 @@ class FrameConsumer(AsyncWebsocketConsumer):
         # The open-socket gauge covers the consumer's whole life, however it ends.
         with socket_open(type(self).__name__):
             await super().__call__(scope, receive, send)
+
+    # --- the channel layer going away (Redis down or restarted) ----------------
+    # Channels reads the layer in its dispatch loop; a Redis error there would
+    # kill the consumer ("Exception inside application", close 1011). The
+    # property below wraps the reader channels installs, so that the socket is
+    # instead told `unavailable` and closed with 1013: the client reconnects
+    # and resyncs by message id (the groups died with Redis anyway).
+
+    _layer_lost = False
+
+    @property
+    def channel_receive(self) -> Callable[[], Awaitable[dict[str, Any]]]:
+        return self._guarded_channel_receive
+
+    @channel_receive.setter
+    def channel_receive(self, layer_receive: Callable[[], Awaitable[dict[str, Any]]]) -> None:
+        self._layer_receive = layer_receive
+
+    async def _guarded_channel_receive(self) -> dict[str, Any]:
+        if self._layer_lost:
+            await asyncio.Future()  # Never returns; the consumer ends on disconnect.
+        try:
+            return await self._layer_receive()
+        except DEPENDENCY_ERRORS as error:
+            self._layer_lost = True
+            logger.warning("channel layer lost in %s: %r", type(self).__name__, error)
+            return {"type": "layer.lost"}
+
+    async def layer_lost(self, message: dict[str, Any]) -> None:
+        await self.send_frame(unavailable_error().as_frame())
+        await self.close(code=CLOSE_TRY_AGAIN_LATER)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if text_data is None:
@@ -74,7 +109,7 @@ class FrameConsumer(AsyncWebsocketConsumer):
             await handler(data)
         except ClientError as error:
             await self.send_frame(error.as_frame())
-        except (OperationalError, InterfaceError, RedisError, OSError) as error:
+        except DEPENDENCY_ERRORS as error:
             logger.warning("dependency unavailable in %s: %r", type(self).__name__, error)
             await self.send_frame(unavailable_error(client_id).as_frame())
         except Exception:

@@ -107,7 +107,10 @@ TEMPLATES = [
 # Django requires CONN_MAX_AGE = 0 with psycopg's pool; persistent connections
 # are not for ASGI, the pool is.
 DATABASE_URL = env_str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tatartours")
-_db = dj_database_url.parse(DATABASE_URL, conn_max_age=0)
+# Health checks: after a database outage the pool still holds connections the
+# server closed; checking one before lending it (an empty query) keeps that
+# failure from reaching the first visitor message after recovery.
+_db = dj_database_url.parse(DATABASE_URL, conn_max_age=0, conn_health_checks=True)
 _db["OPTIONS"] = {
     "pool": {
         "min_size": env_int("DB_POOL_MIN", 2, minimum=0),

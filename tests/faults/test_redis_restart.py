@@ -1,0 +1,109 @@
+"""Redis restarted during a conversation: the server survives, clients reconnect,
+no acknowledged message is lost and live delivery resumes.
+
+daphne uses a private redis-server started by the test (never the shared one).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+from websockets.typing import Origin
+
+from chat.models import ChatMessage
+from chat.transport import CLOSE_TRY_AGAIN_LATER
+from tests.faults.infra import ChatClient, RedisServer, app_failures
+from tests.servers import ServerProcess, start_daphne
+
+pytestmark = [pytest.mark.server, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    with RedisServer() as server:
+        yield server
+
+
+@pytest.fixture
+def server(redis_server: RedisServer) -> Iterator[ServerProcess]:
+    process = start_daphne(REDIS_URL=redis_server.url, OPENROUTER_API_KEY="")
+    yield process
+    process.stop()
+    assert app_failures(process.log()) == []
+
+
+async def _try_while_down(client: ChatClient, text: str) -> None:
+    """Send during the outage: an ack must mean the message is stored."""
+    try:
+        client_id = await client.send_message(text)
+        frame = await client.outcome(client_id, timeout=10)
+    except Exception:
+        return  # the socket died with Redis: the client will reconnect and resend
+    if frame["type"] == "message_ack":
+        assert await ChatMessage.objects.filter(client_id=client_id).aexists()
+    else:
+        assert frame["code"] == "unavailable"
+
+
+async def test_a_conversation_survives_a_redis_restart(server, redis_server):
+    tab = ChatClient()
+    await tab.connect(server.ws_url, server.port)
+    first = await tab.send_message("Здравствуйте, есть туры в Елабугу?")
+    assert (await tab.outcome(first))["type"] == "message_ack"
+
+    redis_server.kill()
+    await _try_while_down(tab, "Алло?")
+    redis_server.start()  # same port, empty: channel layer groups and windows are gone
+
+    # The widget reconnects with its token and `after`, then resends what was not acked.
+    await tab.close()
+    await tab.connect_retrying(server.ws_url, server.port)
+    await tab.resend_pending()
+    after = await tab.send_message("Сколько стоит?")
+    assert (await tab.outcome(after))["type"] == "message_ack"
+
+    # Live delivery resumes: a second tab of the same visitor sees new messages.
+    other = ChatClient(token=tab.token, session_id=tab.session_id, last_id=tab.last_id)
+    await other.connect_retrying(server.ws_url, server.port)
+    live = await tab.send_message("А на выходные?")
+    assert (await tab.outcome(live))["type"] == "message_ack"
+    seen = await other.expect("visitor_message")
+    assert seen["client_id"] == live
+
+    # Every acknowledged message is stored exactly once, in order.
+    history = await tab.full_history(server.ws_url, server.port)
+    visitor_ids = [m["client_id"] for m in history if m["author"] == "visitor"]
+    assert sorted(visitor_ids) == sorted(tab.acked)
+    assert len(visitor_ids) == len(set(visitor_ids))
+    assert server.process.poll() is None
+    await other.close()
+    await tab.close()
+
+
+async def test_sockets_opened_while_redis_is_down_are_told_to_retry(server, redis_server):
+    redis_server.kill()
+    frames = []
+    async with connect(
+        f"{server.ws_url}/ws/chat/", origin=Origin(f"http://127.0.0.1:{server.port}")
+    ) as ws:
+        # The server may notice the outage before or after reading `register`;
+        # either way the socket is told `unavailable` and closed with 1013.
+        with contextlib.suppress(ConnectionClosed):
+            await ws.send(json.dumps({"type": "register"}))
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                frames.append(json.loads(await ws.recv()))
+    assert [(f["type"], f.get("code")) for f in frames] == [("error", "unavailable")]
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == CLOSE_TRY_AGAIN_LATER
+
+    redis_server.start()
+    client = ChatClient()
+    await client.connect_retrying(server.ws_url, server.port)
+    assert client.session_id
+    await client.close()
