@@ -132,7 +132,7 @@ class OperatorConsumer(FrameConsumer):
 
     async def on_get_queue(self, data: dict[str, Any]) -> None:
         await self._refresh_presence()
-        await actions.maybe_sweep()
+        await self._sweep_if_due()
         await self.send_frame(await current_queue_frame())
 
     async def on_join_support_chat(self, data: dict[str, Any]) -> None:
@@ -141,7 +141,7 @@ class OperatorConsumer(FrameConsumer):
         await run_action(
             actions.join_support_chat, operator_id=self._operator_id(), session_id=session_id
         )
-        await announce_queue()
+        await self._announce()
 
     async def on_message(self, data: dict[str, Any]) -> None:
         session_id = str(require_uuid(data, "session_id"))
@@ -168,7 +168,7 @@ class OperatorConsumer(FrameConsumer):
     async def on_close_chat(self, data: dict[str, Any]) -> None:
         session_id = str(require_uuid(data, "session_id"))
         await run_action(actions.close_chat, operator_id=self._operator_id(), session_id=session_id)
-        await announce_queue()
+        await self._announce()
 
     async def on_transfer_chat(self, data: dict[str, Any]) -> None:
         session_id = str(require_uuid(data, "session_id"))
@@ -181,11 +181,12 @@ class OperatorConsumer(FrameConsumer):
             to_operator_id=to_operator,
             available_ids=present.available_ids,
         )
-        await announce_queue()
+        await self._announce()
         await self._broadcast_operators()
 
     async def on_heartbeat(self, data: dict[str, Any]) -> None:
         await self._refresh_presence(force=True)
+        await self._sweep_if_due()
 
     async def on_set_status(self, data: dict[str, Any]) -> None:
         status = require_str(data, "status", max_length=10)
@@ -287,4 +288,25 @@ class OperatorConsumer(FrameConsumer):
     async def _presence_changed(self) -> None:
         """Availability changed: other dashboards' lists and visitors' estimates follow."""
         await self._broadcast_operators()
-        await announce_queue()
+        await self._announce()
+
+    async def _announce(self) -> None:
+        """After a committed change: a failed announcement is not the operator's error.
+
+        Positions are re-announced by the next change or sweep.
+        """
+        try:
+            await announce_queue()
+        except Exception:
+            logger.warning("could not announce the queue", exc_info=True)
+
+    async def _sweep_if_due(self) -> None:
+        """The opportunistic sweep, if no process swept within SUPPORT_SWEEP_SECONDS.
+
+        Keeps the queue honest when no `support_sweeper` runs. Usually one
+        Redis SET; a due sweep is a few short DB units.
+        """
+        try:
+            await actions.maybe_sweep()
+        except Exception:
+            logger.warning("opportunistic sweep failed", exc_info=True)

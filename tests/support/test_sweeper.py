@@ -135,3 +135,15 @@ def test_the_sweeper_command_sweeps_once(settings):
     )
     call_command("support_sweeper", "--once")
     assert SupportRequest.objects.get().status == "abandoned"
+
+
+async def test_operator_heartbeats_sweep_when_no_sweeper_runs(visitor, operator, settings):
+    alia = await operator()
+    guest = await queued_visitor(visitor)
+    await SupportRequest.objects.aupdate(
+        requested_at=timezone.now() - timedelta(seconds=settings.SUPPORT_MAX_WAIT_SECONDS + 1)
+    )
+    await alia.send({"type": "heartbeat"})
+    told, _ = await guest.until("support_unavailable")
+    assert told["reason"] == "timeout"
+    assert (await SupportRequest.objects.aget()).status == "abandoned"
