@@ -20,7 +20,15 @@ from bench import procstat
 from bench.loadgen import QUESTION
 from bench.profile import Sampler
 from bench.profile import summarize as summarize_profile
-from bench.stack import Generator, Process, Stack, postgres_pids, redis_pids, server_env
+from bench.stack import (
+    Generator,
+    Process,
+    Stack,
+    postgres_counters,
+    postgres_pids,
+    redis_pids,
+    server_env,
+)
 from bench.stats import summarize
 
 
@@ -220,6 +228,7 @@ class Run:
                 if not ready.get("ready"):
                     raise RuntimeError(f"generator not ready: {ready}")
             sampler = self.sampler()
+            db_before = postgres_counters()
             meter = procstat.CpuMeter(self.groups(generators))
             meter.start()
             started = time.perf_counter()
@@ -228,13 +237,16 @@ class Run:
             results = [generator.read()["result"] for generator in generators]
             wall = time.perf_counter() - started
             cpu = meter.stop(self.groups(generators))
+            time.sleep(1.2)  # backends report their counters within a second
+            db_after = postgres_counters()
             if sampler is not None:
                 self.profiles.extend(sampler.stop())
             held = hold() if hold else {}
         finally:
             for generator in generators:
                 generator.close()
-        return merge(results, wall, cpu, held)
+        db = {name: db_after[name] - db_before.get(name, 0) for name in db_after}
+        return merge(results, wall, cpu, {"postgres_counters": db, **held})
 
     def split(self, spec: dict[str, Any], key: str) -> list[dict[str, Any]]:
         """The spec divided between the generator processes."""
@@ -289,6 +301,14 @@ def cpu_metrics(raw: dict[str, Any]) -> dict[str, Any]:
         else None,
         "cpu_redis_ms_per_message": round(cpu["redis"] / messages * 1000, 3) if messages else None,
     }
+    db = raw.get("postgres_counters", {})
+    if messages and db:
+        metrics["db_transactions_per_message"] = round(
+            (db["xact_commit"] + db["xact_rollback"]) / messages, 2
+        )
+        metrics["db_rows_read_per_message"] = round(
+            (db["tup_returned"] + db["tup_fetched"]) / messages, 1
+        )
     generators = raw["generators"]
     metrics["generator_cpu_share_max"] = max(g["cpu_share_of_core"] or 0 for g in generators)
     metrics["generator_lateness_p99_ms"] = max(g["lateness_ms"]["p99"] or 0 for g in generators)

@@ -1,9 +1,9 @@
 """Operators for the relay scenario and their login cookies.
 
 `python -m bench.seed operators N` (run with the bench's server settings)
-creates N staff users in the operators group, each with an operator
-profile, logs each in the way Django's login does (a session holding the
-user id, backend and auth hash) and prints the cookies as a JSON list.
+makes N operators the way `manage.py create_operator` does, logs each in
+the way Django's login does (a session holding the user id, backend and
+auth hash) and prints the cookies as a JSON list.
 """
 
 from __future__ import annotations
@@ -15,30 +15,30 @@ from importlib import import_module
 
 from bench.stack import ROOT, server_env
 
-OPERATORS_GROUP = "Операторы"
-
 
 def create_operators(count: int) -> list[str]:
     import django
 
     django.setup()
     from django.conf import settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.auth.models import Group, User
+    from django.contrib.auth import (
+        BACKEND_SESSION_KEY,
+        HASH_SESSION_KEY,
+        SESSION_KEY,
+        get_user_model,
+    )
 
-    from support.models import OperatorProfile
+    from support.operators import make_operator
 
-    group = Group.objects.get(name=OPERATORS_GROUP)
     store_class = import_module(settings.SESSION_ENGINE).SessionStore
     cookies = []
     for index in range(count):
-        user, _ = User.objects.get_or_create(
-            username=f"bench-operator-{index}", defaults={"is_staff": True}
-        )
-        user.groups.add(group)
-        OperatorProfile.objects.get_or_create(
-            user=user, defaults={"display_name": f"Оператор {index}", "max_chats": 100}
-        )
+        username = f"bench-operator-{index}"
+        # No password: hashing one costs about a second; they log in by cookie.
+        get_user_model().objects.get_or_create(username=username)
+        user = make_operator(
+            username=username, display_name=f"Оператор {index}", max_chats=100
+        ).user
         session = store_class()
         session[SESSION_KEY] = str(user.pk)
         session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"

@@ -271,6 +271,23 @@ def postgres_pids() -> list[int]:
     return sorted(set(pids) | {p for p in postmaster if p > 1})
 
 
+POSTGRES_COUNTERS = (
+    "xact_commit", "xact_rollback", "tup_returned", "tup_fetched",
+    "tup_inserted", "tup_updated", "tup_deleted", "blks_hit", "blks_read",
+)  # fmt: skip
+
+
+def postgres_counters() -> dict[str, int]:
+    """Our database's cumulative counters (transactions, rows) from pg_stat_database."""
+    with _admin() as conn:
+        conn.execute("SELECT pg_stat_clear_snapshot()")
+        row = conn.execute(
+            f"SELECT {', '.join(POSTGRES_COUNTERS)} FROM pg_stat_database WHERE datname = %s",  # noqa: S608
+            [DB_NAME],
+        ).fetchone()
+    return dict(zip(POSTGRES_COUNTERS, (int(v or 0) for v in row or ()), strict=False))
+
+
 def _parent(pid: int) -> int:
     try:
         raw = Path(f"/proc/{pid}/stat").read_text()

@@ -130,7 +130,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        # channels-redis's layer with a two-round-trip group_send (tatartours/channel_layer.py).
+        "BACKEND": "tatartours.channel_layer.RedisChannelLayer",
         "CONFIG": {
             "hosts": [
                 {
