@@ -44,11 +44,15 @@ async def visitor_from() -> AsyncIterator[Any]:
 
 
 async def send_and_settle(
-    socket: VisitorSocket, text: str, client_id: str | None = None, timeout: float = 10
+    socket: VisitorSocket,
+    text: str,
+    client_id: str | None = None,
+    timeout: float = 10,
+    **extra: Any,
 ) -> dict[str, Any]:
     """Send a message; the `message_ack` or `error` about it (AI frames skipped)."""
     client_id = client_id or new_client_id()
-    await socket.say(text, client_id)
+    await socket.say(text, client_id, **extra)
     while True:
         frame = await socket.receive(timeout)
         if frame["type"] in {"message_ack", "error"} and frame.get("client_id") == client_id:
