@@ -116,3 +116,19 @@ async def test_no_operator_online_offers_the_offline_form(site, model):
     ticket = await OfflineTicket.objects.aget()
     assert (ticket.name, ticket.email, ticket.phone) == ("Мария", "maria@example.ru", "")
     assert ticket.question == "Можно поговорить с человеком?"
+
+
+async def test_the_visitor_can_stop_waiting_and_the_ai_answers_again(site, model):
+    from support.models import SupportRequest
+
+    username = await sync_to_async(operator_with_password)("Ильдар")
+    await site.operator(username, PASSWORD)  # online, so the chat is queued
+    model.reply = "Передаю вас оператору."
+    visitor = await visitor_asking_for_a_person(site, "Есть ли скидка для группы?")
+    await expect(visitor.panel.locator(".status")).to_have_text("Ждём оператора…")
+
+    await visitor.panel.get_by_role("button", name="Не ждать оператора").click()
+    await expect(visitor.panel.locator(".status")).to_have_text("Отвечает ИИ-ассистент")
+    await expect(visitor.panel.get_by_role("button", name="Позвать оператора")).to_be_visible()
+    request = await SupportRequest.objects.aget()
+    assert (request.status, request.closed_by) == ("abandoned", "visitor")

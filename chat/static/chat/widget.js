@@ -679,7 +679,7 @@
   }
 
   function endSupport() {
-    transmit({ type: "close_chat" });
+    transmit({ type: "end_support" });
   }
 
   /** A refusal not tied to a message: give back the buttons that were waiting for an answer. */
