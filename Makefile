@@ -31,13 +31,17 @@ run: venv
 serve: venv
 	$(BIN)/daphne -b $(HOST) -p $(PORT) \
 		--websocket-max-message-size 65536 --websocket-max-frame-size 65536 \
-		--proxy-headers tatartours.asgi:application
+		tatartours.asgi:application
 
-## browser: Debian's Chromium for the Playwright tests (never `playwright install`)
+## browser: Debian's Chromium for the Playwright tests (never `playwright install`),
+## and a compose CLI so the tests can check docker-compose.yml (no engine needed)
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 		echo "Installing Chromium from Debian's packages for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null 2>&1 || { \
+		echo "Installing docker-compose from Debian's packages to validate docker-compose.yml"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null; }
 
 ## test: the whole suite against real Postgres, Redis, daphne and Chromium
 test: venv browser
