@@ -53,6 +53,8 @@ class PostedMessage:
     created: bool  # False: a retry of a message already stored
     status: str
     needs_ai: bool
+    # What the AI needs to answer, read in the same DB hop when needs_ai.
+    ai_request: AIRequest | None = None
 
 
 def _published_tour(slug: str | None) -> Tour | None:
@@ -96,20 +98,16 @@ def _unanswered_visitor_message(session: ChatSession) -> int | None:
     not enough: a message sent while an answer was being generated has a
     smaller id than that answer, yet still waits for its own.
     """
-    messages = ChatMessage.objects.filter(session=session)
-    newest = (
-        messages.filter(author=ChatMessage.Author.VISITOR)
-        .order_by("-id")
-        .values_list("id", flat=True)
-        .first()
+    Author = ChatMessage.Author
+    found = ChatMessage.objects.filter(session=session).aggregate(
+        newest=Max("id", filter=Q(author=Author.VISITOR)),
+        answered=Max("reply_to_id", filter=Q(author=Author.AI)),
+        handled=Max("id", filter=Q(author__in=[Author.OPERATOR, Author.SYSTEM])),
     )
+    newest = found["newest"]
     if newest is None:
         return None
-    answered = messages.filter(author=ChatMessage.Author.AI).aggregate(m=Max("reply_to_id"))["m"]
-    handled = messages.filter(
-        author__in=[ChatMessage.Author.OPERATOR, ChatMessage.Author.SYSTEM]
-    ).aggregate(m=Max("id"))["m"]
-    return newest if newest > max(answered or 0, handled or 0) else None
+    return newest if newest > max(found["answered"] or 0, found["handled"] or 0) else None
 
 
 def _awaits_ai_answer(session: ChatSession) -> bool:
@@ -189,7 +187,11 @@ def post_visitor_message(
     created=False and publishes nothing; the same client_id with another
     text is refused.
     """
-    session = ChatSession.objects.select_for_update().get(pk=session_pk)
+    session = (
+        ChatSession.objects.select_for_update(of=("self",))
+        .select_related("tour")
+        .get(pk=session_pk)
+    )
     existing = ChatMessage.objects.filter(session=session, client_id=client_id).first()
     if existing is not None:
         if existing.author != ChatMessage.Author.VISITOR or existing.text != text:
@@ -198,20 +200,29 @@ def post_visitor_message(
                 _("This client_id was already used for another message."),
                 client_id=client_id,
             )
+        request = (
+            _prepare(session, _unanswered_visitor_message(session))
+            if session.status in AI_STATUSES
+            else None
+        )
         return PostedMessage(
-            existing, created=False, status=session.status, needs_ai=_awaits_ai_answer(session)
+            existing,
+            created=False,
+            status=session.status,
+            needs_ai=request is not None,
+            ai_request=request,
         )
 
     try:
-        with transaction.atomic():
-            message = ChatMessage.objects.create(
-                session=session,
-                author=ChatMessage.Author.VISITOR,
-                text=text,
-                client_id=client_id,
-            )
+        # No savepoint: the session row lock makes a duplicate client_id
+        # unreachable, and if it happened the whole unit rolls back anyway.
+        message = ChatMessage.objects.create(
+            session=session,
+            author=ChatMessage.Author.VISITOR,
+            text=text,
+            client_id=client_id,
+        )
     except IntegrityError:
-        # Unreachable while the session row is locked; kept as a guard.
         raise ClientError(
             "invalid", _("This client_id was already used."), client_id=client_id
         ) from None
@@ -222,19 +233,25 @@ def post_visitor_message(
         # The operator conversation ended; the AI answers again.
         session.status = ChatSession.Status.AI
         update.append("status")
-    tour = _published_tour(tour_slug)
-    if tour is not None and tour.pk != session.tour_id:
-        session.tour = tour
-        update.append("tour")
+    # Look the tour up only when the page changed: usually no query.
+    if tour_slug and (session.tour is None or session.tour.slug != tour_slug):
+        tour = _published_tour(tour_slug)
+        if tour is not None:
+            session.tour = tour
+            update.append("tour")
     session.save(update_fields=update)
 
     message.session = session
     publish_on_commit(session_group(session.public_id), visitor_message_frame(message))
+    needs_ai = session.status == ChatSession.Status.AI
     return PostedMessage(
         message,
         created=True,
         status=session.status,
-        needs_ai=session.status == ChatSession.Status.AI,
+        needs_ai=needs_ai,
+        # The message just stored is the newest visitor message, and nothing
+        # can have answered it yet: it is the one pending.
+        ai_request=_prepare(session, message.id) if needs_ai else None,
     )
 
 
@@ -266,8 +283,12 @@ def prepare_ai_reply(session_pk: int) -> AIRequest | None:
     session = ChatSession.objects.select_related("tour").get(pk=session_pk)
     if session.status not in AI_STATUSES:
         return None
-    pending = _unanswered_visitor_message(session)
-    if pending is None:
+    return _prepare(session, _unanswered_visitor_message(session))
+
+
+def _prepare(session: ChatSession, pending: int | None) -> AIRequest | None:
+    """The AI context for answering `pending` (None: nothing to answer)."""
+    if pending is None or session.status not in AI_STATUSES:
         return None
     recent = sorted(
         ChatMessage.objects.filter(session=session)

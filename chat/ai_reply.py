@@ -12,9 +12,11 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 from ai import agent
+from ai.types import AIRequest
 from chat import actions
 from chat.errors import ClientError
 from chat.events import ai_chunk_frame, ai_typing_frame, session_group
@@ -27,7 +29,10 @@ logger = logging.getLogger(__name__)
 # Longer than any answer may take (AI_TOTAL_TIMEOUT plus tool calls); a
 # crashed process's lock expires by itself.
 LOCK_TTL_MS = 120_000
-CHUNK_FLUSH_SECONDS = 0.05
+# Each flush is one frame; ten a second still reads as streaming.
+CHUNK_FLUSH_SECONDS = 0.1
+
+SendFrame = Callable[[dict[str, Any]], Awaitable[None]]
 
 _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
@@ -49,14 +54,15 @@ async def generation_lock(session_public_id: object, owner: str) -> AsyncIterato
 
 
 class ChunkBatcher:
-    """Publishes streamed text as `ai_chunk` frames at most every CHUNK_FLUSH_SECONDS.
+    """Sends streamed text as `ai_chunk` frames at most every CHUNK_FLUSH_SECONDS.
 
-    Chunks go through the chat group like typing and the answer, so every tab
-    sees them in order.
+    Chunks go straight to the socket that asked, not through the chat group:
+    a dozen group round trips per answer for frames nothing else needs.
+    Other tabs show typing and then the stored answer (`ai_response`).
     """
 
-    def __init__(self, group: str, reply_to: int) -> None:
-        self._group = group
+    def __init__(self, send: SendFrame, reply_to: int) -> None:
+        self._send = send
         self._reply_to = reply_to
         self._buffer: list[str] = []
         self._last_flush = 0.0
@@ -75,25 +81,36 @@ class ChunkBatcher:
         text = "".join(self._buffer)
         self._buffer.clear()
         self._last_flush = time.monotonic()
-        await send_events([(self._group, ai_chunk_frame(self._reply_to, text))])
+        await self._send(ai_chunk_frame(self._reply_to, text))
 
 
-async def answer_pending(session_pk: int, *, owner: str) -> bool:
+async def answer_pending(
+    session_pk: int, *, owner: str, send: SendFrame, request: AIRequest | None = None
+) -> bool:
     """Answer the session's unanswered visitor messages, if any and if we hold the lock.
 
-    Returns True if an answer was stored. Typing, chunks and the answer go to
-    the whole chat group: every tab of the visitor sees them.
+    `owner` is the channel name of the asking socket and `send` sends a frame
+    to it; `request` is the AI context already read with the message, if any.
+    Returns True if an answer was stored.
+
+    Frames on the asking socket, in order: `ai_typing` true and the
+    `ai_chunk`s sent directly, then `ai_response` and `ai_typing` false
+    through the chat group (publish after commit). Other tabs get typing
+    and the answer through the group; the asking socket skips the group's
+    copy of the typing flag it already has (`origin`).
     """
-    request = await run_action(actions.prepare_ai_reply, session_pk)
+    if request is None:
+        request = await run_action(actions.prepare_ai_reply, session_pk)
     if request is None:
         return False
     group = session_group(request.session_public_id)
     async with generation_lock(request.session_public_id, owner) as acquired:
         if not acquired:
             return False  # Another tab or process is answering; it re-checks when done.
-        await send_events([(group, ai_typing_frame(True))])
+        await send(ai_typing_frame(True))
+        await send_events([(group, ai_typing_frame(True))], origin=owner)
         try:
-            batcher = ChunkBatcher(group, request.reply_to)
+            batcher = ChunkBatcher(send, request.reply_to)
             answer = await agent.answer(request, on_text=batcher.add)
             await batcher.flush()
             stored = await run_action(

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from redis.exceptions import RedisError
 
 from ai.intent import wants_human
+from ai.types import AIRequest
 from chat import actions, guards
 from chat.ai_reply import answer_pending
 from chat.errors import ClientError
@@ -191,7 +192,7 @@ class VisitorConsumer(FrameConsumer):
             if outcome != "unavailable":
                 return
         if posted.needs_ai:
-            self._schedule_ai()
+            self._schedule_ai(posted.ai_request)
 
     async def on_typing(self, data: dict[str, Any]) -> None:
         self._require_session()
@@ -243,20 +244,26 @@ class VisitorConsumer(FrameConsumer):
             raise ClientError("invalid", _("Send “register” first."))
         return self.session_pk
 
-    def _schedule_ai(self) -> None:
+    def _schedule_ai(self, request: AIRequest | None = None) -> None:
+        """Answer in a task; `request`: the AI context read with the message, if any."""
         if self._ai_task is not None and not self._ai_task.done():
             self._ai_again = True  # Answered together by the next round.
             return
-        self._ai_task = asyncio.create_task(self._answer_loop())
+        self._ai_task = asyncio.create_task(self._answer_loop(request))
 
-    async def _answer_loop(self) -> None:
+    async def _answer_loop(self, request: AIRequest | None) -> None:
         assert self.session_pk is not None
         outage_retries = 0
         try:
             while True:
                 self._ai_again = False
                 try:
-                    await answer_pending(self.session_pk, owner=self.channel_name)
+                    await answer_pending(
+                        self.session_pk,
+                        owner=self.channel_name,
+                        send=self.send_frame,
+                        request=request,
+                    )
                 except DEPENDENCY_ERRORS as error:
                     # The question is stored; answer it once the database or
                     # Redis is back (a reconnect also answers it: needs_ai).
@@ -267,6 +274,7 @@ class VisitorConsumer(FrameConsumer):
                         return
                     await asyncio.sleep(_AI_OUTAGE_BACKOFF[outage_retries - 1])
                     self._ai_again = True
+                request = None  # Later rounds read the chat afresh.
                 if not self._ai_again:
                     return
         except asyncio.CancelledError:

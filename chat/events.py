@@ -29,6 +29,9 @@ class LayerEvent(TypedDict):
 
     type: Literal["chat.event"]
     frame: dict[str, Any]
+    # The channel name of a socket that already got this frame directly (it
+    # skips the group's copy); never part of the frame clients read.
+    origin: NotRequired[str]
 
 
 def session_group(public_id: UUID | str) -> str:
@@ -60,8 +63,11 @@ def message_data(message: ChatMessage) -> MessageData:
     return data
 
 
-def layer_event(frame: dict[str, Any]) -> LayerEvent:
-    return {"type": "chat.event", "frame": frame}
+def layer_event(frame: dict[str, Any], origin: str | None = None) -> LayerEvent:
+    event: LayerEvent = {"type": "chat.event", "frame": frame}
+    if origin is not None:
+        event["origin"] = origin
+    return event
 
 
 # --- Server -> visitor frames -------------------------------------------------

@@ -61,12 +61,13 @@ def send_now(group: str, frame: dict[str, Any]) -> None:
         logger.exception("could not publish %s to %s", frame.get("type"), group)
 
 
-async def send_events(events: list[Outgoing]) -> None:
+async def send_events(events: list[Outgoing], *, origin: str | None = None) -> None:
+    """Publish from async code; `origin`: the channel of a socket that already has them."""
     layer = get_channel_layer()
     if layer is None or not events:
         return
     results = await asyncio.gather(
-        *(layer.group_send(group, layer_event(frame)) for group, frame in events),
+        *(layer.group_send(group, layer_event(frame, origin)) for group, frame in events),
         return_exceptions=True,
     )
     for (group, frame), result in zip(events, results, strict=True):

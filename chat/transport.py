@@ -130,6 +130,8 @@ class FrameConsumer(AsyncWebsocketConsumer):
 
     async def chat_event(self, event: dict[str, Any]) -> None:
         """A frame published to one of this socket's groups."""
+        if event.get("origin") == self.channel_name:
+            return  # This socket was sent the frame directly.
         frame = event["frame"]
         if await self.should_forward(frame):
             await self.send_frame(frame)
