@@ -246,17 +246,20 @@ def post_operator_message(
             )
         return PostedOperatorMessage(existing, created=False, session_id=sid)
 
-    request = SupportRequest.objects.filter(
-        session=session, status=SupportRequest.Status.ASSIGNED
-    ).first()
-    if request is None or request.operator_id != operator_id:
+    # The request and its operator (with the profile for the name) in one query.
+    request = (
+        SupportRequest.objects.select_related("operator__operator_profile")
+        .filter(session=session, status=SupportRequest.Status.ASSIGNED)
+        .first()
+    )
+    operator = request.operator if request is not None else None
+    if request is None or operator is None or operator.pk != operator_id or not operator.is_active:
         raise ClientError(
             "forbidden",
             _("Only the operator who holds this chat can write in it."),
             client_id=client_id,
             session_id=sid,
         )
-    operator = _operator(operator_id)
     message = ChatMessage.objects.create(
         session=session,
         author=ChatMessage.Author.OPERATOR,
