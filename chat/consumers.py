@@ -22,7 +22,7 @@ from chat import actions, guards
 from chat.ai_reply import answer_pending
 from chat.errors import ClientError
 from chat.events import message_ack_frame, registered_frame, session_group
-from chat.publish import run_action, send_events
+from chat.publish import run_action, run_action_from, send_events
 from chat.transport import (
     CLOSE_TRY_AGAIN_LATER,
     DEPENDENCY_ERRORS,
@@ -174,7 +174,9 @@ class VisitorConsumer(FrameConsumer):
             ):
                 raise
         self._own_client_ids.append(client_id)
-        posted = await run_action(
+        # Its `visitor_message` is for the other tabs and the operator; this one gets the ack.
+        posted = await run_action_from(
+            self.channel_name,
             actions.post_visitor_message,
             session_pk=session_pk,
             client_id=client_id,

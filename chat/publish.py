@@ -88,11 +88,20 @@ def collecting() -> Iterator[list[Outgoing]]:
 
 async def run_action(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
     """Run a sync action in one DB hop, then publish what it committed."""
+    return await _run(None, fn, *args, **kwargs)
 
+
+async def run_action_from(origin: str, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """`run_action` for a socket that answers its own request directly (a `message_ack`):
+    the events it commits are not delivered back to that socket (`origin`)."""
+    return await _run(origin, fn, *args, **kwargs)
+
+
+async def _run(origin: str | None, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
     def call() -> tuple[R, list[Outgoing]]:
         with collecting() as events:
             return fn(*args, **kwargs), events
 
     result, events = await database_sync_to_async(call)()
-    await send_events(events)
+    await send_events(events, origin=origin)
     return result

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from chat.errors import ClientError
 from chat.events import message_ack_frame, session_group
-from chat.publish import run_action, send_events
+from chat.publish import run_action, run_action_from, send_events
 from chat.transport import FrameConsumer
 from chat.wire import (
     require_bool,
@@ -149,7 +149,9 @@ class OperatorConsumer(FrameConsumer):
         text = require_message_text(data, client_id)
         self._own_client_ids.append(client_id)
         await self._refresh_presence()
-        posted = await run_action(
+        # Its `operator_message` is for the visitor and other tabs; this one gets the ack.
+        posted = await run_action_from(
+            self.channel_name,
             actions.post_operator_message,
             operator_id=self._operator_id(),
             session_id=session_id,

@@ -51,7 +51,10 @@ class RedisChannelLayer(UpstreamRedisChannelLayer):
         pipe.zremrangebyscore(key, min=0, max=int(time.time()) - self.group_expiry)
         pipe.zrange(key, 0, -1)
         _, members = await pipe.execute()
-        channel_names = [member.decode("utf8") for member in members]
+        # A socket that already has the frame (the event's `origin`) is not sent
+        # it again: no Redis write for it, no pop and no wake-up on its side.
+        origin = message.get("origin")
+        channel_names = [name for member in members if (name := member.decode("utf8")) != origin]
         if not channel_names:
             return
 

@@ -78,3 +78,16 @@ async def test_messages_past_their_expiry_are_purged_before_the_capacity_check()
     message = await asyncio.wait_for(layer.receive("slow.channel"), timeout=5)
     assert message["n"] == "fresh"
     await layer.flush()
+
+
+async def test_the_origin_socket_is_not_sent_its_own_event_and_the_others_are() -> None:
+    layer = make_layer()
+    sender, other_tab = await layer.new_channel(), await layer.new_channel()
+    for channel in (sender, other_tab):
+        await layer.group_add("chat.origin", channel)
+    event = {"type": "chat.event", "frame": {"type": "ai_typing"}, "origin": sender}
+    await layer.group_send("chat.origin", event)
+    assert await asyncio.wait_for(layer.receive(other_tab), timeout=5) == event
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(layer.receive(sender), timeout=0.5)
+    await layer.flush()
