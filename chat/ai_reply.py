@@ -26,9 +26,12 @@ from tatartours.redis import get_redis
 
 logger = logging.getLogger(__name__)
 
-# Longer than any answer may take (AI_TOTAL_TIMEOUT plus tool calls); a
-# crashed process's lock expires by itself.
-LOCK_TTL_MS = 120_000
+# The lock is short and renewed while its holder is alive, so a process that
+# was killed mid-answer blocks the chat for LOCK_TTL_MS at most, not for the
+# length of the longest possible answer.
+LOCK_TTL_MS = 15_000
+LOCK_RENEW_SECONDS = LOCK_TTL_MS / 1000 / 3
+LOCK_POLL_SECONDS = 0.25
 # Each flush is one frame; ten a second still reads as streaming.
 CHUNK_FLUSH_SECONDS = 0.1
 
@@ -38,19 +41,47 @@ _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
 return 0
 """
+_RENEW = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end
+return 0
+"""
+
+
+def _lock_key(session_public_id: object) -> str:
+    return f"tatartours:ai-lock:{session_public_id}"
+
+
+async def _keep_renewing(key: str, owner: str) -> None:
+    redis = get_redis()
+    while True:
+        await asyncio.sleep(LOCK_RENEW_SECONDS)
+        with contextlib.suppress(Exception):
+            await redis.eval(_RENEW, 1, key, owner, LOCK_TTL_MS)
 
 
 @contextlib.asynccontextmanager
 async def generation_lock(session_public_id: object, owner: str) -> AsyncIterator[bool]:
-    key = f"tatartours:ai-lock:{session_public_id}"
+    key = _lock_key(session_public_id)
     redis = get_redis()
     acquired = bool(await redis.set(key, owner, nx=True, px=LOCK_TTL_MS))
+    renewal = asyncio.create_task(_keep_renewing(key, owner)) if acquired else None
     try:
         yield acquired
     finally:
+        if renewal is not None:
+            renewal.cancel()
         if acquired:
             with contextlib.suppress(Exception):
                 await asyncio.shield(redis.eval(_RELEASE, 1, key, owner))
+
+
+async def wait_for_lock_release(session_public_id: object) -> None:
+    """Until nobody holds the chat's generation lock (a live holder, or its expiry)."""
+    redis = get_redis()
+    key = _lock_key(session_public_id)
+    # Polling, not an Event: the holder may be another process (or a dead one).
+    while await redis.exists(key):
+        await asyncio.sleep(LOCK_POLL_SECONDS)  # noqa: ASYNC110
 
 
 class ChunkBatcher:
@@ -99,28 +130,36 @@ async def answer_pending(
     and the answer through the group; the asking socket skips the group's
     copy of the typing flag it already has (`origin`).
     """
-    if request is None:
-        request = await run_action(actions.prepare_ai_reply, session_pk)
-    if request is None:
-        return False
+    while True:
+        if request is None:
+            request = await run_action(actions.prepare_ai_reply, session_pk)
+        if request is None:
+            return False
+        async with generation_lock(request.session_public_id, owner) as acquired:
+            if acquired:
+                return await _generate(session_pk, request, owner=owner, send=send)
+        # Another tab or process is answering, or a killed one left its lock:
+        # wait it out, then look again (the other answer may cover ours).
+        await wait_for_lock_release(request.session_public_id)
+        request = None
+
+
+async def _generate(session_pk: int, request: AIRequest, *, owner: str, send: SendFrame) -> bool:
     group = session_group(request.session_public_id)
-    async with generation_lock(request.session_public_id, owner) as acquired:
-        if not acquired:
-            return False  # Another tab or process is answering; it re-checks when done.
-        await send(ai_typing_frame(True))
-        await send_events([(group, ai_typing_frame(True))], origin=owner)
-        try:
-            batcher = ChunkBatcher(send, request.reply_to)
-            answer = await agent.answer(request, on_text=batcher.add)
-            await batcher.flush()
-            stored = await run_action(
-                actions.store_ai_answer,
-                session_pk=session_pk,
-                reply_to=request.reply_to,
-                answer=answer,
-            )
-        finally:
-            await asyncio.shield(send_events([(group, ai_typing_frame(False))]))
+    await send(ai_typing_frame(True))
+    await send_events([(group, ai_typing_frame(True))], origin=owner)
+    try:
+        batcher = ChunkBatcher(send, request.reply_to)
+        answer = await agent.answer(request, on_text=batcher.add)
+        await batcher.flush()
+        stored = await run_action(
+            actions.store_ai_answer,
+            session_pk=session_pk,
+            reply_to=request.reply_to,
+            answer=answer,
+        )
+    finally:
+        await asyncio.shield(send_events([(group, ai_typing_frame(False))]))
     if stored is not None and answer.meta.get("handoff"):
         await hand_off(session_pk, str(answer.meta.get("handoff_reason") or ""))
     return stored is not None
