@@ -20,7 +20,7 @@ from ai.types import AIRequest
 from chat import actions
 from chat.errors import ClientError
 from chat.events import ai_chunk_frame, ai_typing_frame, session_group
-from chat.publish import run_action, send_events
+from chat.publish import Outgoing, run_action, run_action_collected, send_events
 from support import actions as support_actions
 from tatartours.redis import get_redis
 
@@ -80,8 +80,8 @@ async def wait_for_lock_release(session_public_id: object) -> None:
     redis = get_redis()
     key = _lock_key(session_public_id)
     # Polling, not an Event: the holder may be another process (or a dead one).
-    while await redis.exists(key):
-        await asyncio.sleep(LOCK_POLL_SECONDS)  # noqa: ASYNC110
+    while await redis.exists(key):  # noqa: ASYNC110
+        await asyncio.sleep(LOCK_POLL_SECONDS)
 
 
 class ChunkBatcher:
@@ -148,18 +148,20 @@ async def _generate(session_pk: int, request: AIRequest, *, owner: str, send: Se
     group = session_group(request.session_public_id)
     await send(ai_typing_frame(True))
     await send_events([(group, ai_typing_frame(True))], origin=owner)
+    committed: list[Outgoing] = []
     try:
         batcher = ChunkBatcher(send, request.reply_to)
         answer = await agent.answer(request, on_text=batcher.add)
         await batcher.flush()
-        stored = await run_action(
+        stored, committed = await run_action_collected(
             actions.store_ai_answer,
             session_pk=session_pk,
             reply_to=request.reply_to,
             answer=answer,
         )
     finally:
-        await asyncio.shield(send_events([(group, ai_typing_frame(False))]))
+        # The stored answer and the end of typing leave as one layer message.
+        await asyncio.shield(send_events([*committed, (group, ai_typing_frame(False))]))
     if stored is not None and answer.meta.get("handoff"):
         await hand_off(session_pk, str(answer.meta.get("handoff_reason") or ""))
     return stored is not None

@@ -32,6 +32,8 @@ class LayerEvent(TypedDict):
     # The channel name of a socket that already got this frame directly (it
     # skips the group's copy); never part of the frame clients read.
     origin: NotRequired[str]
+    # Frames for the same group right after `frame`: one layer message, in order.
+    more: NotRequired[list[dict[str, Any]]]
 
 
 def session_group(public_id: UUID | str) -> str:
@@ -63,10 +65,14 @@ def message_data(message: ChatMessage) -> MessageData:
     return data
 
 
-def layer_event(frame: dict[str, Any], origin: str | None = None) -> LayerEvent:
+def layer_event(
+    frame: dict[str, Any], origin: str | None = None, more: list[dict[str, Any]] | None = None
+) -> LayerEvent:
     event: LayerEvent = {"type": "chat.event", "frame": frame}
     if origin is not None:
         event["origin"] = origin
+    if more:
+        event["more"] = more
     return event
 
 

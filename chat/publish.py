@@ -66,13 +66,30 @@ async def send_events(events: list[Outgoing], *, origin: str | None = None) -> N
     layer = get_channel_layer()
     if layer is None or not events:
         return
+    batches = _consecutive_by_group(events)
     results = await asyncio.gather(
-        *(layer.group_send(group, layer_event(frame, origin)) for group, frame in events),
+        *(
+            layer.group_send(group, layer_event(frames[0], origin, frames[1:]))
+            for group, frames in batches
+        ),
         return_exceptions=True,
     )
-    for (group, frame), result in zip(events, results, strict=True):
+    for (group, frames), result in zip(batches, results, strict=True):
         if isinstance(result, BaseException):
-            logger.warning("could not publish %s to %s: %r", frame.get("type"), group, result)
+            types = ", ".join(str(f.get("type")) for f in frames)
+            logger.warning("could not publish %s to %s: %r", types, group, result)
+
+
+def _consecutive_by_group(events: list[Outgoing]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """Frames for the same group in a row travel as one layer message (one
+    group_send, one pop per socket), in their order."""
+    batches: list[tuple[str, list[dict[str, Any]]]] = []
+    for group, frame in events:
+        if batches and batches[-1][0] == group:
+            batches[-1][1].append(frame)
+        else:
+            batches.append((group, [frame]))
+    return batches
 
 
 @contextmanager
@@ -98,10 +115,18 @@ async def run_action_from(origin: str, fn: Callable[P, R], *args: P.args, **kwar
 
 
 async def _run(origin: str | None, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    result, events = await run_action_collected(fn, *args, **kwargs)
+    await send_events(events, origin=origin)
+    return result
+
+
+async def run_action_collected(
+    fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs
+) -> tuple[R, list[Outgoing]]:
+    """Run a sync action in one DB hop; return its committed events for the caller to send."""
+
     def call() -> tuple[R, list[Outgoing]]:
         with collecting() as events:
             return fn(*args, **kwargs), events
 
-    result, events = await database_sync_to_async(call)()
-    await send_events(events, origin=origin)
-    return result
+    return await database_sync_to_async(call)()

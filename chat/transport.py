@@ -132,9 +132,9 @@ class FrameConsumer(AsyncWebsocketConsumer):
         """A frame published to one of this socket's groups."""
         if event.get("origin") == self.channel_name:
             return  # This socket was sent the frame directly.
-        frame = event["frame"]
-        if await self.should_forward(frame):
-            await self.send_frame(frame)
+        for frame in [event["frame"], *event.get("more", [])]:
+            if await self.should_forward(frame):
+                await self.send_frame(frame)
 
     async def should_forward(self, frame: dict[str, Any]) -> bool:
         """Subclasses filter frames meant for the other side, and react to events."""
