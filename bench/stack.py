@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -30,6 +29,7 @@ import psycopg
 import redis
 
 from bench import procstat
+from tests.servers import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -38,25 +38,6 @@ DB_NAME = os.environ.get("BENCH_DB_NAME", "tatartours_bench")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/7")
 FAKE_MODULE = os.environ.get("BENCH_FAKE_MODULE", "tests.fakes.openrouter")
 BENCH_SECRET = "benchmark-only-secret-key-not-for-production-0123456789abcdefghij"  # noqa: S105
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"process exited with {process.returncode} before listening")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
 
 
 def database_url() -> str:
@@ -154,7 +135,7 @@ class Stack:
             "echo",
         ]
         process = self._spawn(f"fake-openrouter-{port}", argv, server_env(), port)
-        wait_for_port(port, process.popen)
+        wait_for_port(port, timeout=30.0, process=process.popen)
         base_url = ""
         deadline = time.monotonic() + 10
         while not base_url and time.monotonic() < deadline:
@@ -193,7 +174,7 @@ class Stack:
         argv += extra_args
         process = self._spawn(f"{kind}-{port}", argv, env, port)
         try:
-            wait_for_port(port, process.popen)
+            wait_for_port(port, timeout=30.0, process=process.popen)
         except Exception:
             raise RuntimeError(f"{kind} did not start:\n{process.log_tail()}") from None
         return process

@@ -17,6 +17,7 @@ from django.conf import settings
 
 from tests.factories import VisitorSocket
 from tests.fakes.openrouter import FakeOpenRouter
+from tests.servers import ServerProcess, start_daphne
 
 
 @pytest.fixture(scope="session")
@@ -64,6 +65,20 @@ def fake_openrouter(settings: Any) -> Iterator[FakeOpenRouter]:
         settings.OPENROUTER_API_KEY = "test-key"
         yield fake
     breakers.reset()
+
+
+@pytest.fixture
+def two_servers() -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    """Two daphne processes sharing the test database and Redis."""
+    first = start_daphne()
+    try:
+        second = start_daphne()
+    except Exception:
+        first.stop()
+        raise
+    yield first, second
+    first.stop()
+    second.stop()
 
 
 @pytest.fixture

@@ -11,9 +11,7 @@ the plain cross-process chat.)
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,34 +21,10 @@ from websockets.exceptions import ConnectionClosed
 from websockets.typing import Origin
 
 from tests.factories import make_operator, session_cookie
-from tests.servers import ServerProcess, start_daphne
+from tests.servers import ServerProcess
+from tests.wsclient import next_of, send
 
 pytestmark = [pytest.mark.server, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def two_servers() -> Iterator[tuple[ServerProcess, ServerProcess]]:
-    first = start_daphne()
-    try:
-        second = start_daphne()
-    except Exception:
-        first.stop()
-        raise
-    yield first, second
-    first.stop()
-    second.stop()
-
-
-async def next_of(ws: ClientConnection, frame_type: str, timeout: float = 10) -> dict[str, Any]:
-    async with asyncio.timeout(timeout):
-        while True:
-            frame: dict[str, Any] = json.loads(await ws.recv(decode=True))
-            if frame["type"] == frame_type:
-                return frame
-
-
-async def send(ws: ClientConnection, **frame: Any) -> None:
-    await ws.send(json.dumps(frame))
 
 
 def visitor_socket(server: ServerProcess) -> Any:

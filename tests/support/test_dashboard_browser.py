@@ -9,22 +9,21 @@ the AI takes over again. Visitor text is shown as text, never markup.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
 from playwright.async_api import Browser, Page, async_playwright, expect
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import connect
 from websockets.typing import Origin
 
 from support.models import CannedReply
 from support.operators import make_operator
 from tests.servers import ROOT, ServerProcess, start_daphne
+from tests.wsclient import next_of, send
 
 pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.django_db(transaction=True)]
 
@@ -56,18 +55,6 @@ async def page(chromium: str) -> AsyncIterator[Page]:
         context = await browser.new_context(locale="ru-RU", viewport={"width": 1400, "height": 860})
         yield await context.new_page()
         await browser.close()
-
-
-async def next_of(ws: ClientConnection, frame_type: str, timeout: float = 15) -> dict[str, Any]:
-    async with asyncio.timeout(timeout):
-        while True:
-            frame: dict[str, Any] = json.loads(await ws.recv(decode=True))
-            if frame["type"] == frame_type:
-                return frame
-
-
-async def send(ws: ClientConnection, **frame: Any) -> None:
-    await ws.send(json.dumps(frame))
 
 
 async def test_an_operator_takes_a_chat_on_the_dashboard_and_hands_it_back_to_the_ai(

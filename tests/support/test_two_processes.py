@@ -6,49 +6,19 @@ process boundary: this is how the service runs with more than one worker.
 
 from __future__ import annotations
 
-import asyncio
-import json
 import uuid
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import connect
 from websockets.typing import Origin
 
 from chat.models import ChatMessage
 from support.models import SupportRequest
 from tests.factories import make_operator, session_cookie
-from tests.servers import ServerProcess, start_daphne
+from tests.wsclient import next_of, send
 
 pytestmark = [pytest.mark.server, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def two_servers() -> Iterator[tuple[ServerProcess, ServerProcess]]:
-    first = start_daphne()
-    try:
-        second = start_daphne()
-    except Exception:
-        first.stop()
-        raise
-    yield first, second
-    first.stop()
-    second.stop()
-
-
-async def next_of(ws: ClientConnection, frame_type: str, timeout: float = 10) -> dict[str, Any]:
-    """The first frame of `frame_type` (others skipped)."""
-    async with asyncio.timeout(timeout):
-        while True:
-            frame: dict[str, Any] = json.loads(await ws.recv(decode=True))
-            if frame["type"] == frame_type:
-                return frame
-
-
-async def send(ws: ClientConnection, **frame: Any) -> None:
-    await ws.send(json.dumps(frame))
 
 
 async def test_visitor_and_operator_on_different_processes_chat_both_ways(two_servers):
