@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 import redis
+from channels.db import database_sync_to_async
 from channels.layers import channel_layers
 from django.conf import settings
 
-from tests.factories import VisitorSocket
+from tests.factories import OperatorSocket, VisitorSocket, make_operator
 from tests.fakes.openrouter import FakeOpenRouter
 from tests.servers import ServerProcess, start_daphne
 
@@ -65,6 +66,23 @@ def fake_openrouter(settings: Any) -> Iterator[FakeOpenRouter]:
         settings.OPENROUTER_API_KEY = "test-key"
         yield fake
     breakers.reset()
+
+
+@pytest.fixture
+async def operator() -> AsyncIterator[Any]:
+    """Open an operator's dashboard socket (a new operator unless `user` is given)."""
+    sockets: list[OperatorSocket] = []
+
+    async def open_operator(user: Any = None, **profile: Any) -> OperatorSocket:
+        if user is None:
+            user = await database_sync_to_async(make_operator)(**profile)
+        socket = await OperatorSocket.connect_as(user)
+        sockets.append(socket)
+        return socket
+
+    yield open_operator
+    for socket in sockets:
+        await socket.close()
 
 
 @pytest.fixture

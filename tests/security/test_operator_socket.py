@@ -2,33 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any
-
 import pytest
 from channels.db import database_sync_to_async
 
 from chat.models import ChatMessage
-from tests.factories import OperatorSocket, make_operator, make_site_user, make_staff
+from tests.factories import OperatorSocket, make_site_user, make_staff
 from tests.support.flows import in_conversation, queued_visitor
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-async def operator() -> AsyncIterator[Any]:
-    sockets: list[OperatorSocket] = []
-
-    async def open_operator(user: Any = None, **profile: Any) -> OperatorSocket:
-        if user is None:
-            user = await database_sync_to_async(make_operator)(**profile)
-        socket = await OperatorSocket.connect_as(user)
-        sockets.append(socket)
-        return socket
-
-    yield open_operator
-    for socket in sockets:
-        await socket.close()
 
 
 @pytest.mark.parametrize(
