@@ -327,8 +327,13 @@ def store_ai_answer(*, session_pk: int, reply_to: int, answer: AIAnswer) -> Chat
     session = ChatSession.objects.select_for_update().get(pk=session_pk)
     if session.status not in AI_STATUSES:
         return None
+    # `id > reply_to` is implied (an answer comes after its question) and lets
+    # Postgres range-scan the (session, id) index instead of every AI message.
     if ChatMessage.objects.filter(
-        session=session, author=ChatMessage.Author.AI, reply_to_id__gte=reply_to
+        session=session,
+        id__gt=reply_to,
+        author=ChatMessage.Author.AI,
+        reply_to_id__gte=reply_to,
     ).exists():
         return None  # Already answered (e.g. by another tab's generation).
     message = ChatMessage.objects.create(
