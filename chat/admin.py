@@ -30,6 +30,20 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records that change only through the actions (locks, events), never a form.
+
+    Staff may view and delete (retention); nobody adds or edits, superusers
+    included: a transcript is evidence.
+    """
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 class TranscriptInline(ReadOnlyInline):
     model = ChatMessage
     # The messages' own (translated) name; the transcript is what they are.
@@ -56,7 +70,7 @@ class SupportRequestInline(ReadOnlyInline):
 
 
 @admin.register(ChatSession)
-class ChatSessionAdmin(admin.ModelAdmin):
+class ChatSessionAdmin(ReadOnlyAdmin):
     list_display = ["public_id", "status", "user", "tour", "created_at", "last_activity_at"]
     list_filter = ["status", "created_at"]
     search_fields = ["public_id", "user__username", "user__email", "tour__title"]
@@ -77,16 +91,9 @@ class ChatSessionAdmin(admin.ModelAdmin):
     exclude = ["token_hash"]
     inlines = [SupportRequestInline, RatingInline, TranscriptInline]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # Viewing goes through has_view_permission; nothing here is editable.
-        return False
-
 
 @admin.register(ChatMessage)
-class ChatMessageAdmin(admin.ModelAdmin):
+class ChatMessageAdmin(ReadOnlyAdmin):
     """Search across all transcripts; read-only."""
 
     list_display = ["created_at", "session", "author", "operator", "short_text"]
@@ -99,22 +106,10 @@ class ChatMessageAdmin(admin.ModelAdmin):
     def short_text(self, obj: ChatMessage) -> str:
         return obj.text[:100]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(Rating)
-class RatingAdmin(admin.ModelAdmin):
+class RatingAdmin(ReadOnlyAdmin):
     list_display = ["session", "score", "support_request", "created_at"]
     list_filter = ["score", "created_at"]
     search_fields = ["session__public_id", "comment"]
     list_select_related = ["session"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from chat.admin import ReadOnlyAdmin
 from support.models import CannedReply, OfflineTicket, OperatorProfile, SupportRequest
 
 
 @admin.register(SupportRequest)
-class SupportRequestAdmin(admin.ModelAdmin):
+class SupportRequestAdmin(ReadOnlyAdmin):
     """A record of what happened; the queue itself is run from the dashboard."""
 
     list_display = [
@@ -44,13 +43,6 @@ class SupportRequestAdmin(admin.ModelAdmin):
         "requeue_count",
         "requeued_at",
     ]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # Status changes go through the actions (locks, events), never a form.
-        return False
 
 
 @admin.register(OfflineTicket)
