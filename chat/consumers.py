@@ -13,6 +13,7 @@ import logging
 from collections import deque
 from typing import Any, ClassVar
 
+from autobahn.exception import Disconnected
 from django.utils.translation import gettext as _
 from redis.exceptions import RedisError
 
@@ -42,6 +43,10 @@ from support import actions as support_actions
 from support import visitor as support_visitor
 
 logger = logging.getLogger(__name__)
+
+# What sending on a socket the client already closed raises: autobahn's
+# Disconnected under daphne, RuntimeError/OSError under other ASGI servers.
+SOCKET_GONE_ERRORS: tuple[type[BaseException], ...] = (Disconnected, RuntimeError, OSError)
 
 # Frames the visitor's own sockets must not receive from the chat group.
 _OPERATOR_SIDE_ONLY = frozenset({"visitor_typing", "support_chat_joined"})
@@ -246,6 +251,18 @@ class VisitorConsumer(FrameConsumer):
             raise ClientError("invalid", _("Send “register” first."))
         return self.session_pk
 
+    async def _send_if_open(self, frame: dict[str, Any]) -> None:
+        """Stream to the socket unless the visitor has just left.
+
+        The answer task may send after the socket closed but before this
+        consumer processed the disconnect; the answer is still stored and the
+        visitor gets it from the history on reconnect.
+        """
+        try:
+            await self.send_frame(frame)
+        except SOCKET_GONE_ERRORS as error:
+            logger.info("visitor socket closed mid-answer (%r); the answer is still stored", error)
+
     def _schedule_ai(self, request: AIRequest | None = None) -> None:
         """Answer in a task; `request`: the AI context read with the message, if any."""
         if self._ai_task is not None and not self._ai_task.done():
@@ -263,7 +280,7 @@ class VisitorConsumer(FrameConsumer):
                     await answer_pending(
                         self.session_pk,
                         owner=self.channel_name,
-                        send=self.send_frame,
+                        send=self._send_if_open,
                         request=request,
                     )
                 except DEPENDENCY_ERRORS as error:
