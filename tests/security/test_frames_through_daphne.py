@@ -7,6 +7,7 @@ no traceback and no ERROR line.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -55,6 +56,22 @@ async def ws(daphne: ServerProcess, clean_log: None) -> AsyncIterator[ClientConn
         registered = json.loads(await socket.recv())
         assert registered["type"] == "registered"
         yield socket
+    await answers_stored()
+
+
+async def answers_stored(timeout: float = 20) -> None:
+    """Until the server (shared by the module) has stored the AI answer to the
+    last visitor message: the test database is truncated after each test, and
+    a TRUNCATE racing the answer's INSERT deadlocks."""
+    async with asyncio.timeout(timeout):
+        while True:
+            last = await ChatMessage.objects.filter(author="visitor").order_by("-id").afirst()
+            if (
+                last is None
+                or await ChatMessage.objects.filter(author="ai", id__gt=last.id).aexists()
+            ):
+                return
+            await asyncio.sleep(0.05)
 
 
 async def reply_to(ws: ClientConnection, raw: str | bytes) -> dict[str, Any]:
