@@ -56,7 +56,8 @@ async def ws(daphne: ServerProcess, clean_log: None) -> AsyncIterator[ClientConn
         registered = json.loads(await socket.recv())
         assert registered["type"] == "registered"
         yield socket
-    await answers_stored()
+        # Before closing: closing cancels an answer that is not stored yet.
+        await answers_stored()
 
 
 async def answers_stored(timeout: float = 20) -> None:
