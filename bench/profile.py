@@ -1,7 +1,7 @@
 """Sampling the server processes with py-spy while a scenario runs.
 
 `python -m bench run --profile` records each server process with
-`py-spy record --format raw` (collapsed stacks, on-CPU samples only) during
+`py-spy record --format raw` (collapsed stacks, samples of the thread holding the GIL: Python CPU only) during
 the measured part of a scenario, then writes a summary: the functions with
 the most samples, inclusive (on the stack) and self (at the top).
 """
@@ -29,7 +29,7 @@ class Sampler:
         self.popens = [
             subprocess.Popen(
                 [py_spy(), "record", "--pid", str(pid), "--format", "raw", "--rate", "250",
-                 "--nonblocking", "--output", str(path)],
+                 "--nonblocking", "--gil", "--output", str(path)],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
@@ -73,7 +73,7 @@ def summarize(paths: list[Path], top: int = 40) -> str:
             for name in set(frames[1:]):
                 inclusive[name] += count
             self_time[frames[-1]] += count
-    lines = [f"{total} samples (on-CPU, all threads)", "", "inclusive %  function"]
+    lines = [f"{total} samples (Python holding the GIL, all threads)", "", "inclusive %  function"]
     for name, count in inclusive.most_common(top):
         lines.append(f"{count / total * 100:10.1f}  {name}")
     lines += ["", "self %      function"]

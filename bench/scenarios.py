@@ -279,9 +279,11 @@ def merge(
     }
 
 
-def cpu_metrics(raw: dict[str, Any]) -> dict[str, Any]:
+def cpu_metrics(raw: dict[str, Any], messages: int | None = None) -> dict[str, Any]:
+    """CPU and database work per message; `messages` when a generator's unit is
+    not one message (a relay round trip carries two)."""
     cpu = raw["cpu_seconds"]
-    messages = raw["messages"] or 0
+    messages = raw["messages"] if messages is None else messages
     ours = cpu["server"] + cpu["postgres"] + cpu["redis"]
     measured = sum(v for k, v in cpu.items() if k != "machine")
     metrics: dict[str, Any] = {
@@ -373,7 +375,7 @@ def run_relay(run: Run) -> dict[str, Any]:
         "errors": len(raw["errors"]),
         "round_trips_per_second": round(raw["messages"] / raw["wall_seconds"], 1),
         **flatten("round_trip", samples.get("round_trip", [])),
-        **cpu_metrics(raw),
+        **cpu_metrics(raw, messages=raw["messages"] * 2),
     }
     return {"metrics": metrics, "error_samples": raw["errors"][:20]}
 
