@@ -319,6 +319,35 @@ async def relay(spec: dict[str, Any], rec: Recorder) -> Callable[[], Awaitable[N
     return run
 
 
+async def relay_floor(spec: dict[str, Any], rec: Recorder) -> Callable[[], Awaitable[None]]:
+    """`relay` against bench/floor.py: the same ping-pong with nothing of the chat's in it."""
+
+    async def open_floor_pair(index: int) -> tuple[ClientConnection, ClientConnection]:
+        visitor = await open_socket(f"{spec['visitor_url']}/floor/relay/{index}/")
+        operator = await open_socket(f"{spec['operator_url']}/floor/relay/{index}/")
+        return visitor, operator
+
+    pairs = await open_all(spec["pairs"], open_floor_pair, rec, limit=5)
+
+    async def ping_pong(visitor: ClientConnection, operator: ClientConnection) -> None:
+        try:
+            for _ in range(spec["rounds"]):
+                started = now()
+                await visitor.send("пинг")
+                await asyncio.wait_for(operator.recv(), FRAME_TIMEOUT)
+                await operator.send("понг")
+                await asyncio.wait_for(visitor.recv(), FRAME_TIMEOUT)
+                rec.add("round_trip", now() - started)
+                rec.messages += 1
+        except (TimeoutError, WebSocketException, OSError) as error:
+            rec.error(repr(error))
+
+    async def run() -> None:
+        await asyncio.gather(*(ping_pong(v, o) for v, o in pairs))
+
+    return run
+
+
 async def open_all(
     count: int, make: Callable[[int], Awaitable[Any]], rec: Recorder, limit: int = 50
 ) -> list[Any]:
@@ -330,7 +359,13 @@ async def open_all(
     return good
 
 
-SCENARIOS = {"ai": ai_chat, "saturation": saturation, "idle": idle, "relay": relay}
+SCENARIOS = {
+    "ai": ai_chat,
+    "saturation": saturation,
+    "idle": idle,
+    "relay": relay,
+    "relay-floor": relay_floor,
+}
 
 
 async def main() -> None:

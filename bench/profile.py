@@ -1,9 +1,10 @@
 """Sampling the server processes with py-spy while a scenario runs.
 
 `python -m bench run --profile` records each server process with
-`py-spy record --format raw` (collapsed stacks, samples of the thread holding the GIL: Python CPU only) during
-the measured part of a scenario, then writes a summary: the functions with
-the most samples, inclusive (on the stack) and self (at the top).
+`py-spy record --format raw --gil` (collapsed stacks of the thread holding
+the GIL: Python's CPU, not its waits) during the measured part of a
+scenario, then writes a summary: the functions with the most samples,
+inclusive (on the stack) and self (at the top).
 """
 
 from __future__ import annotations

@@ -58,9 +58,15 @@ class Scenario:
     processes: int = 1
     first_token_ms: float = 200.0
     tokens_per_second: float = 50.0
+    app: str = "tatartours.asgi:application"  # the ASGI application the servers run
 
 
 CPU_TARGET = Target("cpu_ms_per_message", 3.0)
+RELAY_TARGETS = (
+    Target("round_trip_p99_ms", 30),
+    Target("round_trips_per_second", 1500, at_most=False),
+    Target("errors", 0),
+)
 
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
@@ -90,12 +96,18 @@ SCENARIOS: dict[str, Scenario] = {
             "relay",
             "Relay: 50 visitor-operator pairs, visitor on process 1, operator on process 2",
             {"pairs": 50, "rounds": 40},
-            (
-                Target("round_trip_p99_ms", 30),
-                Target("round_trips_per_second", 1500, at_most=False),
-                Target("errors", 0),
-            ),
+            RELAY_TARGETS,
             processes=2,
+        ),
+        Scenario(
+            "relay-floor",
+            "relay-floor",
+            "Relay floor: the same pairs through daphne, Channels and the Redis layer only "
+            "(bench/floor.py: no database, no checks); what the stack itself allows",
+            {"pairs": 50, "rounds": 40},
+            RELAY_TARGETS,
+            processes=2,
+            app="bench.floor:application",
         ),
         Scenario(
             "idle",
@@ -189,7 +201,7 @@ class Run:
         )
         count = self.options.processes or sc.processes
         self.servers = [
-            self.stack.start_server(self.options.server, env, self.options.server_args)
+            self.stack.start_server(self.options.server, env, self.options.server_args, sc.app)
             for _ in range(count)
         ]
         self.options.log(
@@ -197,9 +209,21 @@ class Run:
             f"{', '.join(str(s.port) for s in self.servers)}; model alone: {self.model_ms} ms"
         )
         # Warm-up: imports, the DB pool, the Redis connections, the fake's client.
-        warm = {"scenario": "ai", "urls": self.urls, "visitors": 2 * count, "messages": 2}
+        if sc.kind == "relay-floor":
+            warm = self.floor_spec(pairs=2 * count, rounds=2)
+        else:
+            warm = {"scenario": "ai", "urls": self.urls, "visitors": 2 * count, "messages": 2}
         self.drive([warm])
         self.measuring = True
+
+    def floor_spec(self, pairs: int, rounds: int) -> dict[str, Any]:
+        return {
+            "scenario": "relay-floor",
+            "visitor_url": self.urls[0],
+            "operator_url": self.urls[-1],
+            "pairs": pairs,
+            "rounds": rounds,
+        }
 
     @property
     def urls(self) -> list[str]:
@@ -355,16 +379,11 @@ def run_relay(run: Run) -> dict[str, Any]:
 
     sc, opts = run.scenario, run.options
     if len(run.servers) < 2:
-        raise RuntimeError("the relay scenario needs two server processes")
+        raise RuntimeError("the relay scenarios need two server processes")
     pairs = scaled(sc.params["pairs"], opts.scale)
-    spec = {
-        "scenario": "relay",
-        "visitor_url": run.urls[0],
-        "operator_url": run.urls[1],
-        "operator_cookies": operator_cookies(pairs),
-        "pairs": pairs,
-        "rounds": scaled(sc.params["rounds"], opts.scale),
-    }
+    spec = run.floor_spec(pairs, scaled(sc.params["rounds"], opts.scale))
+    if sc.kind == "relay":
+        spec.update(scenario="relay", operator_cookies=operator_cookies(pairs))
     raw = run.drive(run.split(spec, "pairs"))
     samples = raw["samples"]
     metrics = {
@@ -473,6 +492,7 @@ def run_saturation(run: Run) -> dict[str, Any]:
 RUNNERS: dict[str, Callable[[Run], dict[str, Any]]] = {
     "ai": run_ai,
     "relay": run_relay,
+    "relay-floor": run_relay,
     "idle": run_idle,
     "saturation": run_saturation,
 }

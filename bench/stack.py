@@ -150,7 +150,11 @@ class Stack:
         return process, base_url
 
     def start_server(
-        self, kind: str, env: dict[str, str], extra_args: Sequence[str] = ()
+        self,
+        kind: str,
+        env: dict[str, str],
+        extra_args: Sequence[str] = (),
+        app: str = "tatartours.asgi:application",
     ) -> Process:
         port = free_port()
         if kind == "daphne":
@@ -159,11 +163,11 @@ class Stack:
                 "--websocket-max-message-size", "65536",
                 "--websocket-max-frame-size", "65536",
                 "--proxy-headers",
-                "tatartours.asgi:application",
+                app,
             ]  # fmt: skip
         elif kind == "uvicorn":
             argv = [
-                sys.executable, "-m", "uvicorn", "tatartours.asgi:application",
+                sys.executable, "-m", "uvicorn", app,
                 "--host", "127.0.0.1", "--port", str(port),
                 "--loop", "uvloop", "--http", "h11", "--ws", "websockets",
                 "--ws-max-size", "65536", "--ws-per-message-deflate", "false",
