@@ -7,7 +7,7 @@ import contextlib
 import uuid
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Self
 
 from channels.testing import WebsocketCommunicator
 
@@ -40,22 +40,74 @@ def new_client_id() -> str:
     return str(uuid.uuid4())
 
 
-class VisitorSocket:
-    """A visitor's browser tab speaking the wire contract to the real ASGI app."""
+class PersonaSocket:
+    """One persona's tab on the real ASGI app: the frame helpers both sides share.
+
+    Visitor and operator speak different frames but read them the same way, so
+    receiving, expecting and waiting live here once; each persona adds its own
+    handshake, state and `say`.
+    """
 
     def __init__(self, communicator: WebsocketCommunicator) -> None:
         self.communicator = communicator
+
+    @classmethod
+    async def handshake(
+        cls, path: str, headers: list[tuple[bytes, bytes]], *, refused: str, **kwargs: Any
+    ) -> Self:
+        """Connect to `path` on the real ASGI app; `refused` is the failure message."""
+        from tatartours.asgi import application
+
+        communicator = WebsocketCommunicator(application, path, headers=headers, **kwargs)
+        connected, _ = await communicator.connect()
+        assert connected, refused
+        return cls(communicator)
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        await self.communicator.send_json_to(frame)
+
+    async def receive(self, timeout: float = 5) -> dict[str, Any]:
+        frame: dict[str, Any] = await self.communicator.receive_json_from(timeout=timeout)
+        return frame
+
+    async def expect(self, frame_type: str, timeout: float = 5) -> dict[str, Any]:
+        """The next frame, which must be of `frame_type`."""
+        frame = await self.receive(timeout)
+        assert frame["type"] == frame_type, f"expected {frame_type}, got {frame}"
+        return frame
+
+    async def until(
+        self, frame_type: str, timeout: float = 10, **match: Any
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """Frames up to the first of `frame_type` whose fields equal `match` (others skipped).
+
+        Returns that frame and every frame seen on the way, itself included.
+        """
+        seen: list[dict[str, Any]] = []
+        while True:
+            frame = await self.receive(timeout)
+            seen.append(frame)
+            if frame["type"] == frame_type and all(frame.get(k) == v for k, v in match.items()):
+                return frame, seen
+
+    async def nothing_more(self, timeout: float = 0.3) -> bool:
+        return await self.communicator.receive_nothing(timeout=timeout)
+
+    async def close(self) -> None:
+        await self.communicator.disconnect()
+
+
+class VisitorSocket(PersonaSocket):
+    """A visitor's browser tab speaking the wire contract to the real ASGI app."""
+
+    def __init__(self, communicator: WebsocketCommunicator) -> None:
+        super().__init__(communicator)
         self.registered: dict[str, Any] = {}
 
     @classmethod
-    async def open(cls, *, origin: bytes = b"http://testserver", **kwargs: Any) -> VisitorSocket:
-        from tatartours.asgi import application
-
+    async def open(cls, *, origin: bytes = b"http://testserver", **kwargs: Any) -> Self:
         headers = [(b"origin", origin), *kwargs.pop("headers", [])]
-        communicator = WebsocketCommunicator(application, "/ws/chat/", headers=headers, **kwargs)
-        connected, _ = await communicator.connect()
-        assert connected, "visitor socket refused"
-        return cls(communicator)
+        return await cls.handshake("/ws/chat/", headers, refused="visitor socket refused", **kwargs)
 
     async def register(self, **fields: Any) -> dict[str, Any]:
         await self.send({"type": "register", **fields})
@@ -70,40 +122,10 @@ class VisitorSocket:
     def session_id(self) -> str:
         return str(self.registered["session_id"])
 
-    async def send(self, frame: dict[str, Any]) -> None:
-        await self.communicator.send_json_to(frame)
-
     async def say(self, text: str, client_id: str | None = None, **extra: Any) -> str:
         client_id = client_id or new_client_id()
         await self.send({"type": "message", "client_id": client_id, "message": text, **extra})
         return client_id
-
-    async def receive(self, timeout: float = 5) -> dict[str, Any]:
-        frame: dict[str, Any] = await self.communicator.receive_json_from(timeout=timeout)
-        return frame
-
-    async def expect(self, frame_type: str, timeout: float = 5) -> dict[str, Any]:
-        """The next frame, which must be of `frame_type`."""
-        frame = await self.receive(timeout)
-        assert frame["type"] == frame_type, f"expected {frame_type}, got {frame}"
-        return frame
-
-    async def until(
-        self, frame_type: str, timeout: float = 10
-    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        """Frames up to and including the first of `frame_type` (skipped ones returned too)."""
-        seen: list[dict[str, Any]] = []
-        while True:
-            frame = await self.receive(timeout)
-            seen.append(frame)
-            if frame["type"] == frame_type:
-                return frame, seen
-
-    async def nothing_more(self, timeout: float = 0.3) -> bool:
-        return await self.communicator.receive_nothing(timeout=timeout)
-
-    async def close(self) -> None:
-        await self.communicator.disconnect()
 
 
 # --- Support: operators, staff and the operator socket ---------------------------
@@ -147,33 +169,28 @@ def session_cookie(user: Any) -> str:
     return str(client.cookies[settings.SESSION_COOKIE_NAME].value)
 
 
-class OperatorSocket:
+class OperatorSocket(PersonaSocket):
     """An operator's dashboard tab speaking the operator socket to the real ASGI app."""
 
     def __init__(self, communicator: WebsocketCommunicator) -> None:
-        self.communicator = communicator
+        super().__init__(communicator)
         self.state: dict[str, Any] = {}
         self.queue: dict[str, Any] = {}
         self.closed = False
 
     @classmethod
-    async def open(
-        cls, *, cookie: str | None = None, origin: bytes = b"http://testserver"
-    ) -> OperatorSocket:
+    async def open(cls, *, cookie: str | None = None, origin: bytes = b"http://testserver") -> Self:
         from django.conf import settings
-
-        from tatartours.asgi import application
 
         headers = [(b"origin", origin)]
         if cookie:
             headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={cookie}".encode()))
-        communicator = WebsocketCommunicator(application, "/ws/support/", headers=headers)
-        connected, _ = await communicator.connect()
-        assert connected, "operator socket refused at the handshake"
-        return cls(communicator)
+        return await cls.handshake(
+            "/ws/support/", headers, refused="operator socket refused at the handshake"
+        )
 
     @classmethod
-    async def connect_as(cls, user: Any) -> OperatorSocket:
+    async def connect_as(cls, user: Any) -> Self:
         """Logged in as `user`; returns after `operator_state` and the first `queue`."""
         from channels.db import database_sync_to_async
 
@@ -187,9 +204,6 @@ class OperatorSocket:
     def user_id(self) -> int:
         return int(self.state["operator"]["id"])
 
-    async def send(self, frame: dict[str, Any]) -> None:
-        await self.communicator.send_json_to(frame)
-
     async def join(self, session_id: str) -> None:
         await self.send({"type": "join_support_chat", "session_id": session_id})
 
@@ -200,32 +214,10 @@ class OperatorSocket:
         )
         return client_id
 
-    async def receive(self, timeout: float = 5) -> dict[str, Any]:
-        frame: dict[str, Any] = await self.communicator.receive_json_from(timeout=timeout)
-        return frame
-
-    async def expect(self, frame_type: str, timeout: float = 5) -> dict[str, Any]:
-        frame = await self.receive(timeout)
-        assert frame["type"] == frame_type, f"expected {frame_type}, got {frame}"
-        return frame
-
-    async def until(
-        self, frame_type: str, timeout: float = 10, **match: Any
-    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        """Frames up to the first of `frame_type` whose fields equal `match` (others skipped)."""
-        seen: list[dict[str, Any]] = []
-        while True:
-            frame = await self.receive(timeout)
-            seen.append(frame)
-            if frame["type"] == frame_type and all(frame.get(k) == v for k, v in match.items()):
-                return frame, seen
-
-    async def nothing_more(self, timeout: float = 0.3) -> bool:
-        return await self.communicator.receive_nothing(timeout=timeout)
-
     async def close(self) -> None:
+        # Idempotent: a test that saw the server close it marks it closed; teardown closes all.
         if not self.closed:
             self.closed = True
             # After a receive timed out the test communicator has cancelled the app.
             with contextlib.suppress(asyncio.CancelledError):
-                await self.communicator.disconnect()
+                await super().close()
