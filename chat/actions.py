@@ -27,9 +27,16 @@ from chat.events import (
     session_group,
     visitor_message_frame,
 )
+from chat.message_rows import (
+    is_answered_by_ai,
+    lock_session,
+    message_by_client_id,
+    recent_conversation,
+)
 from chat.models import ChatMessage, ChatSession, Rating
 from chat.publish import publish_on_commit
 from chat.tokens import hash_token, looks_like_token, new_token
+from tatartours.lean_rows import insert, update_fields
 from tours.models import Tour
 
 logger = logging.getLogger(__name__)
@@ -187,12 +194,8 @@ def post_visitor_message(
     created=False and publishes nothing; the same client_id with another
     text is refused.
     """
-    session = (
-        ChatSession.objects.select_for_update(of=("self",))
-        .select_related("tour")
-        .get(pk=session_pk)
-    )
-    existing = ChatMessage.objects.filter(session=session, client_id=client_id).first()
+    session, current_tour_slug = lock_session(session_pk)
+    existing = message_by_client_id(session.pk, client_id)
     if existing is not None:
         if existing.author != ChatMessage.Author.VISITOR or existing.text != text:
             raise ClientError(
@@ -216,12 +219,10 @@ def post_visitor_message(
     try:
         # No savepoint: the session row lock makes a duplicate client_id
         # unreachable, and if it happened the whole unit rolls back anyway.
-        message = ChatMessage.objects.create(
-            session=session,
-            author=ChatMessage.Author.VISITOR,
-            text=text,
-            client_id=client_id,
+        message = ChatMessage(
+            session=session, author=ChatMessage.Author.VISITOR, text=text, client_id=client_id
         )
+        insert(message)
     except IntegrityError:
         raise ClientError(
             "invalid", _("This client_id was already used."), client_id=client_id
@@ -234,12 +235,12 @@ def post_visitor_message(
         session.status = ChatSession.Status.AI
         update.append("status")
     # Look the tour up only when the page changed: usually no query.
-    if tour_slug and (session.tour is None or session.tour.slug != tour_slug):
+    if tour_slug and tour_slug != current_tour_slug:
         tour = _published_tour(tour_slug)
         if tour is not None:
             session.tour = tour
             update.append("tour")
-    session.save(update_fields=update)
+    update_fields(session, update)
 
     message.session = session
     publish_on_commit(session_group(session.public_id), visitor_message_frame(message))
@@ -291,11 +292,7 @@ def _prepare(session: ChatSession, pending: int | None) -> AIRequest | None:
     if pending is None or session.status not in AI_STATUSES:
         return None
     recent = sorted(
-        ChatMessage.objects.filter(session=session)
-        .exclude(author=ChatMessage.Author.SYSTEM)
-        .order_by("-id")
-        .only("id", "author", "text", "reply_to_id")[: settings.AI_CONTEXT_MESSAGES],
-        key=_conversation_order,
+        recent_conversation(session.pk, settings.AI_CONTEXT_MESSAGES), key=_conversation_order
     )
     items = [
         HistoryItem(
@@ -324,19 +321,12 @@ def store_ai_answer(*, session_pk: int, reply_to: int, answer: AIAnswer) -> Chat
     closed), so an operator takeover, which takes the same lock, can never be
     followed by an AI message.
     """
-    session = ChatSession.objects.select_for_update().get(pk=session_pk)
+    session, _tour_slug = lock_session(session_pk)
     if session.status not in AI_STATUSES:
         return None
-    # `id > reply_to` is implied (an answer comes after its question) and lets
-    # Postgres range-scan the (session, id) index instead of every AI message.
-    if ChatMessage.objects.filter(
-        session=session,
-        id__gt=reply_to,
-        author=ChatMessage.Author.AI,
-        reply_to_id__gte=reply_to,
-    ).exists():
+    if is_answered_by_ai(session.pk, reply_to):
         return None  # Already answered (e.g. by another tab's generation).
-    message = ChatMessage.objects.create(
+    message = ChatMessage(
         session=session,
         author=ChatMessage.Author.AI,
         text=answer.text,
@@ -353,13 +343,14 @@ def store_ai_answer(*, session_pk: int, reply_to: int, answer: AIAnswer) -> Chat
         ai_error=answer.error[:300],
         meta=answer.meta,
     )
+    insert(message)
     session.last_activity_at = message.created_at
     session.ai_tokens_used += (answer.prompt_tokens or 0) + (answer.completion_tokens or 0)
     update = ["last_activity_at", "ai_tokens_used"]
     if session.status == ChatSession.Status.CLOSED:
         session.status = ChatSession.Status.AI
         update.append("status")
-    session.save(update_fields=update)
+    update_fields(session, update)
     publish_on_commit(session_group(session.public_id), ai_response_frame(message))
     return message
 

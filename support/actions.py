@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 
 from chat.errors import ClientError
 from chat.events import session_group
+from chat.message_rows import lock_session_by_public_id, message_by_client_id
 from chat.models import ChatMessage, ChatSession
 from chat.publish import publish_on_commit, run_action, send_events
 from support import presence
@@ -63,6 +64,7 @@ from support.queue import (
     request_data,
 )
 from support.tickets import TicketFields, ticket_data
+from tatartours.lean_rows import insert, update_fields
 from tatartours.redis import get_redis
 
 logger = logging.getLogger(__name__)
@@ -72,7 +74,7 @@ Outcome = Literal["queued", "pending", "operator", "unavailable"]
 
 
 def _locked_session(session_id: UUID | str) -> ChatSession:
-    session = ChatSession.objects.select_for_update().filter(public_id=session_id).first()
+    session = lock_session_by_public_id(session_id)
     if session is None:
         raise ClientError("not_found", _("There is no such chat."), session_id=str(session_id))
     return session
@@ -231,7 +233,7 @@ def post_operator_message(
     """
     session = _locked_session(session_id)
     sid = str(session.public_id)
-    existing = ChatMessage.objects.filter(session=session, client_id=client_id).first()
+    existing = message_by_client_id(session.pk, client_id)
     if existing is not None:
         if (
             existing.author != ChatMessage.Author.OPERATOR
@@ -260,17 +262,18 @@ def post_operator_message(
             client_id=client_id,
             session_id=sid,
         )
-    message = ChatMessage.objects.create(
+    message = ChatMessage(
         session=session,
         author=ChatMessage.Author.OPERATOR,
         operator=operator,
         text=text,
         client_id=client_id,
     )
+    insert(message)
     if request.first_reply_at is None:
         SupportRequest.objects.filter(pk=request.pk).update(first_reply_at=message.created_at)
     session.last_activity_at = message.created_at
-    session.save(update_fields=["last_activity_at"])
+    update_fields(session, ["last_activity_at"])
     publish_on_commit(
         session_group(sid), operator_message_frame(message, sid, display_name(operator))
     )
