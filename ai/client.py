@@ -56,7 +56,10 @@ def http_client() -> httpx.AsyncClient:
         client = httpx.AsyncClient(
             limits=httpx.Limits(
                 max_connections=settings.AI_MAX_CONNECTIONS,
-                max_keepalive_connections=min(20, settings.AI_MAX_CONNECTIONS),
+                # Keep every connection a busy minute used: with httpx's default of
+                # 20, the 21st concurrent answer onwards paid a new TCP (and TLS)
+                # handshake each time. Idle ones still close after keepalive_expiry.
+                max_keepalive_connections=settings.AI_MAX_CONNECTIONS,
             ),
             follow_redirects=False,
         )
