@@ -30,7 +30,7 @@ class Sampler:
         self.popens = [
             subprocess.Popen(
                 [py_spy(), "record", "--pid", str(pid), "--format", "raw", "--rate", "250",
-                 "--nonblocking", "--gil", "--output", str(path)],
+                 "--gil", "--output", str(path)],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
