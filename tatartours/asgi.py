@@ -19,14 +19,14 @@ from tatartours import daphne_compat  # noqa: E402
 # The contract's close codes 1003/1009/1013 must reach clients through daphne.
 daphne_compat.install()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from tatartours.routing import websocket_urlpatterns  # noqa: E402
+from tatartours.ws_auth import SessionUserMiddleware  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AuthMiddlewareStack(URLRouter(websocket_urlpatterns)),
+        "websocket": SessionUserMiddleware(URLRouter(websocket_urlpatterns)),
     }
 )
