@@ -30,7 +30,7 @@ run: venv
 
 serve: venv
 	$(BIN)/daphne -b $(HOST) -p $(PORT) \
-		--websocket-max-message-size 65536 --websocket-max-frame-size 65536 \
+		--websocket-max-message-size 65536 --websocket-max-frame-size 65536 --ping-interval 30 \
 		tatartours.asgi:application
 
 ## browser: Debian's Chromium for the Playwright tests (never `playwright install`),

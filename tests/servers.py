@@ -121,6 +121,8 @@ def start_daphne(port: int | None = None, log_dir: Path | None = None, **env: st
             "65536",
             "--websocket-max-frame-size",
             "65536",
+            "--ping-interval",
+            "30",
             "tatartours.asgi:application",
         ],
         cwd=ROOT,
