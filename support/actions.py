@@ -63,6 +63,7 @@ from support.queue import (
     position_of,
     request_data,
 )
+from support.request_rows import held_chat
 from support.tickets import TicketFields, ticket_data
 from tatartours.lean_rows import insert, update_fields
 from tatartours.redis import get_redis
@@ -249,13 +250,8 @@ def post_operator_message(
         return PostedOperatorMessage(existing, created=False, session_id=sid)
 
     # The request and its operator (with the profile for the name) in one query.
-    request = (
-        SupportRequest.objects.select_related("operator__operator_profile")
-        .filter(session=session, status=SupportRequest.Status.ASSIGNED)
-        .first()
-    )
-    operator = request.operator if request is not None else None
-    if request is None or operator is None or operator.pk != operator_id or not operator.is_active:
+    held = held_chat(session.pk)
+    if held is None or held.request.operator_id != operator_id or not held.operator_active:
         raise ClientError(
             "forbidden",
             _("Only the operator who holds this chat can write in it."),
@@ -265,18 +261,17 @@ def post_operator_message(
     message = ChatMessage(
         session=session,
         author=ChatMessage.Author.OPERATOR,
-        operator=operator,
+        operator_id=operator_id,
         text=text,
         client_id=client_id,
     )
     insert(message)
-    if request.first_reply_at is None:
-        SupportRequest.objects.filter(pk=request.pk).update(first_reply_at=message.created_at)
+    if held.request.first_reply_at is None:
+        held.request.first_reply_at = message.created_at
+        update_fields(held.request, ["first_reply_at"])
     session.last_activity_at = message.created_at
     update_fields(session, ["last_activity_at"])
-    publish_on_commit(
-        session_group(sid), operator_message_frame(message, sid, display_name(operator))
-    )
+    publish_on_commit(session_group(sid), operator_message_frame(message, sid, held.operator_name))
     return PostedOperatorMessage(message, created=True, session_id=sid)
 
 
