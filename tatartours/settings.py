@@ -120,6 +120,16 @@ _db["OPTIONS"] = {
     # Fail fast when Postgres is unreachable, so the visitor gets `unavailable`
     # within seconds instead of a hung socket.
     "connect_timeout": env_int("DB_CONNECT_TIMEOUT", 3, minimum=1),
+    # Server-side binding lets psycopg prepare a statement on a connection once
+    # it ran DB_PREPARE_THRESHOLD times there, so Postgres stops parsing and
+    # planning the message path's statements every time. Safe with psycopg's
+    # own pool (connections are never shared); turn off (0) behind PgBouncer
+    # in transaction mode.
+    **(
+        {"server_side_binding": True, "prepare_threshold": _prepare_threshold}
+        if (_prepare_threshold := env_int("DB_PREPARE_THRESHOLD", 5, minimum=0))
+        else {}
+    ),
 }
 # Separate test database per checkout/worker when several suites share one server.
 _db["TEST"] = {"NAME": env_str("TEST_DB_NAME", f"test_{_db['NAME']}")}
