@@ -21,11 +21,18 @@ def get_redis() -> aioredis.Redis:
     loop = asyncio.get_running_loop()
     client = _clients.get(loop)
     if client is None:
-        client = aioredis.Redis.from_url(
+        # A blocking pool: when every connection is busy (a reconnect storm, a
+        # burst of disconnects) a call waits up to `timeout` for one. redis-py 8's
+        # default pool raises MaxConnectionsError at once past 100, which the
+        # saturation benchmark hit when 200 visitors left together.
+        pool = aioredis.BlockingConnectionPool.from_url(
             settings.REDIS_URL,
+            max_connections=settings.REDIS_MAX_CONNECTIONS,
+            timeout=2,
             socket_connect_timeout=2,
             socket_timeout=2,
             health_check_interval=30,
         )
+        client = aioredis.Redis(connection_pool=pool)
         _clients[loop] = client
     return client

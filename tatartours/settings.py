@@ -138,6 +138,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer, presence, rate limits, cache ----------------------
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+# Connections each process may open for presence, locks and rate limits (the
+# channel layer has its own); past it, calls wait up to 2 s for a free one.
+REDIS_MAX_CONNECTIONS = env_int("REDIS_MAX_CONNECTIONS", 50, minimum=1)
 CHANNEL_LAYERS = {
     "default": {
         # channels-redis's layer with a two-round-trip group_send (tatartours/channel_layer.py).
