@@ -30,6 +30,7 @@ from chat.transport import (
     FrameConsumer,
     unavailable_error,
 )
+from chat.typing_gate import TypingGate
 from chat.wire import (
     optional_int,
     optional_slug,
@@ -79,6 +80,7 @@ class VisitorConsumer(FrameConsumer):
     session_public_id: str | None = None
     client_ip: str | None = None
     group: str | None = None
+    _typing_gate: TypingGate | None = None  # made on the first `typing`
 
     async def connect(self) -> None:
         self._ai_task: asyncio.Task[None] | None = None
@@ -209,6 +211,10 @@ class VisitorConsumer(FrameConsumer):
         self._require_session()
         typing = require_bool(data, "typing")
         assert self.group is not None
+        if self._typing_gate is None:
+            self._typing_gate = TypingGate()
+        if not self._typing_gate.admit(typing):
+            return
         frame = {"type": "visitor_typing", "session_id": self.session_public_id, "typing": typing}
         await send_events([(self.group, frame)])
 

@@ -23,6 +23,7 @@ from chat.errors import ClientError
 from chat.events import message_ack_frame, session_group
 from chat.publish import run_action, run_action_from, send_events
 from chat.transport import FrameConsumer
+from chat.typing_gate import TypingGate
 from chat.wire import (
     require_bool,
     require_client_id,
@@ -96,6 +97,7 @@ class OperatorConsumer(FrameConsumer):
         self.user_id = int(user.pk)
         self.name = await database_sync_to_async(display_name)(user)
         self.held: dict[str, int] = {}  # session id -> last message id already sent
+        self._typing_gates: dict[str, TypingGate] = {}  # session id -> its gate
         self._own_client_ids: deque[str] = deque(maxlen=200)
         self._last_refresh = 0.0
         await self.channel_layer.group_add(OPERATORS_GROUP, self.channel_name)
@@ -165,6 +167,8 @@ class OperatorConsumer(FrameConsumer):
         typing = require_bool(data, "typing")
         if session_id not in self.held:
             raise ClientError("forbidden", _("You do not hold this chat."), session_id=session_id)
+        if not self._typing_gates.setdefault(session_id, TypingGate()).admit(typing):
+            return
         await send_events([(session_group(session_id), operator_typing_frame(session_id, typing))])
 
     async def on_close_chat(self, data: dict[str, Any]) -> None:
@@ -269,6 +273,7 @@ class OperatorConsumer(FrameConsumer):
         session_id = str(event["session_id"])
         if self.held.pop(session_id, None) is None:
             return
+        self._typing_gates.pop(session_id, None)
         await self.channel_layer.group_discard(session_group(session_id), self.channel_name)
         if event.get("reason") == "transferred":
             await self.send_frame(chat_transferred_frame(session_id, event.get("to")))
