@@ -12,9 +12,9 @@ column lists come from `_meta`, values go through each field's
 `get_db_prep_save` and come back through `from_db_value`, instances are made
 by `Model.from_db`, so a field added later is handled without touching the
 SQL here. They run on Django's own connection, inside the caller's
-transaction; `on_commit` publishing works as with the ORM. Model signals are
-not sent: none of the models written here has receivers, and the ORM is
-still the way for anything that needs them.
+transaction; `on_commit` publishing works as with the ORM, and `insert` and
+`update_fields` send `pre_save`/`post_save` as `Model.save` does (the
+analytics app counts messages for /metrics from `post_save`).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 from django.db import connection
 from django.db.models import Field, Model
+from django.db.models.signals import post_save, pre_save
 
 M = TypeVar("M", bound=Model)
 
@@ -87,18 +88,26 @@ def _insert(model: type[Model]) -> tuple[str, list[Field[Any, Any]]]:
 
 def insert(instance: Model) -> None:
     """`instance.save()` for a new row in one prebuilt INSERT; sets the pk (and auto_now_add)."""
-    sql, fields = _insert(type(instance))
+    model = type(instance)
+    sql, fields = _insert(model)
+    using = connection.alias
+    pre_save.send(sender=model, instance=instance, raw=False, using=using, update_fields=None)
     params = [f.get_db_prep_save(f.pre_save(instance, add=True), connection) for f in fields]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         (instance.pk,) = cursor.fetchone()
     instance._state.adding = False
-    instance._state.db = connection.alias
+    instance._state.db = using
+    post_save.send(
+        sender=model, instance=instance, created=True, update_fields=None, raw=False, using=using
+    )
 
 
 def update_fields(instance: Model, names: Sequence[str]) -> None:
     """`instance.save(update_fields=names)` as one UPDATE by primary key."""
-    meta = instance._meta
+    meta, model, using = instance._meta, type(instance), connection.alias
+    changed = frozenset(names)
+    pre_save.send(sender=model, instance=instance, raw=False, using=using, update_fields=changed)
     fields = [meta.get_field(name) for name in names]
     assignments = ", ".join(f'"{f.column}" = %s' for f in fields)  # type: ignore[union-attr]
     params = [
@@ -112,3 +121,11 @@ def update_fields(instance: Model, names: Sequence[str]) -> None:
             f'UPDATE "{meta.db_table}" SET {assignments} WHERE "{pk.column}" = %s',
             [*params, instance.pk],
         )
+    post_save.send(
+        sender=model,
+        instance=instance,
+        created=False,
+        update_fields=changed,
+        raw=False,
+        using=using,
+    )

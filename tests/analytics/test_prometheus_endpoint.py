@@ -101,6 +101,41 @@ def test_stored_messages_and_ai_timings_move_the_counters(
     assert grew(tokens, f"{tokens}_total", model="test/model-a", kind="prompt") == 100
 
 
+def test_messages_stored_by_the_chats_own_actions_move_the_counters(
+    client: Client, django_capture_on_commit_callbacks: object
+) -> None:
+    """The actions write with prebuilt SQL (tatartours/lean_rows.py); post_save must still fire."""
+    from ai.types import AIAnswer
+    from chat import actions
+    from chat.publish import collecting
+    from tests.factories import new_client_id
+
+    before = scrape(client)
+    with collecting(), django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
+        session = actions.register_visitor(
+            token=None, tour_slug=None, after=None, user_id=None, client_ip=None
+        ).session
+        posted = actions.post_visitor_message(
+            session_pk=session.pk, client_id=new_client_id(), text="Сколько стоит Свияжск?"
+        )
+        answer = AIAnswer(text="3 500 ₽.", source="model", model="test/model-b", latency_ms=900)
+        actions.store_ai_answer(session_pk=session.pk, reply_to=posted.message.id, answer=answer)
+    after = scrape(client)
+
+    messages = "tatartours_chat_messages"
+    for author in ("visitor", "ai"):
+        grew = sample(after, messages, f"{messages}_total", author=author) - sample(
+            before, messages, f"{messages}_total", author=author
+        )
+        assert grew == 1, author
+    seconds = "tatartours_ai_answer_seconds"
+    assert (
+        sample(after, seconds, f"{seconds}_count", model="test/model-b")
+        - sample(before, seconds, f"{seconds}_count", model="test/model-b")
+        == 1
+    )
+
+
 def test_error_frames_and_open_sockets_are_live(client: Client) -> None:
     before = scrape(client)
     error_frame_sent("moderated")
