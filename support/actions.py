@@ -485,6 +485,14 @@ def _unanswered_since(request: SupportRequest) -> datetime | None:
     )
 
 
+def waiting_session_pks() -> list[int]:
+    return list(
+        SupportRequest.objects.filter(status=SupportRequest.Status.WAITING).values_list(
+            "session_id", flat=True
+        )
+    )
+
+
 def sweep_queue(
     *,
     now: datetime,
@@ -651,6 +659,8 @@ async def sweep(now: datetime | None = None) -> SweepResult:
     gone = await presence.visitors_gone_since(
         now.timestamp() - settings.SUPPORT_VISITOR_GONE_SECONDS
     )
+    # Visitors whose server process died with their socket open left no trace.
+    gone |= await presence.visitors_on_dead_processes(await run_action(waiting_session_pks))
     result = await run_action(
         sweep_queue,
         now=now,

@@ -11,15 +11,25 @@ takes no new ones.
 
 Visitors: the sockets of each chat session (a set), and, when the last one
 closes, the time it did. The sweeper abandons a waiting request whose
-visitor has been gone long enough. Visitor sockets have no heartbeat, so a
-crashed process can leave a ghost; SUPPORT_MAX_WAIT_SECONDS bounds that.
+visitor has been gone long enough. A process killed without closing its
+sockets cannot say they left; instead every server process beats once per
+SUPPORT_PROCESS_HEARTBEAT_SECONDS into a sorted set (one task per process,
+no per-socket timers), and a socket whose process has been silent for
+SUPPORT_VISITOR_GONE_SECONDS counts as gone. A process never heard of (one
+from before this existed) counts as alive: SUPPORT_MAX_WAIT_SECONDS still
+bounds those.
 
 Times are epoch seconds of the server clocks (keep them NTP-synced).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import time
+import weakref
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -30,6 +40,7 @@ PREFIX = "tatartours:support"
 OPERATORS_KEY = f"{PREFIX}:operators"  # zset: user id -> last seen
 AWAY_KEY = f"{PREFIX}:away"  # set: user ids switched to "away"
 VISITORS_LEFT_KEY = f"{PREFIX}:visitors-left"  # zset: session pk -> when its last socket closed
+PROCESSES_KEY = f"{PREFIX}:processes"  # zset: server process -> its last heartbeat
 # Operators not seen for a week drop out of the candidate list.
 FORGET_OPERATOR_SECONDS = 7 * 86400
 VISITOR_SOCKETS_TTL_SECONDS = 86400
@@ -153,13 +164,79 @@ async def snapshot() -> PresenceSnapshot:
 # --- Visitors ------------------------------------------------------------------------
 
 
+logger = logging.getLogger(__name__)
+
+
+def process_of(socket_id: str) -> str:
+    """The server process of a socket: its channel name up to '!' (channels' process part)."""
+    return socket_id.partition("!")[0]
+
+
+_heartbeats: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task[None]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def _beat_forever(process: str) -> None:
+    while True:
+        await asyncio.sleep(settings.SUPPORT_PROCESS_HEARTBEAT_SECONDS)
+        try:
+            await get_redis().zadd(PROCESSES_KEY, {process: time.time()})
+        except Exception:
+            logger.warning("process heartbeat failed", exc_info=True)
+
+
+def _keep_beating(process: str) -> None:
+    """One heartbeat task per process (per event loop), started by its first visitor."""
+    loop = asyncio.get_running_loop()
+    task = _heartbeats.get(loop)
+    if task is None or task.done():
+        _heartbeats[loop] = loop.create_task(_beat_forever(process))
+
+
 async def visitor_connected(session_pk: int, socket_id: str) -> None:
     key = visitor_sockets_key(session_pk)
+    process = process_of(socket_id)
     pipe = get_redis().pipeline(transaction=False)
     pipe.sadd(key, socket_id)
     pipe.expire(key, VISITOR_SOCKETS_TTL_SECONDS)
     pipe.zrem(VISITORS_LEFT_KEY, str(session_pk))
+    pipe.zadd(PROCESSES_KEY, {process: time.time()})
     await pipe.execute()
+    _keep_beating(process)
+
+
+async def visitors_on_dead_processes(session_pks: Iterable[int]) -> set[int]:
+    """Sessions whose every open socket is on a process silent for SUPPORT_VISITOR_GONE_SECONDS.
+
+    Compared with the real clock, not the sweep's: heartbeats keep real time.
+    """
+    pks = list(session_pks)
+    if not pks:
+        return set()
+    redis = get_redis()
+    pipe = redis.pipeline(transaction=False)
+    for pk in pks:
+        pipe.smembers(visitor_sockets_key(pk))
+    sockets = [{s.decode() for s in members} for members in await pipe.execute()]
+    processes = sorted({process_of(s) for members in sockets for s in members})
+    if not processes:
+        return set()
+    cutoff = time.time() - settings.SUPPORT_VISITOR_GONE_SECONDS
+    scores = await redis.zmscore(PROCESSES_KEY, processes)
+    dead = {
+        p for p, seen in zip(processes, scores, strict=True) if seen is not None and seen < cutoff
+    }
+    # Forget processes silent for a day: their sockets' sets have expired too.
+    with contextlib.suppress(Exception):
+        await redis.zremrangebyscore(
+            PROCESSES_KEY, "-inf", time.time() - VISITOR_SOCKETS_TTL_SECONDS
+        )
+    return {
+        pk
+        for pk, members in zip(pks, sockets, strict=True)
+        if members and all(process_of(s) in dead for s in members)
+    }
 
 
 async def visitor_disconnected(session_pk: int, socket_id: str) -> None:

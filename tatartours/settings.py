@@ -298,6 +298,11 @@ SUPPORT_UNANSWERED_SECONDS = env_int("SUPPORT_UNANSWERED_SECONDS", 300, minimum=
 # A waiting request is abandoned when its visitor has had no socket open this
 # long, and in any case after SUPPORT_MAX_WAIT_SECONDS in the queue.
 SUPPORT_VISITOR_GONE_SECONDS = env_int("SUPPORT_VISITOR_GONE_SECONDS", 120, minimum=1)
+# Each server process tells Redis it is alive this often; visitor sockets of a
+# process silent for SUPPORT_VISITOR_GONE_SECONDS (killed, crashed) are gone.
+SUPPORT_PROCESS_HEARTBEAT_SECONDS = env_float(
+    "SUPPORT_PROCESS_HEARTBEAT_SECONDS", 10.0, minimum=0.2
+)
 SUPPORT_MAX_WAIT_SECONDS = env_int("SUPPORT_MAX_WAIT_SECONDS", 1800, minimum=1)
 # The wait estimate before there is any history to learn from.
 SUPPORT_DEFAULT_WAIT_SECONDS = env_int("SUPPORT_DEFAULT_WAIT_SECONDS", 120, minimum=1)

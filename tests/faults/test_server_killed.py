@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from chat.models import ChatMessage
+from chat.models import ChatMessage, ChatSession
 from tests.faults.infra import ChatClient, app_failures
 from tests.servers import ServerProcess, start_daphne
 
@@ -107,3 +107,37 @@ async def test_many_reconnects_with_resends_never_duplicate(servers):
     assert sorted(stored) == sorted(sent)  # every message once, none twice
     assert set(client.acked) == set(sent)
     await client.close()
+
+
+async def test_a_waiting_visitor_of_a_killed_process_leaves_the_queue(settings):
+    """SIGKILL closes no socket cleanly: the dead process's heartbeat is what tells."""
+    from asgiref.sync import sync_to_async
+    from django.utils import timezone
+
+    from support import actions
+    from support.models import SupportRequest
+
+    settings.SUPPORT_VISITOR_GONE_SECONDS = 2
+    beating = {"SUPPORT_PROCESS_HEARTBEAT_SECONDS": "0.3", "OPENROUTER_API_KEY": ""}
+    doomed, survivor = start_daphne(**beating), start_daphne(**beating)
+    try:
+        waiting = []
+        for server in (doomed, survivor):
+            client = ChatClient()
+            await client.connect(server.ws_url, server.port)
+            waiting.append(client)
+        for client in waiting:
+            # Straight into the queue: the handoff itself is tested in tests/support.
+            session = await ChatSession.objects.aget(public_id=client.session_id)
+            await sync_to_async(SupportRequest.objects.create)(
+                session=session, status=SupportRequest.Status.WAITING, queued_at=timezone.now()
+            )
+        doomed.kill()
+        await asyncio.sleep(settings.SUPPORT_VISITOR_GONE_SECONDS + 1)
+        result = await actions.sweep()
+        assert result.abandoned == [waiting[0].session_id]
+        assert await SupportRequest.objects.filter(status="waiting").acount() == 1
+        await waiting[1].close()
+    finally:
+        doomed.stop()
+        survivor.stop()

@@ -147,3 +147,53 @@ async def test_operator_heartbeats_sweep_when_no_sweeper_runs(visitor, operator,
     told, _ = await guest.until("support_unavailable")
     assert told["reason"] == "timeout"
     assert (await SupportRequest.objects.aget()).status == "abandoned"
+
+
+async def _last_heartbeat_of_the_visitors_process(session_id: str, seconds_ago: float) -> None:
+    import time
+
+    from support import presence
+    from tatartours.redis import get_redis
+
+    session = await ChatSession.objects.aget(public_id=session_id)
+    redis = get_redis()
+    (socket_id,) = await redis.smembers(presence.visitor_sockets_key(session.pk))
+    process = presence.process_of(socket_id.decode())
+    await redis.zadd(presence.PROCESSES_KEY, {process: time.time() - seconds_ago})
+
+
+async def test_a_visitor_whose_server_process_died_with_the_socket_open_is_abandoned(
+    visitor, operator, settings
+):
+    await operator()
+    guest = await queued_visitor(visitor)
+    # The socket is still open as far as Redis knows; its process went silent.
+    await _last_heartbeat_of_the_visitors_process(
+        guest.session_id, settings.SUPPORT_VISITOR_GONE_SECONDS + 1
+    )
+    result = await actions.sweep()
+    assert result.abandoned == [guest.session_id]
+
+
+async def test_a_visitor_on_a_process_silent_for_less_than_the_grace_keeps_their_place(
+    visitor, operator, settings
+):
+    await operator()
+    guest = await queued_visitor(visitor)
+    await _last_heartbeat_of_the_visitors_process(
+        guest.session_id, settings.SUPPORT_VISITOR_GONE_SECONDS - 5
+    )
+    result = await actions.sweep()
+    assert result.abandoned == []
+    assert (await SupportRequest.objects.aget()).status == "waiting"
+
+
+async def test_a_visitor_on_a_process_never_heard_of_keeps_their_place(visitor, operator):
+    from support import presence
+    from tatartours.redis import get_redis
+
+    await operator()
+    await queued_visitor(visitor)
+    await get_redis().delete(presence.PROCESSES_KEY)  # e.g. a process from before heartbeats
+    result = await actions.sweep()
+    assert result.abandoned == []
