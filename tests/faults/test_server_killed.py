@@ -118,8 +118,10 @@ async def test_a_waiting_visitor_of_a_killed_process_leaves_the_queue(settings):
     from support.models import SupportRequest
 
     settings.SUPPORT_VISITOR_GONE_SECONDS = 2
-    beating = {"SUPPORT_PROCESS_HEARTBEAT_SECONDS": "0.3", "OPENROUTER_API_KEY": ""}
-    doomed, survivor = start_daphne(**beating), start_daphne(**beating)
+    doomed, survivor = (
+        start_daphne(SUPPORT_PROCESS_HEARTBEAT_SECONDS="0.3", OPENROUTER_API_KEY="")
+        for _ in range(2)
+    )
     try:
         waiting = []
         for server in (doomed, survivor):
@@ -128,6 +130,7 @@ async def test_a_waiting_visitor_of_a_killed_process_leaves_the_queue(settings):
             waiting.append(client)
         for client in waiting:
             # Straight into the queue: the handoff itself is tested in tests/support.
+            assert client.session_id is not None
             session = await ChatSession.objects.aget(public_id=client.session_id)
             await sync_to_async(SupportRequest.objects.create)(
                 session=session, status=SupportRequest.Status.WAITING, queued_at=timezone.now()

@@ -158,7 +158,7 @@ async def _last_heartbeat_of_the_visitors_process(session_id: str, seconds_ago: 
     session = await ChatSession.objects.aget(public_id=session_id)
     redis = get_redis()
     (socket_id,) = await redis.smembers(presence.visitor_sockets_key(session.pk))
-    process = presence.process_of(socket_id.decode())
+    process = presence.process_of(socket_id.decode() if isinstance(socket_id, bytes) else socket_id)
     await redis.zadd(presence.PROCESSES_KEY, {process: time.time() - seconds_ago})
 
 
