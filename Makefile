@@ -25,7 +25,7 @@ run: venv
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo_tours
 	$(BIN)/python manage.py demo_traffic
-	$(BIN)/python manage.py ensure_demo_admin
+	$(BIN)/python manage.py ensure_demo_admin --site http://$(HOST):$(PORT)
 	$(MAKE) serve
 
 serve: venv

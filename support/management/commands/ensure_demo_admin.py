@@ -25,6 +25,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--username", default="admin")
+        parser.add_argument(
+            "--site", default="http://127.0.0.1:8000", help="where the site runs (for the message)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if settings.MODE == "production":
@@ -51,6 +54,6 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"Admin and operator: {username} / {password}  "
-                f"(http://127.0.0.1:8000/admin/, dashboard /support/)"
+                f"({options['site'].rstrip('/')}/admin/, dashboard /support/)"
             )
         )
