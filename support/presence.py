@@ -36,6 +36,8 @@ from django.conf import settings
 
 from tatartours.redis import get_redis
 
+logger = logging.getLogger(__name__)
+
 PREFIX = "tatartours:support"
 OPERATORS_KEY = f"{PREFIX}:operators"  # zset: user id -> last seen
 AWAY_KEY = f"{PREFIX}:away"  # set: user ids switched to "away"
@@ -162,9 +164,6 @@ async def snapshot() -> PresenceSnapshot:
 
 
 # --- Visitors ------------------------------------------------------------------------
-
-
-logger = logging.getLogger(__name__)
 
 
 def process_of(socket_id: str) -> str:
