@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib import admin
+from django.db.models import Model
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -64,7 +65,7 @@ def test_the_date_drill_downs_render(superuser_client):
             assert response.status_code == 200, url + drill
 
 
-def admin_date_hierarchies() -> list[tuple[type, str]]:
+def admin_date_hierarchies() -> list[tuple[type[Model], str]]:
     return [
         (model, model_admin.date_hierarchy)
         for model, model_admin in admin.site._registry.items()
