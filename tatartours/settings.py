@@ -303,6 +303,12 @@ SUPPORT_VISITOR_GONE_SECONDS = env_int("SUPPORT_VISITOR_GONE_SECONDS", 120, mini
 SUPPORT_PROCESS_HEARTBEAT_SECONDS = env_float(
     "SUPPORT_PROCESS_HEARTBEAT_SECONDS", 10.0, minimum=0.2
 )
+if SUPPORT_PROCESS_HEARTBEAT_SECONDS * 2 > SUPPORT_VISITOR_GONE_SECONDS:
+    # A live process must beat at least twice within the grace, or its
+    # visitors would be taken for gone between two beats.
+    raise ImproperlyConfigured(
+        "SUPPORT_PROCESS_HEARTBEAT_SECONDS must be at most half of SUPPORT_VISITOR_GONE_SECONDS"
+    )
 SUPPORT_MAX_WAIT_SECONDS = env_int("SUPPORT_MAX_WAIT_SECONDS", 1800, minimum=1)
 # The wait estimate before there is any history to learn from.
 SUPPORT_DEFAULT_WAIT_SECONDS = env_int("SUPPORT_DEFAULT_WAIT_SECONDS", 120, minimum=1)

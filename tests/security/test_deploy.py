@@ -49,6 +49,27 @@ def test_production_mode_refuses_to_start_without(missing):
     assert missing in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        (
+            {"SUPPORT_HEARTBEAT_SECONDS": "60", "SUPPORT_PRESENCE_TTL_SECONDS": "45"},
+            "SUPPORT_PRESENCE_TTL_SECONDS",
+        ),
+        (
+            {"SUPPORT_PROCESS_HEARTBEAT_SECONDS": "90", "SUPPORT_VISITOR_GONE_SECONDS": "120"},
+            "SUPPORT_PROCESS_HEARTBEAT_SECONDS",
+        ),
+    ],
+    ids=["operator-presence-outlives-its-heartbeat", "a-process-beats-twice-per-grace"],
+)
+def test_timings_that_contradict_each_other_stop_the_start(env, named):
+    result = manage("check", **env)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert named in result.stderr
+
+
 def test_development_mode_is_what_check_deploy_warns_about():
     """The check really looks: the development profile is not deployable."""
     result = manage("check", "--deploy", "--fail-level", "WARNING")
