@@ -124,7 +124,11 @@ SCENARIOS: dict[str, Scenario] = {
             "saturation",
             "saturation",
             "Saturation: the model answers at once; highest message rate with p99 < 100 ms",
-            {"visitors": 200, "step_seconds": 10, "rates": [50, 100, 150, 200, 250, 300, 400]},
+            {
+                "visitors": 200,
+                "step_seconds": 10,
+                "rates": [10, 20, 30, 40, 50, 60, 80, 100, 150, 200],
+            },
             (Target("max_rate_p99_under_100ms", 1, at_most=False),),
             first_token_ms=0.0,
             tokens_per_second=0.0,  # no pacing: the whole answer at once
