@@ -109,6 +109,14 @@ class VisitorSocket(PersonaSocket):
         headers = [(b"origin", origin), *kwargs.pop("headers", [])]
         return await cls.handshake("/ws/chat/", headers, refused="visitor socket refused", **kwargs)
 
+    @classmethod
+    async def logged_in_as(cls, user: Any) -> Self:
+        """A tab of `user` logged in on the site: their session cookie, as after a real login."""
+        from channels.db import database_sync_to_async
+
+        cookie = await database_sync_to_async(session_cookie)(user)
+        return await cls.open(headers=[session_cookie_header(cookie)])
+
     async def register(self, **fields: Any) -> dict[str, Any]:
         await self.send({"type": "register", **fields})
         self.registered = await self.expect("registered")
@@ -159,6 +167,12 @@ def make_site_user(username: str | None = None, **fields: Any) -> Any:
     return get_user_model().objects.create_user(username, **fields)
 
 
+def session_cookie_header(cookie: str) -> tuple[bytes, bytes]:
+    from django.conf import settings
+
+    return (b"cookie", f"{settings.SESSION_COOKIE_NAME}={cookie}".encode())
+
+
 def session_cookie(user: Any) -> str:
     """The value of a Django session cookie of `user`, as after a real login."""
     from django.conf import settings
@@ -180,11 +194,9 @@ class OperatorSocket(PersonaSocket):
 
     @classmethod
     async def open(cls, *, cookie: str | None = None, origin: bytes = b"http://testserver") -> Self:
-        from django.conf import settings
-
         headers = [(b"origin", origin)]
         if cookie:
-            headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={cookie}".encode()))
+            headers.append(session_cookie_header(cookie))
         return await cls.handshake(
             "/ws/support/", headers, refused="operator socket refused at the handshake"
         )

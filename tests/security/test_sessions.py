@@ -98,26 +98,14 @@ async def test_a_visitor_never_sees_anothers_chat(visitor):
 
 async def test_a_logged_in_visitors_token_is_useless_to_another_user(django_user_model):
     from asgiref.sync import sync_to_async
-    from channels.testing import WebsocketCommunicator
-
-    from tatartours.asgi import application
 
     alice = await sync_to_async(django_user_model.objects.create_user)("alice", password="x" * 12)
     bob = await sync_to_async(django_user_model.objects.create_user)("bob", password="y" * 12)
 
-    async def socket_for(user: object) -> VisitorSocket:
-        communicator = WebsocketCommunicator(
-            application, "/ws/chat/", headers=[(b"origin", b"http://testserver")]
-        )
-        communicator.scope["user"] = user
-        connected, _ = await communicator.connect()
-        assert connected
-        return VisitorSocket(communicator)
-
-    alices = await socket_for(alice)
+    alices = await VisitorSocket.logged_in_as(alice)
     await alices.register()
     await send_and_settle(alices, "Бронь на имя Алисы")
-    bobs = await socket_for(bob)
+    bobs = await VisitorSocket.logged_in_as(bob)
     await bobs.register(token=alices.token, after=0)
     assert bobs.session_id != alices.session_id
     assert bobs.registered["messages"] == []
