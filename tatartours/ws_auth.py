@@ -25,9 +25,6 @@ class SessionUserMiddleware:
         self.inner = inner
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
-        if "user" in scope:
-            # Set by an outer layer (as Channels' AuthMiddleware, keep it).
-            return await self.inner(scope, receive, send)
         session_key = None
         for name, value in scope.get("headers", ()):
             if name == b"cookie":
