@@ -5,6 +5,7 @@ gets an answer (and the typing indicator always ends)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -104,24 +105,27 @@ async def test_the_visitor_always_gets_an_answer(
     await client.close()
 
 
-async def test_a_slow_first_model_falls_back_to_the_second(server, model):
-    slow_first_model(model)
+async def answer_to(server: ServerProcess, question: str) -> dict[str, Any]:
+    """A new visitor asks `question`; the `ai_response` they get."""
     client = ChatClient()
     await client.connect(server.ws_url, server.port)
-    await client.send_message("Сколько стоит тур в Казань?")
-    response = await client.expect("ai_response", timeout=40)
+    await client.send_message(question)
+    try:
+        return await client.expect("ai_response", timeout=40)
+    finally:
+        await client.close()
+
+
+async def test_a_slow_first_model_falls_back_to_the_second(server, model):
+    slow_first_model(model)
+    response = await answer_to(server, "Сколько стоит тур в Казань?")
     stored = await ChatMessage.objects.aget(id=response["id"])
     assert stored.ai_source == "model"
     assert stored.ai_model == SECOND
     assert stored.ai_fallback_used
-    await client.close()
 
 
 async def test_every_model_down_means_the_offline_answer(server, model):
     every_model_erroring(model)
-    client = ChatClient()
-    await client.connect(server.ws_url, server.port)
-    await client.send_message("Как вернуть деньги за тур?")
-    response = await client.expect("ai_response", timeout=40)
+    response = await answer_to(server, "Как вернуть деньги за тур?")
     assert response["source"] == "offline"
-    await client.close()
