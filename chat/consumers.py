@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import deque
 from typing import Any, ClassVar
 
 from autobahn.exception import Disconnected
@@ -85,10 +84,6 @@ class VisitorConsumer(FrameConsumer):
     async def connect(self) -> None:
         self._ai_task: asyncio.Task[None] | None = None
         self._ai_again = False
-        # client_ids this socket sent: their `visitor_message` echo is not for us.
-        # Made on the first message: an idle socket should not carry 0.75 KiB
-        # of empty deque (the idle benchmark's memory target is per socket).
-        self._own_client_ids: deque[str] | None = None
         self.client_ip = guards.client_ip(self.scope)
         refusal: ClientError | None = None
         try:
@@ -182,9 +177,6 @@ class VisitorConsumer(FrameConsumer):
                 actions.is_stored_visitor_message, session_pk=session_pk, client_id=client_id
             ):
                 raise
-        if self._own_client_ids is None:
-            self._own_client_ids = deque(maxlen=200)
-        self._own_client_ids.append(client_id)
         # Its `visitor_message` is for the other tabs and the operator; this one gets the ack.
         posted = await run_action_from(
             self.channel_name,
@@ -248,12 +240,6 @@ class VisitorConsumer(FrameConsumer):
         frame_type = frame.get("type")
         if frame_type in _OPERATOR_SIDE_ONLY:
             return False
-        if (
-            frame_type == "visitor_message"
-            and self._own_client_ids is not None
-            and frame.get("client_id") in self._own_client_ids
-        ):
-            return False  # This socket sent it and got its message_ack.
         if frame_type in _AI_STOPPERS and self._ai_task is not None:
             self._ai_task.cancel()
         return True

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections import deque
 from typing import Any, ClassVar
 
 from channels.db import database_sync_to_async
@@ -98,7 +97,6 @@ class OperatorConsumer(FrameConsumer):
         self.name = await database_sync_to_async(display_name)(user)
         self.held: dict[str, int] = {}  # session id -> last message id already sent
         self._typing_gates: dict[str, TypingGate] = {}  # session id -> its gate
-        self._own_client_ids: deque[str] = deque(maxlen=200)
         self._last_refresh = 0.0
         await self.channel_layer.group_add(OPERATORS_GROUP, self.channel_name)
         await self.channel_layer.group_add(operator_group(self.user_id), self.channel_name)
@@ -149,7 +147,6 @@ class OperatorConsumer(FrameConsumer):
         session_id = str(require_uuid(data, "session_id"))
         client_id = require_client_id(data)
         text = require_message_text(data, client_id)
-        self._own_client_ids.append(client_id)
         await self._refresh_presence()
         # Its `operator_message` is for the visitor and other tabs; this one gets the ack.
         posted = await run_action_from(
@@ -236,14 +233,12 @@ class OperatorConsumer(FrameConsumer):
         if frame_type == "visitor_message":
             # Already in the transcript this socket sent when it opened the chat.
             return int(frame.get("id", 0)) > self.held[str(session_id)]
-        if frame_type == "visitor_typing":
-            return True
-        if frame_type == "operator_message":
-            # Sent from this operator's other tab; this one got a message_ack.
-            return frame.get("client_id") not in self._own_client_ids
-        # The visitor's side of the chat group: AI chunks and answers, the
-        # visitor's own support_pending/support_joined/chat_closed, our typing.
-        return False
+        # visitor_typing, and operator_message from this operator's other tab
+        # (the sending socket is the event's origin and never gets it: it got
+        # a message_ack). The rest is the visitor's side of the chat group:
+        # AI chunks and answers, support_pending/support_joined/chat_closed,
+        # our own typing.
+        return frame_type in ("visitor_typing", "operator_message")
 
     # --- helpers ------------------------------------------------------------------------------
 

@@ -130,3 +130,7 @@ async def test_a_second_tab_of_the_operator_sees_the_chat_and_its_messages(visit
     await alia.say(guest.session_id, "Из первой вкладки")
     echoed, _ = await second_tab.until("operator_message")
     assert echoed["message"] == "Из первой вкладки"
+    # The sending tab gets its ack, never an echo of its own message.
+    _, seen = await alia.until("message_ack")
+    seen += await drain(alia)
+    assert "operator_message" not in [f["type"] for f in seen]
