@@ -485,10 +485,13 @@ def _unanswered_since(request: SupportRequest) -> datetime | None:
     )
 
 
-def waiting_session_pks() -> list[int]:
+WaitingRow = tuple[int, int, datetime, datetime | None]  # pk, session pk, requested, requeued
+
+
+def waiting_requests() -> list[WaitingRow]:
     return list(
         SupportRequest.objects.filter(status=SupportRequest.Status.WAITING).values_list(
-            "session_id", flat=True
+            "pk", "session_id", "requested_at", "requeued_at"
         )
     )
 
@@ -496,23 +499,22 @@ def waiting_session_pks() -> list[int]:
 def sweep_queue(
     *,
     now: datetime,
+    waiting: list[WaitingRow],
     visitors_gone: set[int],
     online_operator_ids: frozenset[int],
     operator_last_seen: dict[int, float],
 ) -> SweepResult:
     """One pass over open requests; each change is its own short transaction.
 
-    - waiting, visitor gone for SUPPORT_VISITOR_GONE_SECONDS (`visitors_gone`,
-      from presence) or waiting for SUPPORT_MAX_WAIT_SECONDS: abandoned;
+    - `waiting` (read by `waiting_requests`), visitor gone for
+      SUPPORT_VISITOR_GONE_SECONDS (`visitors_gone`, from presence) or waiting
+      for SUPPORT_MAX_WAIT_SECONDS: abandoned;
     - held by an operator with no live socket for SUPPORT_OPERATOR_GRACE_SECONDS,
       or who left the visitor unanswered for SUPPORT_UNANSWERED_SECONDS:
       back to the queue, first in line.
     """
     result = SweepResult()
     longest_wait = now - timedelta(seconds=settings.SUPPORT_MAX_WAIT_SECONDS)
-    waiting = SupportRequest.objects.filter(status=SupportRequest.Status.WAITING).values_list(
-        "pk", "session_id", "requested_at", "requeued_at"
-    )
     for pk, session_pk, requested_at, requeued_at in waiting:
         if session_pk in visitors_gone or (requeued_at or requested_at) <= longest_wait:
             sid = _abandon(pk, now)
@@ -659,11 +661,13 @@ async def sweep(now: datetime | None = None) -> SweepResult:
     gone = await presence.visitors_gone_since(
         now.timestamp() - settings.SUPPORT_VISITOR_GONE_SECONDS
     )
+    waiting = await run_action(waiting_requests)
     # Visitors whose server process died with their socket open left no trace.
-    gone |= await presence.visitors_on_dead_processes(await run_action(waiting_session_pks))
+    gone |= await presence.visitors_on_dead_processes(row[1] for row in waiting)
     result = await run_action(
         sweep_queue,
         now=now,
+        waiting=waiting,
         visitors_gone=gone,
         online_operator_ids=present.online_ids,
         operator_last_seen=present.last_seen(),
