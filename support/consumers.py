@@ -164,7 +164,10 @@ class OperatorConsumer(FrameConsumer):
         typing = require_bool(data, "typing")
         if session_id not in self.held:
             raise ClientError("forbidden", _("You do not hold this chat."), session_id=session_id)
-        if not self._typing_gates.setdefault(session_id, TypingGate()).admit(typing):
+        gate = self._typing_gates.get(session_id)
+        if gate is None:
+            gate = self._typing_gates[session_id] = TypingGate()
+        if not gate.admit(typing):
             return
         await send_events([(session_group(session_id), operator_typing_frame(session_id, typing))])
 
