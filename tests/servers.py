@@ -140,6 +140,13 @@ def start_daphne(port: int | None = None, log_dir: Path | None = None, **env: st
     return server
 
 
+def start_daphne_with_model(base_url: str, **env: str) -> ServerProcess:
+    """A daphne whose AI talks to the fake OpenRouter at `base_url` (tests/fakes/openrouter.py)."""
+    return start_daphne(
+        None, None, OPENROUTER_BASE_URL=base_url, OPENROUTER_API_KEY="test-key", **env
+    )
+
+
 @contextmanager
 def running_daphne(**env: str) -> Iterator[ServerProcess]:
     server = start_daphne(None, None, **env)

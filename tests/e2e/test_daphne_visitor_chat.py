@@ -15,7 +15,7 @@ from websockets.typing import Origin
 
 from chat.models import ChatMessage
 from tests.fakes.openrouter import FakeOpenRouter
-from tests.servers import ServerProcess, start_daphne
+from tests.servers import ServerProcess, start_daphne_with_model
 
 pytestmark = [pytest.mark.server, pytest.mark.django_db(transaction=True)]
 
@@ -28,10 +28,8 @@ def model() -> Iterator[FakeOpenRouter]:
 
 @pytest.fixture
 def server(model: FakeOpenRouter) -> Iterator[ServerProcess]:
-    process = start_daphne(
-        OPENROUTER_BASE_URL=model.base_url,
-        OPENROUTER_API_KEY="test-key",
-        AI_MODELS="openai/gpt-4,meta-llama/llama-3.1-8b-instruct",
+    process = start_daphne_with_model(
+        model.base_url, AI_MODELS="openai/gpt-4,meta-llama/llama-3.1-8b-instruct"
     )
     yield process
     process.stop()

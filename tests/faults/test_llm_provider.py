@@ -12,7 +12,7 @@ import pytest
 from chat.models import ChatMessage
 from tests.fakes.openrouter import Failure, FakeOpenRouter
 from tests.faults.infra import ChatClient, app_failures
-from tests.servers import ServerProcess, start_daphne
+from tests.servers import ServerProcess, start_daphne_with_model
 
 pytestmark = [pytest.mark.server, pytest.mark.django_db(transaction=True)]
 
@@ -27,9 +27,8 @@ def model() -> Iterator[FakeOpenRouter]:
 
 @pytest.fixture
 def server(model: FakeOpenRouter) -> Iterator[ServerProcess]:
-    process = start_daphne(
-        OPENROUTER_BASE_URL=model.base_url,
-        OPENROUTER_API_KEY="test-key",
+    process = start_daphne_with_model(
+        model.base_url,
         AI_MODELS=f"{FIRST},{SECOND}",
         AI_FIRST_TOKEN_TIMEOUT="1.5",
         AI_TOTAL_TIMEOUT="12",
