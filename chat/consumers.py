@@ -1,4 +1,4 @@
-"""The visitor socket `/ws/chat/` (see ../shared/PROTOCOL.md).
+"""The visitor socket `/ws/chat/` (see docs/protocol.md).
 
 A shell: parse, validate, delegate to `chat.actions` / `support.actions`,
 send the result. The AI answer runs as this consumer's own task so the
@@ -70,7 +70,7 @@ class VisitorConsumer(FrameConsumer):
         "typing": "on_typing",
         "request_support": "on_request_support",
         "rate": "on_rate",
-        # Extensions (docs/protocol-extensions.md, docs/support.md)
+        # Extensions (docs/protocol.md, part 2, docs/support.md)
         "offline_ticket": "on_offline_ticket",
         "end_support": "on_end_support",
     }

@@ -1,4 +1,4 @@
-"""Typed frames of the wire contract (../shared/PROTOCOL.md) and their builders.
+"""Typed frames of the wire contract (docs/protocol.md) and their builders.
 
 Frames travel over the channel layer wrapped in a `LayerEvent`; consumers
 forward them to their socket, so what is published is exactly what clients

@@ -1,4 +1,4 @@
-"""The operator socket `/ws/support/` (see ../shared/PROTOCOL.md, docs/support.md).
+"""The operator socket `/ws/support/` (see docs/protocol.md, docs/support.md).
 
 A shell around `support.actions`: authorise, parse, delegate, send. It
 joins three kinds of groups: every operator (`support.operators`), this
@@ -73,7 +73,7 @@ class OperatorConsumer(FrameConsumer):
         "typing": "on_typing",
         "close_chat": "on_close_chat",
         "get_queue": "on_get_queue",
-        # Extensions (docs/protocol-extensions.md)
+        # Extensions (docs/protocol.md, part 2)
         "heartbeat": "on_heartbeat",
         "set_status": "on_set_status",
         "transfer_chat": "on_transfer_chat",

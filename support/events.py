@@ -48,7 +48,7 @@ class TourRef(TypedDict):
 
 
 class RequestData(TypedDict):
-    """The contract's Request, plus extensions (docs/protocol-extensions.md)."""
+    """The contract's Request, plus extensions (docs/protocol.md, part 2)."""
 
     session_id: str
     waiting_since: str

@@ -4,7 +4,7 @@
  * Optional: data-server="https://SITE" (when static files live on a CDN),
  * data-lang="ru". Elements with a data-tatartours-chat-open attribute open it.
  *
- * Plain JS, no build step. Speaks the wire contract (PROTOCOL.md). The UI
+ * Plain JS, no build step. Speaks the wire contract (docs/protocol.md). The UI
  * lives in a shadow root with its own stylesheet, so the host page's CSS
  * cannot reach it and ours cannot leak out. Texts are English msgids
  * translated by Django (djangojs catalog at /chat/widget-i18n/). Message
