@@ -28,7 +28,7 @@ SORTS = ("price_asc", "price_desc", "start_asc", "duration_asc")
 _QUESTION_KEYS = {"id", "category", "text", "page", "expect"}
 _EXPECT_KEYS = {"tours", "select", "faq", "facts", "clauses", "first", "handoff", "offtopic"}
 _SELECT_KEYS = {
-    "place", "exclude_place", "dates", "max_price", "budget_total", "people", "min_free",
+    "among", "place", "exclude_place", "dates", "max_price", "budget_total", "people", "min_free",
     "max_hours", "overnight", "sort", "top",
 }  # fmt: skip
 
@@ -41,6 +41,7 @@ class QuestionSetError(ValueError):
 class Select:
     """Tours computed from the live database at scoring time (the scorer's own filter)."""
 
+    among: tuple[str, ...] = ()  # only these tours (e.g. the nature ones)
     place: tuple[str, ...] = ()
     exclude_place: tuple[str, ...] = ()
     dates: str | None = None
@@ -185,7 +186,7 @@ def _expect(raw: Any, where: str, tour_slugs: frozenset[str], faq_ids: dict[str,
             raise QuestionSetError(f"{where}: fact {fact!r} is not one of {FACT_KINDS}")
     if facts and not (tours or "select" in raw):
         raise QuestionSetError(f"{where}: facts need `tours` or `select` to belong to")
-    select = _select(raw["select"], where) if "select" in raw else None
+    select = _select(raw["select"], where, tour_slugs) if "select" in raw else None
     first = _bool(raw, "first", where)
     if first and not (select and select.sort):
         raise QuestionSetError(f"{where}: `first` needs a `select` with `sort`")
@@ -205,7 +206,7 @@ def _expect(raw: Any, where: str, tour_slugs: frozenset[str], faq_ids: dict[str,
     )
 
 
-def _select(raw: Any, where: str) -> Select:
+def _select(raw: Any, where: str, tour_slugs: frozenset[str]) -> Select:
     if not isinstance(raw, dict):
         raise QuestionSetError(f"{where}: `select` must be a mapping")
     _no_unknown(raw, _SELECT_KEYS, f"{where} select")
@@ -225,7 +226,12 @@ def _select(raw: Any, where: str) -> Select:
         raise QuestionSetError(f"{where}: `overnight` must be true or false")
     if "budget_total" in raw and "people" not in raw:
         raise QuestionSetError(f"{where}: `budget_total` needs `people`")
+    among = _strings(raw, "among", where)
+    for slug in among:
+        if slug not in tour_slugs:
+            raise QuestionSetError(f"{where}: tour {slug!r} is not a demo tour")
     return Select(
+        among=among,
         place=_strings(raw, "place", where),
         exclude_place=_strings(raw, "exclude_place", where),
         dates=dates,

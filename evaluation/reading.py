@@ -200,11 +200,12 @@ def prices(text: str) -> list[float]:
 
 def free_places(text: str) -> list[int]:
     found = [0] * len(_NO_PLACES.findall(text))
-    seen: set[int] = set()
+    taken: list[tuple[int, int]] = []  # one phrase read by two patterns counts once
     for pattern in _FREE:
         for match in pattern.finditer(text):
-            if match.start() not in seen:
-                seen.add(match.start())
+            start, end = match.span(1)
+            if not any(start < other_end and other_start < end for other_start, other_end in taken):
+                taken.append((start, end))
                 found.append(_number(match.group(1)))
     return found
 
