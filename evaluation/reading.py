@@ -60,7 +60,8 @@ _NIGHT_WORDS = {"одн": 1, "две": 2, "двух": 2, "три": 3, "трех"
 _DATE_WORDS = re.compile(
     r"(?<!\d)(\d{1,2})(?:\s*(?:-|по|и)\s*(\d{1,2}))?\s+" + _MONTH_WORD + r"(?:\s+(\d{4}))?"
 )
-_DATE_DOTS = re.compile(r"(?<![\d.])(\d{1,2})\.(\d{1,2})(?:\.(\d{4}|\d{2}))?(?![\d])")
+# dd.mm with a two-digit month, so that "2.5 часа" is not the 2nd of May.
+_DATE_DOTS = re.compile(r"(?<![\d.])(\d{1,2})\.(\d{2})(?:\.(\d{4}|\d{2}))?(?![\d])")
 
 NO_MATCH = re.compile(
     r"не\s+наш(?:ел|ла|ли|лось)|не\s+найд|ничего\s+не\s+(?:нашл|найд|подход|запланир)|"

@@ -219,3 +219,15 @@ def test_a_broken_expectation_is_refused_with_its_reason(fields, complaint):
     with pytest.raises(questionset.QuestionSetError) as refused:
         question(**fields)
     assert complaint in str(refused.value)
+
+
+def test_a_models_markdown_answer_is_read_like_the_offline_one():
+    asked = question(
+        text="свияжск когда и почем", expect={"tours": ["sviyazhsk"], "facts": ["date", "price"]}
+    )
+    result = judge(
+        asked,
+        "**[Остров-град Свияжск](/tours/sviyazhsk/)** — 22.12.2026, 3,2 тыс. ₽, "
+        "экскурсия 2.5 часа с обедом.",
+    )
+    assert (result.retrieval, result.facts, result.wrong_facts) == (True, True, [])
