@@ -231,3 +231,9 @@ def test_a_models_markdown_answer_is_read_like_the_offline_one():
         "экскурсия 2.5 часа с обедом.",
     )
     assert (result.retrieval, result.facts, result.wrong_facts) == (True, True, [])
+
+
+def test_a_bare_no_answer_is_not_an_honest_nothing_fits():
+    asked = question(text="что завтра", expect={"select": {"dates": "tomorrow"}})
+    result = judge(asked, "К сожалению, в базе знаний не нашлось ответа на этот вопрос.")
+    assert result.retrieval is False
