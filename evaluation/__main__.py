@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -65,6 +66,18 @@ def _model_env(args: argparse.Namespace, fleet: stack.Stack) -> dict[str, str]:
     return {}
 
 
+def _commit() -> str:
+    """The code that was evaluated (with "+" when the work tree has changes)."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain"], capture_output=True, text=True)
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+    return head + ("+" if dirty.stdout.strip() else "")
+
+
 def main(argv: list[str]) -> int:
     args = parse(argv)
     _setup_django()
@@ -109,6 +122,7 @@ def main(argv: list[str]) -> int:
         "model": args.model,
         "questions_file": str(args.questions),
         "command": "python -m evaluation " + " ".join(argv),
+        "commit": _commit(),
         "summary": run.summary,
         "questions": [s.as_dict() for s in run.scores],
     }

@@ -31,7 +31,8 @@ def _count(pair: Any) -> str:
 def table(result: dict[str, Any]) -> str:
     summary = result["summary"]
     lines = [
-        f"== evaluation {result['date']}, model: {result['model']}, "
+        f"== evaluation {result['date']} of {result.get('commit') or '?'}, "
+        f"model: {result['model']}, "
         f"{summary['questions']} questions, {summary['errors']} without an answer",
         f"   sources: {summary.get('sources')}",
     ]

@@ -279,7 +279,8 @@ def summarize(scores: list[Score]) -> dict[str, Any]:
     true_positive = sum(1 for s in scores if s.handoff and s.handoff_expected)
     expected = sum(1 for s in scores if s.handoff_expected)
     predicted = sum(1 for s in scores if s.handoff)
-    lengths = [s.length for s in scores]
+    # An operator who took the chat instead of the AI leaves no answer to measure.
+    lengths = [s.length for s in scores if s.answer]
     categories: dict[str, dict[str, Any]] = {}
     for category in dict.fromkeys(s.category for s in scores):
         own = [s for s in scores if s.category == category]
