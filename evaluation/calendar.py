@@ -17,9 +17,11 @@ Expressions (all ranges inclusive, never before today):
 - `holiday:NAME`: the next occurrence of a Russian public holiday's days off:
   `new_year` 31 Dec-8 Jan, `christmas` 25 Dec-8 Jan (both Christmases and the
   festive days between), `may` 1-11 May, and `feb23`, `mar8`, `jun12`,
-  `nov4`: the day itself widened to the weekend it touches (a Friday or
-  Monday holiday makes a long weekend; Tuesday or Thursday bridges are not
-  assumed).
+  `nov4`: the day itself widened to the weekend it touches, bridges
+  included (a Tuesday holiday makes Saturday to Tuesday, as the yearly
+  decree usually moves the Monday off; a Thursday one Thursday to Sunday).
+  Lenient on purpose: the decree changes every year, and a scorer that
+  made the holiday too short would call right answers wrong.
 """
 
 from __future__ import annotations
@@ -114,6 +116,10 @@ def _one_day_holiday(month: int, day: int, today: date) -> DateRange:
         weekday = holiday.weekday()
         if weekday == 0:  # Monday: Saturday to Monday
             start = holiday - timedelta(days=2)
+        elif weekday == 1:  # Tuesday, the Monday bridged: Saturday to Tuesday
+            start = holiday - timedelta(days=3)
+        elif weekday == 3:  # Thursday, the Friday bridged: Thursday to Sunday
+            end = holiday + timedelta(days=3)
         elif weekday == 4:  # Friday: Friday to Sunday
             end = holiday + timedelta(days=2)
         elif weekday == 5:  # Saturday: Saturday and Sunday

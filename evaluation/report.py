@@ -15,6 +15,7 @@ TARGETS = {
     "answers_breaking_own_conditions": "0",
     "handoff_recall_percent": ">= 90",
     "handoff_precision_percent": ">= 90",
+    "false_handoffs": "0",
     "offtopic_redirected_percent": ">= 90",
     "padded_answers": "0",
     "mean_length": "<= 400",

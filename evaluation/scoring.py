@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from evaluation import calendar, reading
@@ -131,15 +131,18 @@ def score(question: Question, exchange: Exchange, catalogue: Catalogue, today: d
         handoff_signals=list(exchange.handoff_signals),
         error=exchange.error,
     )
-    honest_none = bool(reading.NO_MATCH.search(found.text))
-    _retrieval(result, question, found, expected, honest_none)
+    said_none = reading.NO_MATCH.search(found.text)
+    _retrieval(result, question, found, expected, said_none is not None)
     _facts(result, question, found, expected, catalogue, today)
     result.wrong_facts = wrong_facts(question, found, catalogue, today)
-    if select is not None and not (not expected and honest_none):
+    if select is not None:
+        # Alternatives offered after an honest "nothing fits" do not pretend to fit.
+        honest_from = said_none.start() if said_none else len(found.text) + 1
         result.violations = [
             broken
-            for slug in found.tours
-            if (tour := catalogue.tour(slug)) is not None
+            for mention in found.mentions
+            if mention.kind == "tour" and mention.start < honest_from
+            if (tour := catalogue.tour(mention.key)) is not None
             for broken in _breaks(select, tour, today)
         ]
     if expect.offtopic:
@@ -228,9 +231,16 @@ def wrong_facts(
     asked_numbers |= {float(n) for n in re.findall(r"\d+", asked)}
     asked_numbers |= {value * 1000 for value in asked_numbers}
     asked_dates = set(reading.dates(asked, today)) | {today}
+    # The question's own range, written back ("осенью (1 сентября — 30 ноября) нет"),
+    # is not a tour's date, whatever year the reader gives a date written without one.
+    asked_days = {(d.month, d.day) for d in asked_dates}
     select = question.expect.select
     if select is not None and select.dates:
-        asked_dates |= set(calendar.resolve(select.dates, today))
+        start, end = calendar.resolve(select.dates, today)
+        asked_days |= {
+            ((start + timedelta(days=n)).month, (start + timedelta(days=n)).day)
+            for n in range(min((end - start).days, 366) + 1)
+        }
     wrong = []
     for slug in dict.fromkeys(found.tours):
         tour = catalogue.tour(slug)
@@ -242,7 +252,7 @@ def wrong_facts(
                 continue
             wrong.append(f"price {price:g} for {slug} (is {tour.price:g})")
         for written in reading.dates(segment, today):
-            if tour.start <= written <= tour.end or written in asked_dates:
+            if tour.start <= written <= tour.end or (written.month, written.day) in asked_days:
                 continue
             wrong.append(f"date {written} for {slug} (is {tour.start}..{tour.end})")
         for free in reading.free_places(segment):
@@ -308,6 +318,7 @@ def summarize(scores: list[Score]) -> dict[str, Any]:
             round(100 * true_positive / predicted, 1) if predicted else None
         ),
         "handoffs": {"expected": expected, "made": predicted, "right": true_positive},
+        "false_handoffs": predicted - true_positive,
         "offtopic_redirected_percent": offtopic[0],
         "offtopic_redirected": offtopic[1:],
         "padded_answers": sum(1 for s in scores if s.padded),

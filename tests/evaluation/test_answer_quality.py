@@ -44,7 +44,8 @@ THRESHOLDS: dict[str, tuple[str, float]] = {
     "wrong_facts": ("max", 0),
     "answers_breaking_own_conditions": ("max", 0),
     "handoff_recall_percent": ("min", 25.0),  # 1 of 4
-    "handoff_precision_percent": ("min", 100.0),  # 1 of 1
+    # Precision of 1 of 1 says little; what it guards is this: no false handoff.
+    "false_handoffs": ("max", 0),
     "offtopic_redirected_percent": ("min", 0.0),  # 0 of 2
     "padded_answers": ("max", 6),
     "mean_length": ("max", 720),  # 716 characters

@@ -124,6 +124,7 @@ def test_handoff_recall_and_precision_come_from_the_frames():
     false_alarm = judge(unwanted, "«Остров-град Свияжск»", "support_pending")
     summary = summarize([handed, missed, false_alarm])
     assert summary["handoffs"] == {"expected": 2, "made": 2, "right": 1}
+    assert summary["false_handoffs"] == 1
     assert summary["handoff_recall_percent"] == 50.0
     assert summary["handoff_precision_percent"] == 50.0
 
@@ -186,6 +187,8 @@ def test_the_cheapest_must_come_first():
         ("holiday:new_year", date(2027, 1, 5), (date(2027, 1, 5), date(2027, 1, 8))),
         # 23 February 2026 is a Monday: the weekend before it is part of the holiday.
         ("holiday:feb23", date(2026, 1, 10), (date(2026, 2, 21), date(2026, 2, 23))),
+        # 2027: a Tuesday, the Monday bridged.
+        ("holiday:feb23", date(2026, 12, 2), (date(2027, 2, 20), date(2027, 2, 23))),
         ("holiday:may", date(2026, 12, 2), (date(2027, 5, 1), date(2027, 5, 11))),
         ("season:winter", date(2026, 12, 2), (date(2026, 12, 2), date(2027, 2, 28))),
         ("season:summer", date(2026, 12, 2), (date(2027, 6, 1), date(2027, 8, 31))),
@@ -237,3 +240,13 @@ def test_a_bare_no_answer_is_not_an_honest_nothing_fits():
     asked = question(text="что завтра", expect={"select": {"dates": "tomorrow"}})
     result = judge(asked, "К сожалению, в базе знаний не нашлось ответа на этот вопрос.")
     assert result.retrieval is False
+
+
+def test_alternatives_after_an_honest_no_are_not_counted_but_tours_before_it_are():
+    asked = question(text="что осенью", expect={"select": {"dates": "season:autumn"}})
+    honest = judge(
+        asked, "Туров осенью (1 сентября — 30 ноября) нет. Ближайший: «Голубые озёра» — 5 декабря."
+    )
+    pretending = judge(asked, "«Голубые озёра» — 5 декабря. Других туров осенью нет.")
+    assert (honest.retrieval, honest.violations, honest.wrong_facts) == (True, [], [])
+    assert pretending.violations == ["date: lakes on 2026-12-05, asked 2027-09-01..2027-11-30"]
