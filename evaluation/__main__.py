@@ -59,10 +59,7 @@ def _model_env(args: argparse.Namespace, fleet: stack.Stack) -> dict[str, str]:
     if args.model == "fake":
         return {"OPENROUTER_API_KEY": "eval-key", "OPENROUTER_BASE_URL": fleet.start_fake_model()}
     if args.model == "env":
-        passed = {name: os.environ[name] for name in stack.MODEL_SETTINGS if name in os.environ}
-        if not passed.get("OPENROUTER_API_KEY"):
-            raise SystemExit("--model env needs OPENROUTER_API_KEY in the environment")
-        return passed
+        return {name: os.environ[name] for name in stack.MODEL_SETTINGS if name in os.environ}
     return {}
 
 
@@ -80,6 +77,9 @@ def _commit() -> str:
 
 def main(argv: list[str]) -> int:
     args = parse(argv)
+    if args.model == "env" and not os.environ.get("OPENROUTER_API_KEY"):
+        print("--model env needs OPENROUTER_API_KEY in the environment", file=sys.stderr)
+        return 2
     _setup_django()
     try:
         questions = list(questionset.load(args.questions).questions)

@@ -114,7 +114,12 @@ def load(
 
         tour_slugs = tour_slugs or frozenset(t.slug for t in DEMO_TOURS)
         faq_questions = faq_questions or frozenset(q for q, _, _ in DEMO_FAQ)
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise QuestionSetError(f"cannot read the question set: {error.strerror}") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise QuestionSetError(f"not a YAML question set: {error}") from None
     return parse(raw, tour_slugs=tour_slugs, faq_questions=faq_questions)
 
 

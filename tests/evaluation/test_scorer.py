@@ -250,3 +250,12 @@ def test_alternatives_after_an_honest_no_are_not_counted_but_tours_before_it_are
     pretending = judge(asked, "«Голубые озёра» — 5 декабря. Других туров осенью нет.")
     assert (honest.retrieval, honest.violations, honest.wrong_facts) == (True, [], [])
     assert pretending.violations == ["date: lakes on 2026-12-05, asked 2027-09-01..2027-11-30"]
+
+
+def test_a_missing_or_broken_question_file_is_a_clear_error(tmp_path):
+    broken = tmp_path / "questions.yaml"
+    broken.write_text("questions: [unclosed", encoding="utf-8")
+    with pytest.raises(questionset.QuestionSetError, match="not a YAML question set"):
+        questionset.load(broken)
+    with pytest.raises(questionset.QuestionSetError, match="cannot read the question set"):
+        questionset.load(tmp_path / "absent.yaml")
