@@ -20,6 +20,7 @@ class TourFact:
     end: date
     duration_hours: int
     free_places: int
+    text: str = ""  # title, short description and description: where clauses come from
 
     @property
     def nights(self) -> int:
@@ -58,6 +59,7 @@ def from_database() -> Catalogue:
             end=tour.end_date,
             duration_hours=tour.duration_hours,
             free_places=tour.free_places,
+            text=f"{tour.title}. {tour.short_description}. {tour.description}",
         )
         for tour in Tour.objects.published().filter(end_date__gte=today).order_by("start_date")
     )

@@ -54,6 +54,11 @@ def table(result: dict[str, Any]) -> str:
         value = summary.get(name)
         shown = "n/a" if value is None else str(value)
         lines.append(f"   {name:<{width}}  {shown:>8}  {counts.get(name, ''):<14} target {target}")
+    if summary.get("stale_clauses"):
+        lines.append(
+            "   WARNING: clauses no longer in their FAQ entry or tour (not scored; update "
+            f"evaluation/questions.yaml): {summary['stale_clauses']}"
+        )
     if summary.get("mean_answer_ms") is not None:
         lines.append(f"   {'mean_answer_ms':<{width}}  {summary['mean_answer_ms']:>8}")
     lines.append("")

@@ -259,3 +259,10 @@ def test_a_missing_or_broken_question_file_is_a_clear_error(tmp_path):
         questionset.load(broken)
     with pytest.raises(questionset.QuestionSetError, match="cannot read the question set"):
         questionset.load(tmp_path / "absent.yaml")
+
+
+def test_a_clause_its_faq_entry_no_longer_says_is_stale_not_a_wrong_answer():
+    asked = question(text="отмена", expect={"faq": ["cancel"], "clauses": ["24 час", "48 час"]})
+    result = judge(asked, "Отменить можно за 48 часов до начала.")
+    assert (result.facts, result.stale_clauses) == (True, ["24 час"])
+    assert summarize([result])["stale_clauses"] == ["24 час"]
