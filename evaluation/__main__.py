@@ -111,7 +111,7 @@ def main(argv: list[str]) -> int:
             evaluate(
                 f"ws://127.0.0.1:{server.port}",
                 questions,
-                server_pid=server.pid,
+                server_pid=server.process.pid,
                 today=today,
                 timeout=timeout,
             )

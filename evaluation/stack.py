@@ -2,9 +2,10 @@
 
 Like bench/stack.py: a database of its own (created, migrated, loaded with
 `load_demo_tours`, dropped at the end unless kept), its own Redis database
-number (flushed before and after), daphne in benchmark mode (production
-settings with the visitor rate limits lifted: a hundred questions from one
-IP would otherwise be throttled) on a free loopback port, and, with
+number (flushed before and after), daphne started as the tests start it
+(tests/servers.py) in benchmark mode (production settings with the visitor
+rate limits lifted: a hundred questions from one IP would otherwise be
+throttled) on a free loopback port, and, with
 `--model fake`, our fake OpenRouter answering from the site's tools.
 """
 
@@ -23,7 +24,7 @@ from typing import Any
 import psycopg
 import redis
 
-from tests.servers import free_port, wait_for_port
+from tests.servers import ServerProcess, free_port, start_daphne, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "evaluation" / "results"
@@ -97,6 +98,7 @@ class Process:
 class Stack:
     log_dir: Path
     processes: list[Process] = field(default_factory=list)
+    servers: list[ServerProcess] = field(default_factory=list)
 
     def spawn(self, name: str, argv: list[str], env: dict[str, str], port: int) -> Process:
         log_path = self.log_dir / f"{name}.log"
@@ -120,16 +122,16 @@ class Stack:
         self.spawn(f"fake-openrouter-{port}", argv, server_env(), port)
         return f"http://127.0.0.1:{port}/api/v1"
 
-    def start_daphne(self, env: dict[str, str]) -> Process:
-        port = free_port()
-        argv = [
-            sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-            "--websocket-max-message-size", "65536", "--websocket-max-frame-size", "65536",
-            "tatartours.asgi:application",
-        ]  # fmt: skip
-        return self.spawn(f"daphne-{port}", argv, env, port)
+    def start_daphne(self, env: dict[str, str]) -> ServerProcess:
+        """Daphne started exactly as the tests start it (tests/servers.py), with `env` on top."""
+        server = start_daphne(None, self.log_dir, **env)
+        self.servers.append(server)
+        return server
 
     def close(self) -> None:
+        for server in reversed(self.servers):
+            server.stop()
+        self.servers.clear()
         for process in reversed(self.processes):
             process.stop()
         self.processes.clear()
