@@ -188,6 +188,23 @@ def _number(token: str) -> int:
     return int(token) if token.isdigit() else NUMBER_WORDS[token]
 
 
+_THOUSAND_WORDS = {
+    "полтор": 1.5, "одн": 1, "две": 2, "два": 2, "двух": 2, "три": 3, "трех": 3, "четыр": 4,
+    "пят": 5, "шест": 6, "сем": 7, "восем": 8, "восьм": 8, "девят": 9, "десят": 10,
+}  # fmt: skip
+
+
+def thousands_in_words(text: str) -> set[float]:
+    """Sums written in words: "трех тысяч" -> 3000, "полторы тысячи" -> 1500."""
+    found = set()
+    for word in re.findall(r"(\w+)\s+тыс", text):
+        for stem, value in _THOUSAND_WORDS.items():
+            if word.startswith(stem):
+                found.add(value * 1000)
+                break
+    return found
+
+
 def prices(text: str) -> list[float]:
     found = []
     for match in _PRICE.finditer(text):

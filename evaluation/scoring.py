@@ -236,12 +236,17 @@ def wrong_facts(
     asked = reading.normalize(question.text)
     asked_numbers = {float(n) for n in re.findall(r"\d+", asked.replace(" ", ""))}
     asked_numbers |= {float(n) for n in re.findall(r"\d+", asked)}
+    asked_numbers |= reading.thousands_in_words(asked)
     asked_numbers |= {value * 1000 for value in asked_numbers}
+    select = question.expect.select
+    if select is not None:
+        # "бюджет 5000 на двоих" may come back as "по 2 500 ₽ с человека".
+        limits = (select.max_price, select.budget_total, select.price_limit)
+        asked_numbers |= {float(value) for value in limits if value is not None}
     asked_dates = set(reading.dates(asked, today)) | {today}
     # The question's own range, written back ("осенью (1 сентября — 30 ноября) нет"),
     # is not a tour's date, whatever year the reader gives a date written without one.
     asked_days = {(d.month, d.day) for d in asked_dates}
-    select = question.expect.select
     if select is not None and select.dates:
         start, end = calendar.resolve(select.dates, today)
         asked_days |= {

@@ -266,3 +266,12 @@ def test_a_clause_its_faq_entry_no_longer_says_is_stale_not_a_wrong_answer():
     result = judge(asked, "Отменить можно за 48 часов до начала.")
     assert (result.facts, result.stale_clauses) == (True, ["24 час"])
     assert summarize([result])["stale_clauses"] == ["24 час"]
+
+
+def test_the_questions_own_budget_written_back_is_not_a_wrong_price():
+    asked = question(
+        text="не дороже трех тысяч, бюджет 5000 на двоих",
+        expect={"select": {"budget_total": 5000, "people": 2}, "facts": ["price"]},
+    )
+    result = judge(asked, "В пределах 3 000 ₽ (по 2 500 ₽ с человека): «Голубые озёра» — 1 500 ₽.")
+    assert (result.facts, result.wrong_facts) == (True, [])
