@@ -95,7 +95,9 @@ def failures(scores: Sequence[Score]) -> str:
             problems.append("padded")
         if problems:
             lines.append(f"-- {s.question_id} [{s.category}] {s.text}")
-            lines.append(f"   shown: {s.shown[:5]}")
+            lines.append(
+                f"   shown: {s.shown[:5]}" + (f", asked {s.asked_dates}" if s.asked_dates else "")
+            )
             lines += [f"   {p}" for p in problems]
             lines.append("   answer: " + s.answer[:300].replace("\n", " / "))
     return "\n".join(lines)

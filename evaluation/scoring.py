@@ -50,6 +50,7 @@ class Score:
     shown: list[str]
     expected_tours: list[str]
     expected_faq: list[str]
+    asked_dates: str = ""  # the question's own date range, as the scorer resolved it
     retrieval: bool | None = None
     facts: bool | None = None
     missing_facts: list[str] = field(default_factory=list)
@@ -127,6 +128,11 @@ def score(question: Question, exchange: Exchange, catalogue: Catalogue, today: d
         shown=[f"{m.kind}:{m.key}" for m in found.shown],
         expected_tours=expected,
         expected_faq=list(expect.faq),
+        asked_dates=(
+            "..".join(d.isoformat() for d in calendar.resolve(select.dates, today))
+            if select is not None and select.dates
+            else ""
+        ),
         handoff_expected=expect.handoff,
         handoff=exchange.handed_off,
         handoff_signals=list(exchange.handoff_signals),
