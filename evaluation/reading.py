@@ -194,6 +194,17 @@ _THOUSAND_WORDS = {
 }  # fmt: skip
 
 
+_PEOPLE_WORDS = {
+    "вдвоем": 2, "втроем": 3, "вчетвером": 4, "впятером": 5, "вшестером": 6, "всемером": 7,
+    "ввосьмером": 8, "двое": 2, "трое": 3, "четверо": 4, "пятеро": 5, "шестеро": 6, "семеро": 7,
+}  # fmt: skip
+
+
+def people_in_words(text: str) -> set[float]:
+    """Group sizes written as collective numerals: "мы вчетвером" -> 4, "нас трое" -> 3."""
+    return {float(_PEOPLE_WORDS[w]) for w in re.findall(r"\w+", text) if w in _PEOPLE_WORDS}
+
+
 def thousands_in_words(text: str) -> set[float]:
     """Sums written in words: "трех тысяч" -> 3000, "полторы тысячи" -> 1500."""
     found = set()

@@ -242,7 +242,7 @@ def wrong_facts(
     asked = reading.normalize(question.text)
     asked_numbers = {float(n) for n in re.findall(r"\d+", asked.replace(" ", ""))}
     asked_numbers |= {float(n) for n in re.findall(r"\d+", asked)}
-    asked_numbers |= reading.thousands_in_words(asked)
+    asked_numbers |= reading.thousands_in_words(asked) | reading.people_in_words(asked)
     asked_numbers |= {value * 1000 for value in asked_numbers}
     select = question.expect.select
     if select is not None:

@@ -275,3 +275,9 @@ def test_the_questions_own_budget_written_back_is_not_a_wrong_price():
     )
     result = judge(asked, "В пределах 3 000 ₽ (по 2 500 ₽ с человека): «Голубые озёра» — 1 500 ₽.")
     assert (result.facts, result.wrong_facts) == (True, [])
+
+
+def test_the_group_size_written_back_is_not_a_tours_free_places():
+    asked = question(text="мы вчетвером на свияжск", expect={"tours": ["sviyazhsk"]})
+    result = judge(asked, "Для 4 свободных мест: «Остров-град Свияжск» — свободных мест: 18.")
+    assert result.wrong_facts == []
