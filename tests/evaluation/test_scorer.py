@@ -281,3 +281,32 @@ def test_the_group_size_written_back_is_not_a_tours_free_places():
     asked = question(text="мы вчетвером на свияжск", expect={"tours": ["sviyazhsk"]})
     result = judge(asked, "Для 4 свободных мест: «Остров-град Свияжск» — свободных мест: 18.")
     assert result.wrong_facts == []
+
+
+@pytest.mark.parametrize(
+    ("written", "places"),
+    [
+        ("свободных мест: 18", [18]),
+        ("Свободно 18 мест", [18]),
+        ("осталось всего одно место", [1]),
+        ("18 свободных мест", [18]),
+        ("мест нет", [0]),
+        ("группа до 25 человек", []),
+    ],
+)
+def test_free_places_are_read_in_the_ways_russian_writes_them(written, places):
+    assert reading.free_places(reading.normalize(written)) == places
+
+
+@pytest.mark.parametrize(
+    ("written", "amounts"),
+    [
+        ("3 200 ₽", [3200.0]),
+        ("3200 руб.", [3200.0]),
+        ("3,2 тыс. ₽", [3200.0]),
+        ("от 3\u00a0200\u00a0рублей", [3200.0]),
+        ("скидка 20% и 48 часов", []),
+    ],
+)
+def test_prices_need_a_currency_and_read_every_way_of_writing_them(written, amounts):
+    assert reading.prices(reading.normalize(written)) == amounts
