@@ -47,10 +47,11 @@ async def test_a_handoff_after_the_answer_is_caught_and_a_plain_answer_ends_at_o
     handed = await harness.ask(server.ws_url, complaint, handoff_coming=handoff_coming)
     answered = await harness.ask(server.ws_url, plain, handoff_coming=handoff_coming)
 
+    # Texts are the agent's business (it may word the handoff itself); the frames are ours.
     assert handed.error == ""
-    assert handed.answer == "Передаю разговор оператору."
+    assert handed.answer
     assert handed.handoff_signals == ["support_unavailable"]
     assert handed.frame_types.index("ai_response") < handed.frame_types.index("support_unavailable")
     assert (answered.error, answered.handoff_signals) == ("", [])
-    assert answered.answer == "Советую «Остров-град Свияжск»."
+    assert answered.answer
     assert answered.frame_types[-2:] == ["ai_response", "ai_typing"]
