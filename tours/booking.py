@@ -124,6 +124,23 @@ def bookable_tours() -> TourQuerySet:
     return Tour.objects.published().filter(start_date__gt=timezone.localdate())
 
 
+def check_bookable(tour: Tour | None, participants: int) -> Tour:
+    """`tour` (from `bookable_tours()`, or None) if it has `participants` free places."""
+    if tour is None:
+        raise BookingError("not_found", _("This tour cannot be booked."))
+    check_participants(participants)
+    if tour.free_places < participants:
+        raise BookingError(
+            "sold_out",
+            _("Only %(free)d free places are left on this tour.") % {"free": tour.free_places}
+            if tour.free_places
+            else _("There are no free places left on this tour."),
+            field="participants",
+            free_places=tour.free_places,
+        )
+    return tour
+
+
 def _contact_of_user(user_id: int) -> Contact:
     from django.contrib.auth import get_user_model
 
@@ -183,7 +200,11 @@ def create_booking(
         contact = _contact_of_user(user_id)
     now = now or timezone.now()
     replay = _replay(
-        idempotency_key, tour_id=tour_id, participants=participants, user_id=user_id, contact=contact
+        idempotency_key,
+        tour_id=tour_id,
+        participants=participants,
+        user_id=user_id,
+        contact=contact,
     )
     if replay is not None:
         return replay
@@ -264,7 +285,9 @@ def total_price(tour: Tour, participants: int) -> Decimal:
     return tour.price_per_person * participants
 
 
-def confirm_booking(*, booking_id: int, by_user_id: int | None, now: datetime | None = None) -> Booking:
+def confirm_booking(
+    *, booking_id: int, by_user_id: int | None, now: datetime | None = None
+) -> Booking:
     """An operator confirms a pending booking whose hold has not run out.
 
     Precondition, in the UPDATE: status pending and hold_expires_at > now.

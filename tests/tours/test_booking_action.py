@@ -98,6 +98,7 @@ def test_a_booking_is_pending_with_a_hold_and_the_total_price(settings):
     assert booking.status == Booking.Status.PENDING
     assert booking.total_price == Decimal("7500.00")
     assert booking.reference.startswith("TT-")
+    assert booking.hold_expires_at is not None
     assert before + timedelta(minutes=45) <= booking.hold_expires_at
     assert booking.hold_expires_at <= timezone.now() + timedelta(minutes=45)
     assert places_booked(tour) == 8
