@@ -32,6 +32,8 @@ from tours.models import Booking, Tour
 
 # A card left unclicked this long is stale: dates and free places may have changed.
 PROPOSAL_TTL = timedelta(hours=2)
+# Frames of the chat group the holding operator's dashboard also gets.
+BOOKING_FRAMES = ("booking_proposal", "booking_created", "booking_updated")
 # Pending holds one chat may have at once: a script cannot hold a whole tour.
 MAX_PENDING_PER_SESSION = 3
 
@@ -76,6 +78,7 @@ def proposal_frame(proposal: BookingProposal, *, needs_contact: bool) -> dict[st
     tour = proposal.tour
     return {
         "type": "booking_proposal",
+        "session_id": str(proposal.session.public_id),
         "proposal_id": str(proposal.public_id),
         "tour": tour_data(tour),
         "participants": proposal.participants,

@@ -376,15 +376,15 @@ def _expire(bookings: QuerySet[Booking], now: datetime) -> list[int]:
 
 
 @transaction.atomic
-def expire_holds(*, now: datetime | None = None, limit: int = 500) -> list[int]:
-    """The sweep: expire up to `limit` overdue holds; returns their ids."""
+def expire_holds(
+    *, now: datetime | None = None, limit: int = 500, user_id: int | None = None
+) -> list[int]:
+    """The sweep: expire up to `limit` overdue holds (of `user_id` only, if given)."""
     now = now or timezone.now()
-    due = Booking.objects.filter(
-        pk__in=Booking.objects.filter(
-            status=Booking.Status.PENDING, hold_expires_at__lte=now
-        ).values("pk")[:limit]
-    )
-    return _expire(due, now)
+    overdue = Booking.objects.filter(status=Booking.Status.PENDING, hold_expires_at__lte=now)
+    if user_id is not None:
+        overdue = overdue.filter(user_id=user_id)
+    return _expire(Booking.objects.filter(pk__in=overdue.values("pk")[:limit]), now)
 
 
 def places_held(tour_id: int) -> int:
