@@ -65,7 +65,9 @@ def tour_detail(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def my_bookings(request: HttpRequest) -> HttpResponse:
     """«Мои бронирования»: the logged-in visitor's own bookings, newest first."""
+    user_id = request.user.pk
+    assert user_id is not None  # login_required
     # Lazy expiry: an overdue hold the sweep has not reached yet shows as expired.
-    expire_holds(user_id=request.user.pk)
-    rows = Booking.objects.filter(user_id=request.user.pk).select_related("tour")
+    expire_holds(user_id=user_id)
+    rows = Booking.objects.filter(user_id=user_id).select_related("tour")
     return render(request, "tours/bookings.html", {"bookings": rows[:100]})
