@@ -32,6 +32,8 @@ from tours.models import Booking, Tour
 
 # A card left unclicked this long is stale: dates and free places may have changed.
 PROPOSAL_TTL = timedelta(hours=2)
+# Cards the tour page's button may ask for per chat and hour (each is a row).
+MAX_REQUESTS_PER_HOUR = 20
 # Frames of the chat group the holding operator's dashboard also gets.
 BOOKING_FRAMES = ("booking_proposal", "booking_created", "booking_updated")
 # Pending holds one chat may have at once: a script cannot hold a whole tour.
@@ -129,6 +131,18 @@ def _new_proposal(
 def request_card(*, session_pk: int, tour_slug: str, participants: int = 1) -> dict[str, Any]:
     """The tour page's «Забронировать»: a card for that tour, for the asking tab only."""
     session = ChatSession.objects.get(pk=session_pk)
+    recent = BookingProposal.objects.filter(
+        session=session,
+        origin=BookingProposal.Origin.SITE,
+        created_at__gt=timezone.now() - timedelta(hours=1),
+    ).count()
+    if recent >= MAX_REQUESTS_PER_HOUR:
+        raise ClientError(
+            "rate_limited",
+            _("Too many booking cards in this chat; please try again later."),
+            retry_after=3600,
+            limit="bookings",
+        )
     try:
         tour = bookings.check_bookable(_bookable(tour_slug), participants)
     except bookings.BookingError as error:

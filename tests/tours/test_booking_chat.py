@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 from channels.db import database_sync_to_async
+from django.utils import timezone
 
 from chat.models import BookingProposal
 from tests.factories import VisitorSocket, make_site_user, make_tour
@@ -233,3 +234,24 @@ async def test_a_used_card_with_a_new_key_is_refused_and_other_tabs_hear_of_the_
     again = await confirm(socket, card["proposal_id"], **CONTACT)
     assert (again["code"], again["reason"]) == ("invalid", "conflict")
     assert len(await bookings()) == 1
+
+
+async def test_an_expired_hold_is_announced_to_the_chat(visitor):
+    from chat.booking import expire_holds
+    from chat.publish import run_action
+
+    tour = await a_tour(places_booked=5)
+    socket = await visitor(tour=tour.slug)
+    await socket.send({"type": "booking_request", "tour": tour.slug, "participants": 2})
+    card = await socket.expect("booking_proposal")
+    made = await confirm(socket, card["proposal_id"], **CONTACT)
+    reference = made["booking"]["reference"]
+    await Booking.objects.filter(reference=reference).aupdate(
+        hold_expires_at=timezone.now() - timedelta(minutes=1)
+    )
+    assert await run_action(expire_holds) == 1
+    updated = await socket.expect("booking_updated")
+    assert (updated["booking"]["reference"], updated["booking"]["status"]) == (reference, "expired")
+    assert "освобождены" in updated["message"]
+    await database_sync_to_async(tour.refresh_from_db)()
+    assert tour.places_booked == 5
