@@ -874,7 +874,7 @@
     const booking = frame.booking || {};
     const done = [
       el("p", { class: "card-title", text: interpolate(gettext("Booking %(reference)s"), { reference: booking.reference || "" }) }),
-      el("p", { class: "booking-done", text: frame.message || "" }),
+      el("p", { class: "booking-done", text: booking.status_label || "" }),
     ];
     const card = ui.cards.querySelector('[data-kind="booking"]');
     if (!card || card.querySelector('form.booking[data-proposal="' + frame.proposal_id + '"]')) showCard("booking-done", done, true);
