@@ -151,6 +151,30 @@ def request_card(*, session_pk: int, tour_slug: str, participants: int = 1) -> d
     return proposal_frame(proposal, needs_contact=session.user_id is None)
 
 
+def open_cards(*, session_pk: int) -> dict[str, Any]:
+    """`booking_cards`: the chat's newest card still open (unused, unexpired, bookable).
+
+    The widget asks after a reload, so that a card the visitor had not yet
+    confirmed is back; at most one, as the widget shows one at a time.
+    """
+    proposal = (
+        BookingProposal.objects.select_related("tour", "session")
+        .filter(session_id=session_pk, booking__isnull=True, expires_at__gt=timezone.now())
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    cards = []
+    if proposal is not None:
+        try:
+            bookings.check_bookable(_bookable(proposal.tour.slug), 1)
+        except bookings.BookingError:
+            pass
+        else:
+            needs_contact = proposal.session.user_id is None
+            cards.append(proposal_frame(proposal, needs_contact=needs_contact))
+    return {"type": "booking_cards", "cards": cards}
+
+
 def propose_after_answer(
     session: ChatSession, message: ChatMessage, proposals: list[dict[str, Any]]
 ) -> None:

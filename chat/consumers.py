@@ -77,6 +77,7 @@ class VisitorConsumer(FrameConsumer):
         "end_support": "on_end_support",
         "booking_request": "on_booking_request",
         "confirm_booking": "on_confirm_booking",
+        "booking_cards": "on_booking_cards",
     }
 
     session_pk: int | None = None
@@ -265,6 +266,11 @@ class VisitorConsumer(FrameConsumer):
             **contact,
         )
         await self.send_frame(frame)
+
+    async def on_booking_cards(self, data: dict[str, Any]) -> None:
+        """After a reload: the card the visitor had not confirmed yet, if any."""
+        session_pk = self._require_session()
+        await self.send_frame(await run_action(booking.open_cards, session_pk=session_pk))
 
     # --- group events ---------------------------------------------------------
 

@@ -43,6 +43,10 @@ async def test_an_anonymous_visitor_books_from_the_tour_pages_button(site):
 
     form = card(visitor)
     await expect(form).to_be_visible()
+    proposal = await form.get_attribute("data-proposal")
+    # A reload brings the open card back (the panel stays open).
+    await visitor.reload()
+    await expect(form).to_have_attribute("data-proposal", proposal or "")
     await expect(form).to_contain_text("Остров-град Свияжск")
     await expect(form.locator(".booking-total")).to_contain_text("2 500")
     await form.get_by_label("Человек").fill("3")

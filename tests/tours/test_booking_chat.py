@@ -255,3 +255,18 @@ async def test_an_expired_hold_is_announced_to_the_chat(visitor):
     assert "освобождены" in updated["message"]
     await database_sync_to_async(tour.refresh_from_db)()
     assert tour.places_booked == 5
+
+
+async def test_after_a_reload_the_open_card_comes_back_until_it_is_used(visitor):
+    tour = await a_tour()
+    socket = await visitor(tour=tour.slug)
+    await socket.send({"type": "booking_request", "tour": tour.slug, "participants": 2})
+    card = await socket.expect("booking_proposal")
+    reloaded = await visitor(token=socket.token)
+    await reloaded.send({"type": "booking_cards"})
+    cards = (await reloaded.expect("booking_cards"))["cards"]
+    assert [(c["proposal_id"], c["participants"]) for c in cards] == [(card["proposal_id"], 2)]
+    await confirm(socket, card["proposal_id"], **CONTACT)
+    await reloaded.expect("booking_created")
+    await reloaded.send({"type": "booking_cards"})
+    assert (await reloaded.expect("booking_cards"))["cards"] == []

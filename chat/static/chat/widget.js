@@ -847,7 +847,9 @@
       el("p", { class: "booking-note", text: interpolate(gettext("Nothing is booked until you press “Confirm”. The places are then held for %(minutes)s minutes until an operator confirms."), { minutes: frame.hold_minutes || 30 }) }),
       el("button", { type: "submit", class: "primary", text: gettext("Confirm") }),
     ]);
-    showCard("booking", [form], true);
+    const shown = showCard("booking", [form], true);
+    // A card the visitor closed stays closed after a reload.
+    shown.querySelector(".card-close").addEventListener("click", () => save({ booking_dismissed: frame.proposal_id }));
     scrollDown();
   }
 
@@ -892,7 +894,14 @@
   handlers.registered = (frame) => {
     registeredFirst(frame);
     resendBooking();
+    // After a reload the card is gone from the page: ask for one still open.
+    if (!ui.cards.querySelector('[data-kind="booking"]')) transmit({ type: "booking_cards" });
   };
+  handlers.booking_cards = (frame) => {
+    const open = (frame.cards || []).filter((card) => card.proposal_id !== load().booking_dismissed);
+    if (open.length && !ui.cards.querySelector('[data-kind="booking"]')) showBookingCard(open[open.length - 1]);
+  };
+
   handlers.error = (frame) => {
     if (frame.proposal_id && bookingRefused(frame)) frame.handled = true;
     else if (frame.proposal_id) bookingSend = null;
