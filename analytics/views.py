@@ -29,7 +29,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from prometheus_client.exposition import choose_encoder
 
-from analytics.bookings import chat_bookings
 from analytics.counters import flush_buffer
 from analytics.dashboard import build_charts
 from analytics.metrics import Period
@@ -122,7 +121,7 @@ def analytics_page(request: HttpRequest) -> HttpResponse:
             "charts": build_charts(report),
             "query": _query(period),
             "presets": presets,
-            "bookings": chat_bookings(period),
+            "bookings": report.bookings,
         },
     )
 

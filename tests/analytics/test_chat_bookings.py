@@ -121,3 +121,19 @@ def test_metrics_count_every_chat_booking_by_tour_and_operator(
     }
     sessions = families["tatartours_chat_conversations_with_booking"].samples[0].value
     assert sessions == 4
+
+
+def test_the_csv_export_and_chat_report_carry_them(dataset: None) -> None:
+    from analytics.management.commands.chat_report import table
+    from analytics.report import build_report, csv_rows
+
+    report = build_report(Period(DAY1, DAY2), flush_counters=False)
+    rows = list(csv_rows(report))
+    assert ["bookings", "", "conversations_with_booking", "3"] in rows
+    assert ["bookings", "", "without_operator_share", "0.5"] in rows
+    assert ["bookings_per_tour", "sviyazhsk", "places", "7"] in rows
+    from django.utils import translation
+
+    with translation.override("ru"):
+        text = table(report, top=10)
+    assert "Разговоры, закончившиеся бронью" in text
