@@ -201,6 +201,8 @@ class _Answer:
         if self.tool_run.handoff:
             meta["handoff"] = True
             meta["handoff_reason"] = self.tool_run.handoff_reason
+        if self.tool_run.booking_proposals:
+            meta["booking_proposals"] = list(self.tool_run.booking_proposals)
         return meta
 
     def result(self, text: str, *, source: str, error: str = "") -> AIAnswer:

@@ -15,7 +15,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from django.utils.translation import gettext as _
 
-from ai import knowledge
+from ai import booking_intent, knowledge
 from ai.client import OnText
 from ai.prompt import dates, pending_question, rub
 from ai.types import AIAnswer, AIRequest, TourFacts
@@ -100,6 +100,10 @@ async def answer(
         question, with_tours=True, faq_limit=FAQ_SHOWN
     )
     text = compose(request, found, reason)
+    # A clear booking request (tour, date, people): offer the confirmation card.
+    proposal = await database_sync_to_async(booking_intent.proposal_for)(question, request.tour)
+    if proposal is not None:
+        text = booking_intent.card_offer(proposal) + "\n\n" + text
     await on_text(text)
     elapsed = int((time.monotonic() - started) * 1000)
     tour_slugs = ([request.tour.slug] if request.tour else []) + found.tour_slugs
@@ -115,5 +119,6 @@ async def answer(
             "offline_reason": reason.value,
             "faq_ids": found.faq_ids,
             "tour_slugs": list(dict.fromkeys(tour_slugs)),
+            **booking_intent.answer_meta(proposal),
         },
     )

@@ -18,7 +18,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from django.utils.translation import gettext as _
 
-from ai import catalog, knowledge
+from ai import booking_tool, catalog, knowledge
 from ai.streaming import ToolCallData
 
 logger = logging.getLogger(__name__)
@@ -96,6 +96,7 @@ TOOLS: list[dict[str, Any]] = [
         {"reason": {"type": "string", "description": "Why, in a few words, in Russian."}},
         ["reason"],
     ),
+    booking_tool.DEFINITION,
 ]
 
 
@@ -109,6 +110,8 @@ class ToolRun:
     faq_ids: list[int] = field(default_factory=list)
     handoff: bool = False
     handoff_reason: str = ""
+    # Cards `propose_booking` offered ({tour, participants}): shown after the answer.
+    booking_proposals: list[dict[str, Any]] = field(default_factory=list)
 
     def saw_tours(self, tours: list[dict[str, Any]]) -> None:
         for tour in tours:
@@ -229,4 +232,6 @@ async def _dispatch(name: str, arguments: dict[str, Any], run: ToolRun) -> dict[
         run.handoff = True
         run.handoff_reason = _optional_str(arguments, "reason", 500) or ""
         return {"handoff": True, "detail": "The chat is being put in the operator queue."}
+    if name == booking_tool.NAME:
+        return await booking_tool.execute(arguments, run)
     return {"error": "unknown_tool", "detail": f"no tool named {name!r}"}

@@ -161,4 +161,7 @@ def scrape_registry() -> CollectorRegistry:
     else:
         registry.register(_ThisProcess())
     registry.register(LiveStateCollector())
+    from analytics.bookings import ChatBookingsCollector
+
+    registry.register(ChatBookingsCollector())
     return registry

@@ -15,6 +15,7 @@ from typing import Any
 from django.utils import timezone
 
 from analytics import metrics
+from analytics.bookings import ChatBookings, chat_bookings
 from analytics.counters import flush_buffer
 from analytics.metrics import (
     AiQuality,
@@ -76,6 +77,8 @@ class Report:
     top_tours: list[TopTour]
     top_faq: list[TopFaq]
     top_words: list[TopWord]
+    # Bookings made in the chat (analytics/bookings.py); None only for reports built by hand.
+    bookings: ChatBookings | None = None
 
     @property
     def messages(self) -> dict[str, int]:
@@ -134,6 +137,7 @@ def build_report(period: Period, *, top: int = 10, flush_counters: bool = True) 
         top_tours=metrics.top_tours(period, top),
         top_faq=metrics.top_faq(period, top),
         top_words=metrics.top_words(period, max(top, 20)),
+        bookings=chat_bookings(period, top),
     )
 
 
@@ -253,6 +257,7 @@ def as_dict(report: Report) -> dict[str, Any]:
             {"slug": t.slug, "title": t.title, "conversations": t.conversations}
             for t in report.top_tours
         ],
+        **_bookings(report.bookings),
         "top_faq": [
             {
                 "id": f.faq_id,
@@ -297,6 +302,7 @@ def csv_rows(report: Report) -> Iterator[list[str]]:
         "days": "day",
         "top_tours": "slug",
         "top_faq": "id",
+        "bookings_per_tour": "slug",
         "top_words": "lexeme",
     }
     for section, value in data.items():
@@ -318,6 +324,26 @@ def csv_rows(report: Report) -> Iterator[list[str]]:
                 yield [section, "", metric, _cell(figure)]
         else:
             yield [section, "", section, _cell(value)]
+
+
+def _bookings(bookings: ChatBookings | None) -> dict[str, Any]:
+    """The chat's bookings (docs/metrics.md, "Bookings from the chat")."""
+    if bookings is None:
+        return {}
+    return {
+        "bookings": {
+            "conversations_with_booking": bookings.with_booking,
+            "booking_rate": _rate(bookings.booking_rate),
+            "bookings": bookings.bookings,
+            "places": bookings.places,
+            "without_operator": bookings.without_operator,
+            "without_operator_share": _rate(bookings.without_operator_share),
+        },
+        "bookings_per_tour": [
+            {"slug": t.slug, "title": t.title, "bookings": t.bookings, "places": t.places}
+            for t in bookings.per_tour
+        ],
+    }
 
 
 def _cell(value: Any) -> str:

@@ -121,6 +121,7 @@ def analytics_page(request: HttpRequest) -> HttpResponse:
             "charts": build_charts(report),
             "query": _query(period),
             "presets": presets,
+            "bookings": report.bookings,
         },
     )
 

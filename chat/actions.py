@@ -352,6 +352,11 @@ def store_ai_answer(*, session_pk: int, reply_to: int, answer: AIAnswer) -> Chat
         update.append("status")
     update_fields(session, update)
     publish_on_commit(session_group(session.public_id), ai_response_frame(message))
+    if answer.meta.get("booking_proposals"):
+        # The answer proposed a booking: a card for the visitor (chat/booking.py).
+        from chat.booking import propose_after_answer
+
+        propose_after_answer(session, message, answer.meta["booking_proposals"])
     return message
 
 

@@ -18,7 +18,7 @@ from redis.exceptions import RedisError
 
 from ai.intent import wants_human
 from ai.types import AIRequest
-from chat import actions, guards
+from chat import actions, booking, guards
 from chat.ai_reply import answer_pending
 from chat.errors import ClientError
 from chat.events import message_ack_frame, registered_frame, session_group
@@ -38,6 +38,8 @@ from chat.wire import (
     require_client_id,
     require_int,
     require_message_text,
+    require_slug,
+    require_uuid,
 )
 from support import actions as support_actions
 from support import visitor as support_visitor
@@ -73,6 +75,9 @@ class VisitorConsumer(FrameConsumer):
         # Extensions (docs/protocol.md, part 2, docs/support.md)
         "offline_ticket": "on_offline_ticket",
         "end_support": "on_end_support",
+        "booking_request": "on_booking_request",
+        "confirm_booking": "on_confirm_booking",
+        "booking_cards": "on_booking_cards",
     }
 
     session_pk: int | None = None
@@ -233,6 +238,39 @@ class VisitorConsumer(FrameConsumer):
 
     async def on_end_support(self, data: dict[str, Any]) -> None:
         await support_visitor.end_support(session_pk=self._require_session())
+
+    async def on_booking_request(self, data: dict[str, Any]) -> None:
+        """The tour page's «Забронировать»: a confirmation card for that tour (chat/booking.py)."""
+        session_pk = self._require_session()
+        frame = await run_action(
+            booking.request_card,
+            session_pk=session_pk,
+            tour_slug=require_slug(data, "tour"),
+            participants=optional_int(data, "participants", minimum=1) or 1,
+        )
+        await self.send_frame(frame)
+
+    async def on_confirm_booking(self, data: dict[str, Any]) -> None:
+        """The card's «Подтвердить»: the only frame that creates a booking."""
+        session_pk = self._require_session()
+        fields = ("name", "phone", "email")
+        contact = {f: optional_str(data, f, max_length=254) or "" for f in fields}
+        guards.check_text(contact["name"])
+        frame = await run_action_from(
+            self.channel_name,
+            booking.confirm_card,
+            session_pk=session_pk,
+            proposal_id=require_uuid(data, "proposal_id"),
+            idempotency_key=require_uuid(data, "idempotency_key"),
+            participants=optional_int(data, "participants", minimum=1),
+            **contact,
+        )
+        await self.send_frame(frame)
+
+    async def on_booking_cards(self, data: dict[str, Any]) -> None:
+        """After a reload: the card the visitor had not confirmed yet, if any."""
+        session_pk = self._require_session()
+        await self.send_frame(await run_action(booking.open_cards, session_pk=session_pk))
 
     # --- group events ---------------------------------------------------------
 

@@ -175,3 +175,53 @@ class Rating(models.Model):
 
     def __str__(self) -> str:
         return f"{self.score}/5"
+
+
+class BookingProposal(models.Model):
+    """A booking offered in the chat, shown to the visitor as a confirmation card.
+
+    Made by the AI's `propose_booking` tool, the offline answerer or the
+    site's «Забронировать» button; it books nothing. Only the visitor's click
+    on the card's confirm button (the `confirm_booking` frame) turns it into a
+    `tours.Booking` (chat/booking.py).
+    """
+
+    class Origin(models.TextChoices):
+        MODEL = "model", _("AI assistant")
+        OFFLINE = "offline", _("Offline answerer")
+        SITE = "site", _("The tour page's button")
+
+    public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
+    session = models.ForeignKey(
+        ChatSession, on_delete=models.CASCADE, related_name="booking_proposals"
+    )
+    tour = models.ForeignKey(
+        "tours.Tour", on_delete=models.CASCADE, related_name="chat_booking_proposals"
+    )
+    participants = models.PositiveIntegerField(_("participants"), validators=[MinValueValidator(1)])
+    origin = models.CharField(_("proposed by"), max_length=16, choices=Origin.choices)
+    message = models.ForeignKey(
+        ChatMessage,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="booking_proposals",
+        help_text=_("The AI answer that proposed it"),
+    )
+    booking = models.OneToOneField(
+        "tours.Booking",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="chat_proposal",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"))
+
+    class Meta:
+        verbose_name = _("booking proposal")
+        verbose_name_plural = _("booking proposals")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.tour} × {self.participants}"

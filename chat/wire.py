@@ -131,6 +131,13 @@ def optional_slug(data: dict[str, Any], field: str) -> str | None:
     return value
 
 
+def require_slug(data: dict[str, Any], field: str) -> str:
+    value = optional_slug(data, field)
+    if value is None:
+        raise _invalid(field)
+    return value
+
+
 def _invisible(ch: str) -> bool:
     # Zero-width and other format characters, controls, spaces: nothing to read.
     return ch.isspace() or unicodedata.category(ch) in {"Cf", "Cc", "Zs", "Zl", "Zp"}

@@ -18,6 +18,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from chat.booking import BOOKING_FRAMES
 from chat.errors import ClientError
 from chat.events import message_ack_frame, session_group
 from chat.publish import run_action, run_action_from, send_events
@@ -241,7 +242,8 @@ class OperatorConsumer(FrameConsumer):
         # a message_ack). The rest is the visitor's side of the chat group:
         # AI chunks and answers, support_pending/support_joined/chat_closed,
         # our own typing.
-        return frame_type in ("visitor_typing", "operator_message")
+        # Bookings proposed and made in the chat (chat/booking.py) show in its side panel.
+        return frame_type in ("visitor_typing", "operator_message", *BOOKING_FRAMES)
 
     # --- helpers ------------------------------------------------------------------------------
 

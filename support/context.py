@@ -13,6 +13,7 @@ from uuid import UUID
 
 from django.urls import NoReverseMatch
 
+from chat.booking import proposals_by_message, session_bookings
 from chat.events import message_data
 from chat.models import ChatMessage, ChatSession
 from support.events import iso
@@ -81,6 +82,8 @@ def visitor_info(session: ChatSession) -> dict[str, Any]:
             "email": user.email,
         }
         info["bookings"] = _bookings(user.pk)
+    # Extension (chat/booking.py): what was booked in this very chat, anonymous or not.
+    info["chat_bookings"] = session_bookings(session.pk)
     return info
 
 
@@ -91,10 +94,13 @@ def transcript(session: ChatSession) -> list[dict[str, Any]]:
         .order_by("id")
     )
     result: list[dict[str, Any]] = []
+    proposals = proposals_by_message(session.pk)
     for message in messages:
         data: dict[str, Any] = dict(message_data(message))
         if message.author == ChatMessage.Author.AI:
             data["source"] = message.ai_source
+            if message.id in proposals:
+                data["booking_proposal"] = proposals[message.id]
         result.append(data)
     return result
 

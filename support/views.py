@@ -16,10 +16,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from chat import booking as chat_booking
 from chat.actions import find_session_by_token
 from chat.errors import ClientError
 from support import actions
 from support.access import is_operator
+from support.booking_panel import booking_panel_strings
 from support.dashboard_strings import dashboard_strings
 from support.models import CannedReply
 from support.tickets import clean_ticket
@@ -45,6 +47,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "canned_replies": canned,
         "tickets": actions.recent_tickets(),
         "strings": dashboard_strings(),
+        "booking_strings": booking_panel_strings(),
     }
     return render(request, "support/dashboard.html", {"config": config})
 
@@ -95,3 +98,28 @@ def offline_ticket(request: HttpRequest) -> JsonResponse:
         {"id": ticket.pk, "message": _("Thank you! We will get back to you as soon as possible.")},
         status=201,
     )
+
+
+@require_POST
+def booking_action(request: HttpRequest, reference: str, action: str) -> JsonResponse:
+    """POST /support/bookings/<reference>/confirm/ or /cancel/ from the dashboard.
+
+    Operators only (403 otherwise; the session cookie and CSRF token as for
+    any form). 200 {booking}; 400/404 {error: {code, message, reason?}}.
+    """
+    if not request.user.is_authenticated or not is_operator(request.user):
+        return _error(403, "forbidden", _("Your account may not answer visitors."))
+    if action not in ("confirm", "cancel"):
+        return _error(404, "not_found", _("There is no such booking."))
+    try:
+        if action == "confirm":
+            booking = chat_booking.operator_confirm(
+                reference=reference, operator_id=int(request.user.pk)
+            )
+        else:
+            booking = chat_booking.operator_cancel(reference=reference)
+    except ClientError as error:
+        status = 404 if error.code == "not_found" else 400
+        body = {"code": error.code, "message": error.message, **error.extra}
+        return JsonResponse({"error": body}, status=status)
+    return JsonResponse({"booking": chat_booking.booking_data(booking)})

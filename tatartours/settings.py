@@ -246,6 +246,13 @@ LOGIN_RATE_LIMIT = env_str("LOGIN_RATE_LIMIT", "10/m")
 LOGIN_RATE_LIMIT_PER_USERNAME = env_str("LOGIN_RATE_LIMIT_PER_USERNAME", "5/m")
 TICKET_RATE_LIMIT = env_str("TICKET_RATE_LIMIT", "5/m")
 
+# --- Bookings (tours/booking.py, docs/booking.md) ------------------------------
+# A booking made from the chat holds its places this long, unless an operator
+# (or, later, a payment) confirms it; then the places are released.
+BOOKING_HOLD_MINUTES = env_int("BOOKING_HOLD_MINUTES", 30, minimum=1)
+# Places one booking may take (a group larger than this talks to an operator).
+BOOKING_MAX_PARTICIPANTS = env_int("BOOKING_MAX_PARTICIPANTS", 10, minimum=1)
+
 # --- AI (OpenRouter) --------------------------------------------------------
 OPENROUTER_API_KEY = env_str("OPENROUTER_API_KEY", "")
 OPENROUTER_BASE_URL = env_str("OPENROUTER_BASE_URL", "https://openrouter.ai/api/v1").rstrip("/")

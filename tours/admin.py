@@ -1,4 +1,7 @@
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from tours.models import Booking, FaqEntry, Tour
 
@@ -22,10 +25,38 @@ class TourAdmin(admin.ModelAdmin):
 
 @admin.register(Booking)
 class BookingAdmin(admin.ModelAdmin):
-    list_display = ["reference", "tour", "contact_name", "participants", "status", "created_at"]
-    list_filter = ["status"]
-    search_fields = ["reference", "contact_name", "phone", "email"]
-    raw_id_fields = ["tour", "user"]
+    list_display = [
+        "reference",
+        "tour",
+        "contact_name",
+        "participants",
+        "total_price",
+        "status",
+        "hold_expires_at",
+        "chat",
+        "created_at",
+    ]
+    list_filter = ["status", ("chat_proposal", admin.EmptyFieldListFilter)]
+    search_fields = [
+        "reference",
+        "contact_name",
+        "phone",
+        "email",
+        "chat_proposal__session__public_id",
+    ]
+    raw_id_fields = ["tour", "user", "confirmed_by"]
+    readonly_fields = ["idempotency_key", "confirmed_at", "confirmed_by", "cancelled_at", "chat"]
+    list_select_related = ["tour", "chat_proposal__session"]
+    date_hierarchy = "created_at"
+
+    @admin.display(description=_("chat"))
+    def chat(self, booking: Booking) -> str:
+        """The chat the booking was made in, linked to its page in the admin."""
+        proposal = getattr(booking, "chat_proposal", None)
+        if proposal is None:
+            return "—"
+        url = reverse("admin:chat_chatsession_change", args=[proposal.session_id])
+        return format_html('<a href="{}">{}</a>', url, str(proposal.session.public_id)[:8])
 
 
 @admin.register(FaqEntry)

@@ -97,6 +97,11 @@ class Booking(models.Model):
         PENDING = "pending", _("Awaiting payment")
         CONFIRMED = "confirmed", _("Confirmed")
         CANCELLED = "cancelled", _("Cancelled")
+        # A pending hold nobody confirmed in time (tours/booking.py); places released.
+        EXPIRED = "expired", _("Expired")
+
+    # Statuses that hold places of the tour (counted in Tour.places_booked).
+    HOLDING = (Status.PENDING, Status.CONFIRMED)
 
     tour = models.ForeignKey(Tour, on_delete=models.PROTECT, related_name="bookings")
     user = models.ForeignKey(
@@ -116,12 +121,42 @@ class Booking(models.Model):
     reference = models.CharField(
         _("reference"), max_length=16, unique=True, default=_new_booking_reference
     )
+    total_price = models.DecimalField(
+        _("total price, RUB"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    # Made by the client (the chat card) so that a retried confirmation gives
+    # back the same booking instead of a second one.
+    idempotency_key = models.UUIDField(_("idempotency key"), null=True, blank=True, unique=True)
+    hold_expires_at = models.DateTimeField(
+        _("hold expires"),
+        null=True,
+        blank=True,
+        help_text=_("A pending booking releases its places at this time unless confirmed"),
+    )
+    confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("confirmed by"),
+    )
+    cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("booking")
         verbose_name_plural = _("bookings")
         ordering = ["-created_at"]
+        indexes = [
+            # The expiry sweep: pending holds by their deadline.
+            models.Index(
+                fields=["hold_expires_at"],
+                name="booking_pending_hold_idx",
+                condition=Q(status="pending"),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.reference} · {self.tour}"

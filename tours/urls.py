@@ -8,4 +8,5 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("tours/", views.tour_list, name="list"),
     path("tours/<slug:slug>/", views.tour_detail, name="detail"),
+    path("bookings/", views.my_bookings, name="my-bookings"),
 ]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
+from tours.booking import bookable_tours, expire_holds
 from tours.filters import TourFilterForm, filter_tours
-from tours.models import FaqEntry, Tour
+from tours.models import Booking, FaqEntry, Tour
 
 FEATURED_COUNT = 6
 FAQ_ON_HOME = 4
@@ -52,5 +55,19 @@ def tour_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "tour": tour,
             "related": related,
             "is_past": tour.start_date < timezone.localdate(),
+            # The «Забронировать» button opens the chat's booking card (tours/booking.py).
+            "bookable": tour.free_places > 0 and bookable_tours().filter(pk=tour.pk).exists(),
+            "hold_minutes": settings.BOOKING_HOLD_MINUTES,
         },
     )
+
+
+@login_required
+def my_bookings(request: HttpRequest) -> HttpResponse:
+    """«Мои бронирования»: the logged-in visitor's own bookings, newest first."""
+    user_id = request.user.pk
+    assert user_id is not None  # login_required
+    # Lazy expiry: an overdue hold the sweep has not reached yet shows as expired.
+    expire_holds(user_id=user_id)
+    rows = Booking.objects.filter(user_id=user_id).select_related("tour")
+    return render(request, "tours/bookings.html", {"bookings": rows[:100]})

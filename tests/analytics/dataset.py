@@ -139,5 +139,25 @@ class Chat:
         return rating
 
 
+def chat_booking(chat: Chat, tour: Tour, participants: int, at: datetime, **fields: Any) -> Any:
+    """A booking made with the chat's card at `at` (a BookingProposal links it to the chat)."""
+    from chat.models import BookingProposal
+    from tours.models import Booking
+
+    booking = Booking.objects.create(
+        tour=tour, contact_name="Гость", phone="+79170000000", participants=participants, **fields
+    )
+    Booking.objects.filter(pk=booking.pk).update(created_at=at)
+    BookingProposal.objects.create(
+        session=chat.session,
+        tour=tour,
+        participants=participants,
+        origin=BookingProposal.Origin.MODEL,
+        booking=booking,
+        expires_at=at + timedelta(hours=2),
+    )
+    return booking
+
+
 def cost(value: str) -> Decimal:
     return Decimal(value)

@@ -159,6 +159,7 @@ def table(report: Report, top: int) -> str:
             [_("Tour"), _("Conversations")],
             [[t.title, t.conversations] for t in report.top_tours[:top]],
         ),
+        *_bookings_blocks(report, top),
         render(
             [_("FAQ entry"), _("AI answers")],
             [[f.question, f.answers] for f in report.top_faq[:top]],
@@ -198,3 +199,28 @@ def table(report: Report, top: int) -> str:
         ),
     ]
     return "\n\n".join(blocks) + "\n"
+
+
+def _bookings_blocks(report: Report, top: int) -> list[str]:
+    """Bookings from the chat (docs/metrics.md): the totals and the tours."""
+    b = report.bookings
+    if b is None:
+        return []
+    return [
+        render(
+            [_("Bookings from the chat"), _("Count"), _("Share")],
+            [
+                [_("Conversations that led to a booking"), b.with_booking, percent(b.booking_rate)],
+                [_("Bookings made in the chat"), b.bookings, ""],
+                [
+                    _("Made without an operator"),
+                    b.without_operator,
+                    percent(b.without_operator_share),
+                ],
+            ],
+        ),
+        render(
+            [_("Tour"), _("Bookings"), _("Places")],
+            [[t.title, t.bookings, t.places] for t in b.per_tour[:top]],
+        ),
+    ]

@@ -769,6 +769,152 @@
     scrollDown();
   }
 
+  // --- booking card (docs/protocol.md part 2: booking_proposal, confirm_booking) ----
+  // Self-contained: it adds its handlers and wraps `registered` and `error`.
+  // Nothing is booked until the visitor presses the card's confirm button.
+  let bookingAsk = null; // a tour page's «Забронировать» waiting for the socket
+  let bookingSend = null; // a confirm_booking sent and not yet answered (resent on reconnect)
+
+  function money(amount) {
+    const value = Number(amount);
+    try {
+      return new Intl.NumberFormat(lang || "ru", { style: "currency", currency: "RUB", maximumFractionDigits: 0 }).format(value);
+    } catch (error) {
+      return Math.round(value) + " ₽";
+    }
+  }
+  function dayLabel(iso) {
+    const date = new Date(iso + "T12:00:00");
+    try {
+      return date.toLocaleDateString(lang || undefined, { day: "numeric", month: "long", year: "numeric" });
+    } catch (error) {
+      return iso;
+    }
+  }
+
+  function requestBookingCard(slug) {
+    connect();
+    bookingAsk = slug;
+    const ask = () => {
+      if (bookingAsk !== slug) return;
+      if (!registered) return setTimeout(ask, 300);
+      bookingAsk = null;
+      transmit({ type: "booking_request", tour: slug });
+    };
+    ask();
+  }
+
+  function showBookingCard(frame) {
+    const tourInfo = frame.tour || {};
+    const price = Number(tourInfo.price_per_person);
+    const key = newClientId(); // one per card: a retried click books once
+    const people = el("input", { name: "participants", type: "number", min: "1", max: String(frame.max_participants || 1), value: String(frame.participants || 1), required: true, inputmode: "numeric" });
+    const total = el("strong", { class: "booking-total" });
+    const recount = () => {
+      const count = Math.max(1, Math.min(Number(people.value) || 1, frame.max_participants || 1));
+      total.textContent = money(price * count);
+    };
+    people.addEventListener("input", recount);
+    recount();
+    const name = el("input", { name: "name", maxlength: "120", autocomplete: "name", required: true });
+    const contact = el("input", { name: "contact", maxlength: "120", autocomplete: "email", required: true });
+    const dates = tourInfo.start_date === tourInfo.end_date ? dayLabel(tourInfo.start_date) : dayLabel(tourInfo.start_date) + " — " + dayLabel(tourInfo.end_date);
+    const form = el("form", { class: "booking", "data-proposal": frame.proposal_id, onsubmit: (event) => {
+      event.preventDefault();
+      const confirmation = { type: "confirm_booking", proposal_id: frame.proposal_id, idempotency_key: key, participants: Number(people.value) || 1 };
+      if (frame.needs_contact) {
+        const value = contact.value.trim();
+        confirmation.name = name.value.trim();
+        confirmation[value.includes("@") ? "email" : "phone"] = value;
+      }
+      form.querySelector(".form-error").hidden = true;
+      form.querySelector("button[type=submit]").disabled = true;
+      bookingSend = confirmation;
+      if (registered) transmit(confirmation);
+      else connect(); // sent once registered (resendBooking)
+    } }, [
+      el("p", { class: "card-title", text: gettext("Booking") }),
+      el("p", { class: "booking-tour", text: tourInfo.title || "" }),
+      el("dl", { class: "booking-facts" }, [
+        el("dt", { text: gettext("Dates") }), el("dd", { text: dates }),
+        el("dt", { text: gettext("Price per person") }), el("dd", { text: money(price) }),
+      ]),
+      field(gettext("People"), people),
+      frame.needs_contact && field(gettext("Your name"), name),
+      frame.needs_contact && field(gettext("Phone or e-mail"), contact),
+      el("p", { class: "booking-sum" }, [gettext("Total") + ": ", total]),
+      el("p", { class: "form-error", role: "alert", hidden: true }),
+      el("p", { class: "booking-note", text: interpolate(gettext("Nothing is booked until you press “Confirm”. The places are then held for %(minutes)s minutes until an operator confirms."), { minutes: frame.hold_minutes || 30 }) }),
+      el("button", { type: "submit", class: "primary", text: gettext("Confirm") }),
+    ]);
+    const shown = showCard("booking", [form], true);
+    // A card the visitor closed stays closed after a reload.
+    shown.querySelector(".card-close").addEventListener("click", () => save({ booking_dismissed: frame.proposal_id }));
+    scrollDown();
+  }
+
+  function bookingRefused(frame) {
+    if (bookingSend && bookingSend.proposal_id === frame.proposal_id) bookingSend = null;
+    const form = ui.cards.querySelector('form.booking[data-proposal="' + frame.proposal_id + '"]');
+    if (!form) return false;
+    const problem = form.querySelector(".form-error");
+    problem.textContent = frame.free_places != null ? frame.message + " " + interpolate(gettext("Free places: %(count)s."), { count: frame.free_places }) : frame.message;
+    problem.hidden = false;
+    const input = frame.field && form.querySelector('[name="' + (frame.field === "phone" || frame.field === "email" ? "contact" : frame.field) + '"]');
+    if (input) input.focus();
+    form.querySelector("button[type=submit]").disabled = false;
+    return true;
+  }
+
+  function resendBooking() {
+    if (bookingSend) transmit(bookingSend);
+    if (bookingAsk) requestBookingCard(bookingAsk);
+  }
+
+  function bookingMade(frame) {
+    if (bookingSend && bookingSend.proposal_id === frame.proposal_id) bookingSend = null;
+    const booking = frame.booking || {};
+    const done = [
+      el("p", { class: "card-title", text: interpolate(gettext("Booking %(reference)s"), { reference: booking.reference || "" }) }),
+      el("p", { class: "booking-done", text: booking.status_label || "" }),
+    ];
+    const card = ui.cards.querySelector('[data-kind="booking"]');
+    if (!card || card.querySelector('form.booking[data-proposal="' + frame.proposal_id + '"]')) showCard("booking-done", done, true);
+    if (frame.message) systemNotice(frame.message);
+  }
+
+  Object.assign(handlers, {
+    booking_proposal: showBookingCard,
+    booking_created: bookingMade,
+    booking_updated(frame) {
+      if (frame.message) systemNotice(frame.message);
+    },
+  });
+  const registeredFirst = handlers.registered;
+  handlers.registered = (frame) => {
+    registeredFirst(frame);
+    resendBooking();
+    // After a reload the card is gone from the page: ask for one still open.
+    if (!ui.cards.querySelector('[data-kind="booking"]')) transmit({ type: "booking_cards" });
+  };
+  handlers.booking_cards = (frame) => {
+    const open = (frame.cards || []).filter((card) => card.proposal_id !== load().booking_dismissed);
+    if (open.length && !ui.cards.querySelector('[data-kind="booking"]')) showBookingCard(open[open.length - 1]);
+  };
+
+  handlers.error = (frame) => {
+    if (frame.proposal_id && bookingRefused(frame)) frame.handled = true;
+    else if (frame.proposal_id) bookingSend = null;
+    onError(frame);
+  };
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest && event.target.closest("[data-tatartours-book]");
+    if (!button || !ui.panel) return;
+    event.preventDefault();
+    setOpen(true);
+    requestBookingCard(button.getAttribute("data-tatartours-book"));
+  });
+
   // --- composer -------------------------------------------------------------------
   let typingSent = false;
   let typingIdle = null;

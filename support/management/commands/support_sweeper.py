@@ -3,7 +3,8 @@
 One sweep abandons waiting requests whose visitor left (or that waited too
 long), puts back in the queue the chats of operators who are gone or left a
 visitor unanswered, and refreshes every waiting visitor's position and
-estimate. Run one (or more: sweeps are idempotent) next to the web
+estimate; it also expires booking holds nobody confirmed in time
+(chat/booking.py). Run one (or more: sweeps are idempotent) next to the web
 processes; operator sockets also sweep opportunistically, so a missing
 sweeper slows these down but loses nothing.
 """
@@ -18,6 +19,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from chat.booking import expire_holds as expire_booking_holds
+from chat.publish import run_action
 from support.actions import sweep
 
 logger = logging.getLogger("support.sweeper")
@@ -47,10 +50,14 @@ class Command(BaseCommand):
         while True:
             try:
                 result = await sweep()
+                # Booking holds nobody confirmed in time release their places.
+                expired = await run_action(expire_booking_holds)
             except Exception:
                 # Postgres or Redis away for a moment: try again next round.
                 logger.exception("support sweep failed")
             else:
+                if expired:
+                    self.stdout.write(f"expired {expired} booking holds")
                 if result.abandoned or result.requeued:
                     self.stdout.write(
                         f"abandoned {len(result.abandoned)}, requeued {len(result.requeued)}"

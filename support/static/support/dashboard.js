@@ -163,6 +163,8 @@
       try { frame = JSON.parse(event.data); } catch (error) { return; }
       const handler = handlers[frame.type];
       if (handler) handler(frame);
+      // For add-ons of the page (dashboard_bookings.js): every frame, after ours.
+      document.dispatchEvent(new CustomEvent("support:frame", { detail: frame }));
     });
 
     socket.addEventListener("close", function (event) {
@@ -489,6 +491,7 @@
   }
 
   function renderContext(chat) {
+    document.dispatchEvent(new CustomEvent("support:select", { detail: { sessionId: chat ? state.selected : null } }));
     const tourCard = $("tour-card");
     const visitorCard = $("visitor-card");
     clear(tourCard);
