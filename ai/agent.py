@@ -162,13 +162,16 @@ class _Answer:
                 if calls:
                     logger.info("ignoring %d tool calls on the last turn", len(calls))
                 break
-            messages.append(
-                {
-                    "role": "assistant",
-                    "content": result.completion.text or None,
-                    "tool_calls": [call.as_message() for call in calls],
-                }
-            )
+            assistant: dict[str, Any] = {
+                "role": "assistant",
+                "content": result.completion.text or None,
+                "tool_calls": [call.as_message() for call in calls],
+            }
+            if result.completion.reasoning_details:
+                # OpenRouter: pass reasoning blocks back unchanged with the tool
+                # calls, or a reasoning model loses (or refuses) its chain of thought.
+                assistant["reasoning_details"] = result.completion.reasoning_details
+            messages.append(assistant)
             for index, call in enumerate(calls):
                 if index < tools.MAX_CALLS_PER_TURN:
                     output = await tools.execute(call, self.tool_run)
