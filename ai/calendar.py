@@ -243,6 +243,25 @@ _RELATIVE: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+def in_month(month: int) -> str:
+    """ "в декабре": the month as the answer says when."""
+    names = (
+        _("in January"),
+        _("in February"),
+        _("in March"),
+        _("in April"),
+        _("in May"),
+        _("in June"),
+        _("in July"),
+        _("in August"),
+        _("in September"),
+        _("in October"),
+        _("in November"),
+        _("in December"),
+    )
+    return names[month - 1]
+
+
 def normalize(text: str) -> str:
     return text.lower().replace("ё", "е")
 
@@ -408,7 +427,7 @@ def periods_in(text: str, today: date) -> list[Period]:
         month = _month_number(match.group(1))
         if month:
             span = month_span(month, today)
-            found.append(Period(date_format(span[1], "F Y").lower(), (span,), "month"))
+            found.append(Period(in_month(month), (span,), "month"))
     for season, (first_month, _months, index) in _SEASONS:
         if season.search(consumed):
             found.append(_season(first_month, index, today))

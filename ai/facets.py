@@ -22,7 +22,7 @@ from datetime import date
 from decimal import Decimal
 
 from ai.calendar import Period, normalize, periods_in
-from ai.retrieval import Catalogue, TourQuery
+from ai.retrieval import Catalogue, TourQuery, word_set
 
 _NUMBER_WORDS = {
     "один": 1,
@@ -92,16 +92,21 @@ _RANGE_PRICE = re.compile(rf"\bот\s+{_AMOUNT}\s*(?:руб\w*|₽)?\s*до\s+{_
 _DASH_PRICE = re.compile(r"\b(\d{1,3})\s*[-–]\s*(\d{1,3})\s*(тыс\w*|к\b)")
 _MIN_PRICE = re.compile(rf"\b(?:от|дороже|больше)\s+{_AMOUNT}\s*(?:руб\w*|₽|р\b)")
 _PER_PERSON = re.compile(r"\b(?:с|на|за)\s+(?:человек\w*|одного|персон\w*|нос\w*)|\bс\s+каждого")
-_TOTAL_BUDGET = re.compile(r"\b(?:бюджет\w*|всего|на\s+всех|вместе|на\s+семью|на\s+двоих|на\s+троих)")
+_TOTAL_BUDGET = re.compile(
+    r"\b(?:бюджет\w*|всего|на\s+всех|вместе|на\s+семью|на\s+двоих|на\s+троих)"
+)
 
 _SORTS = (
-    (re.compile(r"\b(?:самы\w*\s+)?(?:дешев\w*|подешев\w*|недорог\w*|бюджетн\w*|эконом\w*)"), "price"),
-    (re.compile(r"\bсамы\w*\s+дорог\w*|\bдорож\w*|\bпремиум\w*|\bvip\b"), "-price"),
+    (
+        re.compile(r"\b(?:сам\w*\s+)?(?:дешев\w*|подешев\w*|недорог\w*|бюджетн\w*|эконом\w*)"),
+        "price",
+    ),
+    (re.compile(r"\bсам\w+\s+дорог\w*|\bподорож\w*|\bпремиум\w*|\bvip\b"), "-price"),
     (re.compile(r"\bближайш\w*|\bпоскорее|\bскоро\b|\bв\s+ближайшее"), "date"),
-    (re.compile(r"\bсамы\w*\s+(?:коротк\w*|быстр\w*)|\bкоротк\w*|\bнедолг\w*"), "duration"),
-    (re.compile(r"\bсамы\w*\s+(?:длинн\w*|долг\w*|продолжительн\w*)"), "-duration"),
+    (re.compile(r"\bсам\w+\s+(?:коротк\w*|быстр\w*)|\bкоротк\w*|\bнедолг\w*"), "duration"),
+    (re.compile(r"\bсам\w+\s+(?:длинн\w*|долг\w*|продолжительн\w*)"), "-duration"),
 )
-_SUPERLATIVE = re.compile(r"\bсамы\w*|\bсамое\b|\bнаиболее\b")
+_SUPERLATIVE = re.compile(r"\bсам(?:ый|ая|ое|ые|ую|ой|ого|ых)\b|\bнаиболее\b")
 _HALF_DAY = re.compile(
     r"\bполдня|\bпол\s+дня|\bпар[уы]\s+час\w*|\bнескольк\w*\s+час\w*|\bна\s+(\d)\s+час\w*|"
     r"\bненадолго|\bкоротк\w*|\bнедолг\w*"
@@ -110,7 +115,9 @@ _OVERNIGHT = re.compile(
     r"\bночев\w*|\bночлег\w*|\bс\s+ночью|\bна\s+(?:два|три|2|3|нескольк\w*)\s+(?:дня|дней)|"
     r"\bмногоднев\w*|\bдвухднев\w*|\bтрехднев\w*|\bс\s+проживани\w*|\bгостиниц\w*|\bотел\w*"
 )
-_ONE_DAY = re.compile(r"\bна\s+(?:один\s+|1\s+)?день\b|\bза\s+один\s+день|\bоднодневн\w*|\bбез\s+ночев")
+_ONE_DAY = re.compile(
+    r"\bна\s+(?:один\s+|1\s+)?день\b|\bза\s+один\s+день|\bоднодневн\w*|\bбез\s+ночев"
+)
 _DURATION_TOPIC = re.compile(
     r"\bсколько\s+(?:по\s+времени|час\w*|длит\w*|идет|занима\w*)|\bдлительност\w*|"
     r"\bпродолжительн\w*|\bдлится|\bдолго\s+ли|\bво\s+сколько\s+(?:закан|верн)\w*"
@@ -119,7 +126,9 @@ _DURATION_TOPIC = re.compile(
 TOPICS: dict[str, re.Pattern[str]] = {
     "tours": re.compile(r"\b(тур(ы|ов|а|е|у|ом|ами|ах)?|экскурс\w*|поезд(к|ок)\w*|путешеств\w*)\b"),
     "booking": re.compile(r"\b(брон\w*|заброн\w*|резерв\w*|запис\w*)"),
-    "price": re.compile(r"\b(цен\w*|стоит|стоят|стоимост\w*|почем|прайс\w*|руб\w*|₽|дешев\w*|дорог\w*)"),
+    "price": re.compile(
+        r"\b(цен\w*|стоит|стоят|стоимост\w*|почем|прайс\w*|руб\w*|₽|дешев\w*|дорог\w*)"
+    ),
     "places": re.compile(r"\b(мест(а|о|ам|ах)?|свободн\w*|осталось|остались)\b"),
     "dates": re.compile(r"\b(когда|дат(а|ы|у|е)|числ\w*|расписан\w*|ближайш\w*)\b"),
 }
@@ -282,7 +291,7 @@ def read_question(text: str, catalogue: Catalogue, today: date) -> Question:
 
 
 # Words a facet was read from: not searched as text ("выходные", "дешёвый", "человек").
-FACET_WORDS = frozenset(
+FACET_WORDS = word_set(
     """
     январь февраль март апрель май июнь июль август сентябрь октябрь ноябрь декабрь
     лето летом зима зимой весна весной осень осенью летний зимний весенний осенний
@@ -294,5 +303,5 @@ FACET_WORDS = frozenset(
     человек группа взрослый ребёнок ребенок дети детский малыш сын дочь возраст лет год
     полдня час часы ночёвка ночевка длиться длительность продолжительность короткий
     долгий длинный быстрый свободный место места осталось самый нас
-    """.split()
+    """
 )

@@ -38,18 +38,25 @@ from ai.calendar import Period
 from ai.russian import is_known_word, lemmas, tokens
 from tours.models import FaqEntry, SearchAlias, Tour
 
-# A result needs this much evidence: a rare word in a title, or two in a description.
-MIN_SCORE = 3.0
+# A result needs this much evidence: a rare word in a title or summary, or two in a
+# description (weights below times IDF, which is 1 for a word of one document).
+MIN_SCORE = 2.0
 # Results below this share of the best one are padding, not answers.
-RELATIVE_CUTOFF = 0.35
+RELATIVE_CUTOFF = 0.45
 # Typos: a word found nowhere is read as the catalogue's nearest word at this similarity.
 FUZZY_CUTOFF = 80
 MAX_RESULTS = 8
 # Field weights: a title, a place, an alias, a FAQ question or its tags are headings.
 HEADING = 3.0
 
+
+def word_set(text: str) -> frozenset[str]:
+    """A set of words written as one whitespace-separated block (readable word lists)."""
+    return frozenset(text.split())
+
+
 # Words that say nothing about which tour or entry fits (dictionary forms).
-STOP = frozenset(
+STOP = word_set(
     """
     а и или в во на по с со для до от у о об про за из к ко не ни ли же бы то что чтобы как
     какой какая какие который где когда куда откуда сколько есть быть мочь хотеть хотеться
@@ -58,16 +65,16 @@ STOP = frozenset(
     добрый подсказать сказать интересовать посоветовать нибудь самый ли бывать
     да нет если уж вообще также тоже иметься имеется либо чем при же ну а-то
     ещё вас нас вам нам мне меня себя кто
-    """.split()
+    """
 )
 # The site's own subject: every tour is a tour.
-GENERIC = frozenset(
+GENERIC = word_set(
     """
     тур туры экскурсия поездка путешествие программа поехать съездить сходить посетить
     посмотреть побывать экскурсионный туристический предложение вариант туристический
     интересный интересно красивый хороший лучший что-нибудь какой-нибудь куда-нибудь
     татарстан человек взрослый двое трое четверо пятеро вдвоём втроём
-    """.split()
+    """
 )
 
 
@@ -134,7 +141,7 @@ class Matcher:
                 self.df[key] = self.df.get(key, 0) + 1
 
     def read(self, word: str) -> frozenset[str]:
-        """The vocabulary keys `word` stands for: its forms, else its stem, else its nearest typo."""
+        """The vocabulary keys `word` stands for: its forms, else its stem, else a typo's fix."""
         own = ({word} | lemmas(word)) & self.vocabulary
         if own:
             return frozenset(own)
@@ -163,8 +170,13 @@ class Matcher:
         return frozenset(found)
 
     def idf(self, keys: Iterable[str]) -> float:
+        """How rare the word is, from 1 (in one document only) down to nearly 0 (in all).
+
+        Scaled so that thresholds mean the same with 3 tours or 300.
+        """
+        size = len(self.docs) + 1
         df = min((self.df.get(k, 0) for k in keys), default=0) or 1
-        return max(math.log((len(self.docs) + 1) / (df + 0.5)), 0.1)
+        return max(math.log(size / (df + 0.5)) / math.log(size / 1.5), 0.05)
 
     def score(self, doc: _Doc, words: list[QueryWord]) -> tuple[float, int]:
         """(score, words matched in a heading field): each word counts once, by its best field."""
@@ -280,7 +292,6 @@ class Catalogue:
     aliases: list[Alias]
     today: date
     _matcher: Matcher | None = None
-    _docs: dict[int, _Doc] = field(default_factory=dict)
 
     @classmethod
     def load(cls, today: date | None = None) -> Catalogue:
@@ -305,24 +316,19 @@ class Catalogue:
         return cls(tours=tours, aliases=aliases, today=today)
 
     def doc(self, tour: TourRow) -> _Doc:
-        if tour.pk not in self._docs:
-            own_aliases = " ".join(a.name for a in self.aliases if a.tour_slug == tour.slug)
-
-            def build() -> _Doc:
-                return _Doc(
-                    [
-                        _Field(3.0, _keys(tour.title)),
-                        _Field(3.0, _keys(tour.place)),
-                        _Field(2.0, _keys(tour.short_description)),
-                        _Field(1.0, _keys(tour.description)),
-                    ]
-                )
-
-            base = _cached_doc("tour", tour.pk, tour.updated_at, build)
-            self._docs[tour.pk] = (
-                _Doc([*base.fields, _Field(3.0, _keys(own_aliases))]) if own_aliases else base
+        # An alias counts only whole (see `places_named`): "озеро Кабан" must not
+        # make every question about lakes point at the Tatar Sloboda.
+        def build() -> _Doc:
+            return _Doc(
+                [
+                    _Field(HEADING, _keys(tour.title)),
+                    _Field(HEADING, _keys(tour.place)),
+                    _Field(2.0, _keys(tour.short_description)),
+                    _Field(1.0, _keys(tour.description)),
+                ]
             )
-        return self._docs[tour.pk]
+
+        return _cached_doc("tour", tour.pk, tour.updated_at, build)
 
     @property
     def matcher(self) -> Matcher:
@@ -347,9 +353,7 @@ class Catalogue:
             return bool(parts) and all(any(p & r for r in read) for p in parts)
 
         places = [
-            place
-            for place in self.places
-            if named(tuple(_keys(word) for word in tokens(place)))
+            place for place in self.places if named(tuple(_keys(word) for word in tokens(place)))
         ]
         slugs: list[str] = []
         for alias in self.aliases:
@@ -596,7 +600,7 @@ class FaqHit:
 
 POLICY_TAG = "правила"
 # A FAQ entry needs more than a tour: its answer texts are long and general.
-FAQ_MIN_SCORE = 3.5
+FAQ_MIN_SCORE = 2.0
 
 
 @dataclass

@@ -201,6 +201,13 @@ def lemmas(word: str) -> frozenset[str]:
     return frozenset(found)
 
 
+@lru_cache(maxsize=16384)
+def lemma(word: str) -> str:
+    """The most likely dictionary form: "рыбалку" -> "рыбалка"."""
+    parses = _morph().parse(word)
+    return parses[0].normal_form if parses else word
+
+
 @lru_cache(maxsize=65536)
 def part_of_speech(word: str) -> str:
     parses = _morph().parse(word)
