@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cache, lru_cache
+
+import pymorphy3
 
 WORD = re.compile(r"[a-zа-я0-9-]+", re.IGNORECASE)
 
@@ -90,3 +93,127 @@ def read(text: str) -> Reading:
     price = _PRICE_LIMIT.search(text)
     max_price = int(re.sub(r"\s", "", price.group(1))) if price else None
     return Reading(topics=frozenset(found), month=month_in(text), max_price=max_price)
+
+
+# --- word forms, typos and Latin letters, for ai/retrieval.py ----------------------------------
+
+# Latin spellings of Russian words as visitors type them ("sviyazhsk", "kazan",
+# "ekskursiya skolko stoit"), longest first so "shch" wins over "sh" + "ch".
+_LATIN_TO_CYRILLIC: tuple[tuple[str, str], ...] = (
+    ("shch", "щ"),
+    ("sch", "щ"),
+    ("yo", "ё"),
+    ("zh", "ж"),
+    ("kh", "х"),
+    ("ts", "ц"),
+    ("ch", "ч"),
+    ("sh", "ш"),
+    ("yu", "ю"),
+    ("ju", "ю"),
+    ("ya", "я"),
+    ("ja", "я"),
+    ("ye", "е"),
+    ("a", "а"),
+    ("b", "б"),
+    ("c", "к"),
+    ("d", "д"),
+    ("e", "е"),
+    ("f", "ф"),
+    ("g", "г"),
+    ("h", "х"),
+    ("i", "и"),
+    ("j", "й"),
+    ("k", "к"),
+    ("l", "л"),
+    ("m", "м"),
+    ("n", "н"),
+    ("o", "о"),
+    ("p", "п"),
+    ("q", "к"),
+    ("r", "р"),
+    ("s", "с"),
+    ("t", "т"),
+    ("u", "у"),
+    ("v", "в"),
+    ("w", "в"),
+    ("x", "кс"),
+    ("y", "ы"),
+    ("z", "з"),
+    ("'", "ь"),
+)
+_LATIN_WORD = re.compile(r"^[a-z']+$")
+TOKEN = re.compile(r"[a-zа-яё0-9]+(?:-[a-zа-яё0-9]+)*", re.IGNORECASE)
+
+
+@lru_cache(maxsize=4096)
+def to_cyrillic(word: str) -> str:
+    """A Latin-typed Russian word in Cyrillic: sviyazhsk -> свияжск, ekskursiya -> экскурсия."""
+    word = word.lower()
+    if not _LATIN_WORD.match(word):
+        return word
+    out: list[str] = []
+    index = 0
+    while index < len(word):
+        for latin, cyrillic in _LATIN_TO_CYRILLIC:
+            if word.startswith(latin, index):
+                if latin == "e" and index == 0:
+                    cyrillic = "э"  # ekskursiya, etnotur
+                elif latin == "y" and index > 0 and word[index - 1] in "aeiouy":
+                    cyrillic = "й"  # raiy, bolshoy, stariy
+                out.append(cyrillic)
+                index += len(latin)
+                break
+        else:
+            index += 1
+    return "".join(out)
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-case words with ё as е, Latin words in Cyrillic; hyphenated words kept whole."""
+    found: list[str] = []
+    for raw in TOKEN.findall(text):
+        word = raw.lower().replace("ё", "е")
+        if _LATIN_WORD.match(word.replace("-", "")):
+            word = "-".join(to_cyrillic(part) for part in word.split("-"))
+        found.append(word)
+    return found
+
+
+@cache
+def _morph() -> pymorphy3.MorphAnalyzer:
+    return pymorphy3.MorphAnalyzer(lang="ru")
+
+
+@lru_cache(maxsize=65536)
+def lemmas(word: str) -> frozenset[str]:
+    """The dictionary forms a word may be (top parses), ё as е: "озёра" -> {"озеро"}.
+
+    A word pymorphy3 only guesses (unknown to its dictionary) keeps its own
+    form too, since the guess is often wrong for place names ("Свияжске").
+    """
+    if not word or word.isdigit():
+        return frozenset({word})
+    parses = _morph().parse(word)
+    best = parses[0].score if parses else 0
+    found = {p.normal_form.replace("ё", "е") for p in parses[:3] if p.score >= best / 2}
+    if not parses or not parses[0].is_known:
+        found.add(word)
+    return frozenset(found)
+
+
+@lru_cache(maxsize=16384)
+def lemma(word: str) -> str:
+    """The most likely dictionary form: "рыбалку" -> "рыбалка"."""
+    parses = _morph().parse(word)
+    return parses[0].normal_form if parses else word
+
+
+@lru_cache(maxsize=65536)
+def part_of_speech(word: str) -> str:
+    parses = _morph().parse(word)
+    return str(parses[0].tag.POS or "") if parses else ""
+
+
+def is_known_word(word: str) -> bool:
+    parses = _morph().parse(word)
+    return bool(parses) and parses[0].is_known

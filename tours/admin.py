@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from tours.models import Booking, FaqEntry, Tour
+from tours.models import Booking, FaqEntry, SearchAlias, Tour
 
 
 @admin.register(Tour)
@@ -34,3 +34,10 @@ class FaqEntryAdmin(admin.ModelAdmin):
     list_filter = ["is_published"]
     search_fields = ["question", "answer", "tags"]
     list_editable = ["is_published", "position"]
+
+
+@admin.register(SearchAlias)
+class SearchAliasAdmin(admin.ModelAdmin):
+    list_display = ["name", "place", "tour"]
+    search_fields = ["name", "place", "tour__title"]
+    autocomplete_fields = ["tour"]

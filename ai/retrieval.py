@@ -1,0 +1,654 @@
+"""One retrieval for both answer paths: tours and FAQ entries ranked for a question.
+
+The offline answerer and the model's tools (`search_tours`, `search_faq`)
+both call `search_tours` / `search_faq` here, so a question finds the same
+tours whichever path answers it.
+
+Text relevance is computed in Python over the (small) published catalogue:
+every word is reduced to its dictionary forms (pymorphy3), a Latin-typed word
+is read in Cyrillic, and a word found nowhere is matched to the catalogue's
+nearest word (rapidfuzz, a typo) or by its stem (a place name pymorphy3 does
+not know). Words weigh by where they match (title, place or alias, summary,
+description) and by how rare they are in the catalogue (IDF), and a result
+needs `MIN_SCORE`: one incidental shared word in a description never decides.
+
+Facets (`ai.facets.Facets`: dates, place, budget, group size, children's
+age, duration, sort) are hard filters; the question's other words still
+rank what passes them. When the filters leave nothing, `TourSearch.emptied_by`
+names the filters that did it and `nearest` holds the closest tours without
+them, so an answer can say "такого тура нет" and offer something real.
+
+Sync functions: call them through `database_sync_to_async`, one hop each.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.utils import timezone
+from rapidfuzz import fuzz, process
+
+from ai.calendar import Period
+from ai.russian import is_known_word, lemmas, tokens
+from tours.models import FaqEntry, SearchAlias, Tour
+
+# A result needs this much evidence: a rare word in a title or summary, or two in a
+# description (weights below times IDF, which is 1 for a word of one document).
+MIN_SCORE = 2.0
+# Results below this share of the best one are padding, not answers.
+RELATIVE_CUTOFF = 0.45
+# Typos: a word found nowhere is read as the catalogue's nearest word at this similarity.
+FUZZY_CUTOFF = 80
+MAX_RESULTS = 8
+# Field weights: a title, a place, an alias, a FAQ question or its tags are headings.
+HEADING = 3.0
+
+
+def word_set(text: str) -> frozenset[str]:
+    """A set of words written as one whitespace-separated block (readable word lists)."""
+    return frozenset(text.split())
+
+
+# Words that say nothing about which tour or entry fits (dictionary forms).
+STOP = word_set(
+    """
+    а и или в во на по с со для до от у о об про за из к ко не ни ли же бы то что чтобы как
+    какой какая какие который где когда куда откуда сколько есть быть мочь хотеть хотеться
+    нужно надо нужный можно я мы вы ты он она они оно это этот тот весь свой ваш наш мой
+    очень просто ещё уже там тут здесь так вот пожалуйста спасибо здравствуйте привет
+    добрый подсказать сказать интересовать посоветовать нибудь самый ли бывать
+    да нет если уж вообще также тоже иметься имеется либо чем при же ну а-то
+    ещё вас нас вам нам мне меня себя кто
+    """
+)
+# The site's own subject: every tour is a tour.
+GENERIC = word_set(
+    """
+    тур туры экскурсия поездка путешествие программа поехать съездить сходить посетить
+    посмотреть побывать экскурсионный туристический предложение вариант туристический
+    интересный интересно красивый хороший лучший что-нибудь какой-нибудь куда-нибудь
+    татарстан человек взрослый двое трое четверо пятеро вдвоём втроём
+    """
+)
+
+
+@dataclass
+class _Field:
+    weight: float
+    keys: frozenset[str]
+
+
+@dataclass
+class _Doc:
+    """One tour or FAQ entry as the scorer sees it: its fields' word keys."""
+
+    fields: list[_Field]
+
+    @property
+    def keys(self) -> frozenset[str]:
+        return frozenset().union(*(f.keys for f in self.fields))
+
+
+def _keys(text: str) -> frozenset[str]:
+    """A text's words and their dictionary forms (hyphenated words also by their parts)."""
+    found: set[str] = set()
+    for word in tokens(text):
+        found.add(word)
+        found |= lemmas(word)
+        if "-" in word:
+            for part in word.split("-"):
+                found.add(part)
+                found |= lemmas(part)
+    # Stop words never match: "во сколько отправление" is not about a price.
+    return frozenset(found - STOP)
+
+
+_doc_cache: dict[tuple[str, int, datetime | None], _Doc] = {}
+
+
+def _cached_doc(kind: str, pk: int, stamp: datetime | None, build: Any) -> _Doc:
+    key = (kind, pk, stamp)
+    doc = _doc_cache.get(key)
+    if doc is None:
+        if len(_doc_cache) > 5000:
+            _doc_cache.clear()
+        doc = _doc_cache[key] = build()
+    return doc
+
+
+@dataclass(frozen=True)
+class QueryWord:
+    word: str
+    keys: frozenset[str]  # catalogue keys this word matches
+
+
+class Matcher:
+    """Reads a question's words against one collection's vocabulary."""
+
+    def __init__(self, docs: list[_Doc]) -> None:
+        self.docs = docs
+        self.vocabulary: frozenset[str] = frozenset().union(*(d.keys for d in docs))
+        self._sorted = sorted(self.vocabulary)
+        self.df: dict[str, int] = {}
+        for doc in docs:
+            for key in doc.keys:
+                self.df[key] = self.df.get(key, 0) + 1
+
+    def read(self, word: str) -> frozenset[str]:
+        """The vocabulary keys `word` stands for: its forms, else its stem, else a typo's fix."""
+        own = ({word} | lemmas(word)) & self.vocabulary
+        if own:
+            return frozenset(own)
+        found: set[str] = set()
+        known = is_known_word(word)
+        if len(word) >= 4:
+            # "фото" -> "фотограф"; "свияжске" -> "свияжск" (a stem the dictionary lacks).
+            found = {
+                key
+                for key in self._sorted
+                if (key.startswith(word) and len(key) - len(word) <= 6)
+                or (
+                    not known
+                    and len(key) >= 5
+                    and word.startswith(key)
+                    and len(word) - len(key) <= 3
+                )
+            }
+        # A dictionary word is not a typo: "выходные" is never "входные".
+        if not found and not known and len(word) >= 5:
+            match = process.extractOne(
+                word, self._sorted, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF
+            )
+            if match is not None:
+                found = {match[0]}
+        return frozenset(found)
+
+    def idf(self, keys: Iterable[str]) -> float:
+        """How rare the word is, from 1 (in one document only) down to nearly 0 (in all).
+
+        Scaled so that thresholds mean the same with 3 tours or 300.
+        """
+        size = len(self.docs) + 1
+        df = min((self.df.get(k, 0) for k in keys), default=0) or 1
+        return max(math.log(size / (df + 0.5)) / math.log(size / 1.5), 0.05)
+
+    def score(self, doc: _Doc, words: list[QueryWord]) -> tuple[float, int]:
+        """(score, words matched in a heading field): each word counts once, by its best field."""
+        total, strong = 0.0, 0
+        for word in words:
+            if not word.keys:
+                continue
+            best = max((f.weight for f in doc.fields if f.keys & word.keys), default=0.0)
+            if best:
+                total += best * self.idf(word.keys & doc.keys)
+                strong += best >= HEADING
+        return total, strong
+
+
+def content_words(text: str, *, ignore: frozenset[str] = frozenset()) -> list[str]:
+    """The question's words that can tell answers apart (no stop words, numbers, facets)."""
+    found: list[str] = []
+    for word in tokens(text):
+        forms = lemmas(word)
+        if len(word) < 3 or word.isdigit() or forms & STOP or word in STOP:
+            continue
+        if forms & ignore or word in ignore:
+            continue
+        if word not in found:
+            found.append(word)
+    return found[:24]
+
+
+# --- tours ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TourRow:
+    """A tour as the answers use it: the catalogue's facts, never the model's."""
+
+    pk: int
+    slug: str
+    title: str
+    place: str
+    short_description: str
+    description: str
+    start_date: date
+    end_date: date
+    duration_hours: int
+    price_per_person: Decimal
+    max_participants: int
+    places_booked: int
+    updated_at: datetime | None = None
+
+    @property
+    def free_places(self) -> int:
+        return max(self.max_participants - self.places_booked, 0)
+
+    @property
+    def nights(self) -> int:
+        return (self.end_date - self.start_date).days
+
+    @property
+    def min_age(self) -> int | None:
+        """The age limit the description states ("для детей от 8 лет"), if any."""
+        match = _AGE_LIMIT.search(f"{self.short_description} {self.description}")
+        return int(match.group(1)) if match else None
+
+    def data(self) -> dict[str, Any]:
+        price = self.price_per_person
+        return {
+            "slug": self.slug,
+            "title": self.title,
+            "place": self.place,
+            "start_date": self.start_date.isoformat(),
+            "end_date": self.end_date.isoformat(),
+            "duration_hours": self.duration_hours,
+            "nights": self.nights,
+            "price_per_person": int(price) if price == price.to_integral_value() else float(price),
+            "currency": "RUB",
+            "free_places": self.free_places,
+            "min_age": self.min_age,
+            "url": f"/tours/{self.slug}/",
+        }
+
+
+_AGE_LIMIT = re.compile(r"(?:дет\w*|ребен\w*|ребён\w*)\s+(?:от|старше)\s+(\d{1,2})\s*(?:лет|года?)")
+_TOUR_FIELDS = (
+    "pk",
+    "slug",
+    "title",
+    "place",
+    "short_description",
+    "description",
+    "start_date",
+    "end_date",
+    "duration_hours",
+    "price_per_person",
+    "max_participants",
+    "places_booked",
+    "updated_at",
+)
+
+
+@dataclass(frozen=True)
+class Alias:
+    name: str
+    place: str
+    tour_slug: str
+    keys: tuple[frozenset[str], ...]  # one key set per word of the name
+
+
+@dataclass
+class Catalogue:
+    """One read of the published upcoming tours and the aliases (one DB hop)."""
+
+    tours: list[TourRow]
+    aliases: list[Alias]
+    today: date
+    _matcher: Matcher | None = None
+
+    @classmethod
+    def load(cls, today: date | None = None) -> Catalogue:
+        today = today or timezone.localdate()
+        rows = (
+            Tour.objects.published()
+            .filter(start_date__gte=today)
+            .order_by("start_date", "title")
+            .values_list(*_TOUR_FIELDS)
+        )
+        tours = [TourRow(*row) for row in rows]
+        slugs = {t.pk: t.slug for t in tours}
+        aliases = [
+            Alias(
+                name=name,
+                place=place,
+                tour_slug=slugs.get(tour_id, "") if tour_id else "",
+                keys=tuple(_keys(word) for word in tokens(name)),
+            )
+            for name, place, tour_id in SearchAlias.objects.values_list("name", "place", "tour_id")
+        ]
+        return cls(tours=tours, aliases=aliases, today=today)
+
+    def doc(self, tour: TourRow) -> _Doc:
+        # An alias counts only whole (see `places_named`): "озеро Кабан" must not
+        # make every question about lakes point at the Tatar Sloboda.
+        def build() -> _Doc:
+            return _Doc(
+                [
+                    _Field(HEADING, _keys(tour.title)),
+                    _Field(HEADING, _keys(tour.place)),
+                    _Field(2.0, _keys(tour.short_description)),
+                    _Field(1.0, _keys(tour.description)),
+                ]
+            )
+
+        return _cached_doc("tour", tour.pk, tour.updated_at, build)
+
+    @property
+    def matcher(self) -> Matcher:
+        if self._matcher is None:
+            alias_keys = [_Doc([_Field(3.0, frozenset().union(*a.keys))]) for a in self.aliases]
+            self._matcher = Matcher([self.doc(t) for t in self.tours])
+            # Alias words are vocabulary too (a question says "Булгар"), without changing IDF.
+            extra = frozenset().union(*(d.keys for d in alias_keys)) if alias_keys else frozenset()
+            self._matcher.vocabulary = self._matcher.vocabulary | extra
+            self._matcher._sorted = sorted(self._matcher.vocabulary)
+        return self._matcher
+
+    @property
+    def places(self) -> list[str]:
+        return sorted({t.place for t in self.tours})
+
+    def places_named(self, text: str) -> tuple[list[str], list[str]]:
+        """(places, tour slugs) the text names: by a tour's place or an alias, in any form."""
+        read = [self.matcher.read(w) | lemmas(w) | {w} for w in tokens(text)]
+
+        def named(parts: tuple[frozenset[str], ...]) -> bool:
+            return bool(parts) and all(any(p & r for r in read) for p in parts)
+
+        places = [
+            place for place in self.places if named(tuple(_keys(word) for word in tokens(place)))
+        ]
+        slugs: list[str] = []
+        for alias in self.aliases:
+            if named(alias.keys):
+                if alias.place and alias.place not in places:
+                    places.append(alias.place)
+                if alias.tour_slug and alias.tour_slug not in slugs:
+                    slugs.append(alias.tour_slug)
+        return places, slugs
+
+
+SORTS = ("relevance", "price", "-price", "date", "duration", "-duration")
+
+
+@dataclass(frozen=True)
+class TourQuery:
+    """What to look for: the question's words and its facets (all optional)."""
+
+    text: str = ""
+    period: Period | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    places: tuple[str, ...] = ()
+    tour_slugs: tuple[str, ...] = ()  # named by an alias ("Кул-Шариф")
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+    min_free_places: int | None = None
+    child_age: int | None = None
+    max_hours: int | None = None
+    overnight: bool | None = None  # True: with a night; False: within a day
+    sort: str = "relevance"
+
+    def filters(self) -> list[str]:
+        """The names of the active hard filters, in the order an answer explains them."""
+        active = []
+        if self.period is not None or self.date_from or self.date_to:
+            active.append("dates")
+        if self.places:
+            active.append("place")
+        if self.min_price is not None or self.max_price is not None:
+            active.append("price")
+        if self.min_free_places:
+            active.append("free_places")
+        if self.child_age is not None:
+            active.append("age")
+        if self.max_hours is not None or self.overnight is not None:
+            active.append("duration")
+        return active
+
+    def without(self, name: str) -> TourQuery:
+        if name == "dates":
+            return replace(self, period=None, date_from=None, date_to=None)
+        if name == "place":
+            return replace(self, places=())
+        if name == "price":
+            return replace(self, min_price=None, max_price=None)
+        if name == "free_places":
+            return replace(self, min_free_places=None)
+        if name == "age":
+            return replace(self, child_age=None)
+        if name == "duration":
+            return replace(self, max_hours=None, overnight=None)
+        if name == "text":
+            return replace(self, text="", tour_slugs=())
+        raise ValueError(name)
+
+
+@dataclass
+class RankedTour:
+    tour: TourRow
+    score: float = 0.0
+    place_match: bool = False
+
+
+@dataclass
+class TourSearch:
+    """The outcome of one search: what fits, and when nothing does, why and what is nearest."""
+
+    query: TourQuery
+    tours: list[TourRow]
+    total: int
+    text_matched: bool  # the question's own words found these (not only the facets)
+    unmatched_words: list[str] = field(default_factory=list)
+    emptied_by: list[str] = field(default_factory=list)
+    nearest: list[TourRow] = field(default_factory=list)
+
+
+def _passes(tour: TourRow, query: TourQuery, place_keys: dict[str, frozenset[str]]) -> bool:
+    if query.period is not None and not query.period.contains(tour.start_date):
+        return False
+    if query.date_from and tour.start_date < query.date_from:
+        return False
+    if query.date_to and tour.start_date > query.date_to:
+        return False
+    if query.places and not _place_match(tour, query, place_keys):
+        return False
+    if query.max_price is not None and tour.price_per_person > query.max_price:
+        return False
+    if query.min_price is not None and tour.price_per_person < query.min_price:
+        return False
+    if query.min_free_places and tour.free_places < query.min_free_places:
+        return False
+    if query.child_age is not None and (tour.min_age or 0) > query.child_age:
+        return False
+    if query.max_hours is not None and (tour.duration_hours > query.max_hours or tour.nights):
+        return False
+    return not (query.overnight is not None and (tour.nights > 0) != query.overnight)
+
+
+def _place_match(tour: TourRow, query: TourQuery, place_keys: dict[str, frozenset[str]]) -> bool:
+    """The tour is at the place, or its title names it (the Volga cruise calls at Sviyazhsk)."""
+    if tour.place in query.places:
+        return True
+    title = _keys(tour.title)
+    return any(place_keys[p] and place_keys[p] <= title for p in query.places)
+
+
+def _order(ranked: list[RankedTour], sort: str) -> list[RankedTour]:
+    def by_date(r: RankedTour) -> tuple[Any, ...]:
+        return (r.tour.start_date, r.tour.title)
+
+    if sort == "price":
+        return sorted(ranked, key=lambda r: (r.tour.price_per_person, *by_date(r)))
+    if sort == "-price":
+        return sorted(ranked, key=lambda r: (-r.tour.price_per_person, *by_date(r)))
+    if sort == "duration":
+        return sorted(ranked, key=lambda r: (r.tour.nights, r.tour.duration_hours, *by_date(r)))
+    if sort == "-duration":
+        return sorted(ranked, key=lambda r: (-r.tour.nights, -r.tour.duration_hours, *by_date(r)))
+    if sort == "date":
+        return sorted(ranked, key=by_date)
+    return sorted(ranked, key=lambda r: (-r.score, not r.place_match, *by_date(r)))
+
+
+def _ranked(
+    catalogue: Catalogue, query: TourQuery, words: list[QueryWord]
+) -> tuple[list[RankedTour], bool]:
+    """Tours passing the filters, scored; (tours, whether the words decided them)."""
+    place_keys = {p: _keys(p) for p in query.places}
+    passing = [t for t in catalogue.tours if _passes(t, query, place_keys)]
+    ranked = []
+    for tour in passing:
+        score, _matched = catalogue.matcher.score(catalogue.doc(tour), words)
+        if tour.slug in query.tour_slugs:
+            score += 2 * MIN_SCORE
+        ranked.append(RankedTour(tour, score, tour.place in query.places))
+    best = max((r.score for r in ranked), default=0.0)
+    if best >= MIN_SCORE:
+        floor = max(MIN_SCORE, best * RELATIVE_CUTOFF)
+        return [r for r in ranked if r.score >= floor], True
+    return ranked, False
+
+
+def search_tours(
+    query: TourQuery,
+    *,
+    catalogue: Catalogue | None = None,
+    limit: int = MAX_RESULTS,
+    require_text: bool = False,
+    ignore: frozenset[str] = frozenset(),
+) -> TourSearch:
+    """Tours for `query`, best first; with `require_text`, the words must find something.
+
+    Without facets and without matching words nothing is returned: a
+    question the catalogue has no answer for gets no tours as padding.
+    """
+    catalogue = catalogue or Catalogue.load()
+    words = [
+        QueryWord(w, catalogue.matcher.read(w))
+        for w in content_words(query.text, ignore=ignore | GENERIC)
+    ]
+    unmatched = [w.word for w in words if not w.keys]
+    ranked, text_matched = _ranked(catalogue, query, words)
+    has_facets = bool(query.filters()) or query.sort != "relevance"
+    if not text_matched and (require_text or not has_facets):
+        ranked = []
+    ordered = [r.tour for r in _order(ranked, query.sort)]
+    result = TourSearch(query, ordered[:limit], len(ordered), text_matched, unmatched)
+    if not ordered and (query.filters() or (require_text and words)):
+        _explain_empty(catalogue, query, words, result, limit, require_text)
+    return result
+
+
+def _explain_empty(
+    catalogue: Catalogue,
+    query: TourQuery,
+    words: list[QueryWord],
+    result: TourSearch,
+    limit: int,
+    require_text: bool,
+) -> None:
+    """Which filters emptied the search, and the nearest tours without them."""
+    names = query.filters() + (["text"] if require_text and words else [])
+    emptying = []
+    for name in names:
+        relaxed = query.without(name)
+        ranked, matched = _ranked(catalogue, relaxed, words)
+        if ranked and (matched or not (require_text and words) or name == "text"):
+            emptying.append(name)
+    if not emptying:
+        emptying = names
+    result.emptied_by = emptying
+    relaxed = query
+    for name in emptying:
+        relaxed = relaxed.without(name)
+    ranked, matched = _ranked(catalogue, relaxed, words)
+    if not matched and "text" not in emptying and require_text:
+        ranked = []
+    result.nearest = [r.tour for r in _nearest(ranked, query, emptying)][: min(limit, 3)]
+
+
+def _nearest(ranked: list[RankedTour], query: TourQuery, emptying: list[str]) -> list[RankedTour]:
+    """Closest first by what the emptying filter asked: price, date or free places."""
+    if "price" in emptying and query.max_price is not None:
+        limit = query.max_price
+        return sorted(ranked, key=lambda r: (abs(r.tour.price_per_person - limit), -r.score))
+    if "dates" in emptying:
+        target = (
+            query.period.start
+            if query.period is not None
+            else query.date_from or query.date_to or date.min
+        )
+        return sorted(ranked, key=lambda r: (abs((r.tour.start_date - target).days), -r.score))
+    if "free_places" in emptying:
+        return sorted(ranked, key=lambda r: (-r.tour.free_places, r.tour.start_date))
+    return _order(ranked, query.sort if query.sort != "relevance" else "relevance")
+
+
+# --- FAQ ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FaqHit:
+    id: int
+    question: str
+    answer: str
+    rank: float
+    tags: str = ""
+
+    @property
+    def is_policy(self) -> bool:
+        return POLICY_TAG in self.tags.lower()
+
+
+POLICY_TAG = "правила"
+# A FAQ entry needs more than a tour: its answer texts are long and general.
+FAQ_MIN_SCORE = 2.0
+
+
+@dataclass
+class Faq:
+    entries: list[tuple[int, str, str, str, datetime | None]]
+    _matcher: Matcher | None = None
+
+    @classmethod
+    def load(cls) -> Faq:
+        rows = FaqEntry.objects.filter(is_published=True).order_by("position", "id")
+        return cls(list(rows.values_list("id", "question", "answer", "tags", "updated_at")))
+
+    def doc(self, entry: tuple[int, str, str, str, datetime | None]) -> _Doc:
+        pk, question, answer, tags, stamp = entry
+
+        def build() -> _Doc:
+            return _Doc(
+                [_Field(3.0, _keys(question)), _Field(3.0, _keys(tags)), _Field(1.0, _keys(answer))]
+            )
+
+        return _cached_doc("faq", pk, stamp, build)
+
+    @property
+    def matcher(self) -> Matcher:
+        if self._matcher is None:
+            self._matcher = Matcher([self.doc(e) for e in self.entries])
+        return self._matcher
+
+
+def search_faq(text: str, limit: int = 3, *, faq: Faq | None = None) -> list[FaqHit]:
+    """FAQ entries for a question, best first, each above the minimum relevance."""
+    faq = faq or Faq.load()
+    if not faq.entries or limit <= 0:
+        return []
+    words = [QueryWord(w, faq.matcher.read(w)) for w in content_words(text, ignore=GENERIC)]
+    scored = []
+    for entry in faq.entries:
+        score, strong = faq.matcher.score(faq.doc(entry), words)
+        # An entry's answer text alone shares words with many questions: it must
+        # match in its question or tags, or share three words with the answer.
+        if score >= FAQ_MIN_SCORE and (strong or score >= 3 * FAQ_MIN_SCORE):
+            scored.append((score, strong, entry))
+    if not scored:
+        return []
+    best = max(s for s, _, _ in scored)
+    scored = [s for s in scored if s[0] >= best * 0.5]
+    scored.sort(key=lambda s: -s[0])
+    return [
+        FaqHit(entry[0], entry[1], entry[2], round(score, 3), entry[3])
+        for score, _, entry in scored[:limit]
+    ]
