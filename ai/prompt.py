@@ -102,6 +102,9 @@ def _history_message(item: HistoryItem) -> dict[str, Any]:
     if item.author == "operator":
         # The model should know a person said it, not itself.
         text = f"(оператор) {text}"
+    elif item.to_operator:
+        # Written to the operator, who handled it: not a question for the model.
+        text = f"(оператору) {text}"
     return {"role": item.role, "content": text}
 
 
@@ -115,8 +118,15 @@ def build_messages(request: AIRequest, found: Knowledge, *, tools: bool) -> list
 
 
 def pending_question(request: AIRequest) -> str:
-    """The visitor's messages not answered yet (several if they typed fast), joined."""
-    pending: list[str] = []
+    """The visitor's messages waiting for this answer (several if they typed fast), joined.
+
+    Only what was addressed to the AI: after an operator conversation, the
+    messages the operator handled are not asked again.
+    """
+    flagged = [item.text for item in request.history if item.pending]
+    if flagged or any(item.to_operator for item in request.history):
+        return "\n".join(flagged)
+    pending: list[str] = []  # A request built without the flags: the trailing ones.
     for item in reversed(request.history):
         if item.role != "user":
             break

@@ -13,15 +13,17 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from ai import agent
-from ai.types import AIRequest
+from ai.types import AIRequest, SupportLine
 from chat import actions
 from chat.errors import ClientError
 from chat.events import ai_chunk_frame, ai_typing_frame, session_group
 from chat.publish import Outgoing, run_action, run_action_collected, send_events
 from support import actions as support_actions
+from support.hours import working_hours_label
 from tatartours.redis import get_redis
 
 logger = logging.getLogger(__name__)
@@ -151,7 +153,9 @@ async def _generate(session_pk: int, request: AIRequest, *, owner: str, send: Se
     committed: list[Outgoing] = []
     try:
         batcher = ChunkBatcher(send, request.reply_to)
-        answer = await agent.answer(request, on_text=batcher.add)
+        answer = await agent.answer(
+            request, on_text=batcher.add, support=partial(support_line, session_pk)
+        )
         await batcher.flush()
         stored, committed = await run_action_collected(
             actions.store_ai_answer,
@@ -165,6 +169,24 @@ async def _generate(session_pk: int, request: AIRequest, *, owner: str, send: Se
     if stored is not None and answer.meta.get("handoff"):
         await hand_off(session_pk, str(answer.meta.get("handoff_reason") or ""))
     return stored is not None
+
+
+async def support_line(session_pk: int) -> SupportLine:
+    """What asking for an operator would do now: the model words its handoff by it.
+
+    Read only; `hand_off` makes the request after the answer is stored, and
+    the visitor then gets `support_pending` or `support_unavailable`.
+    """
+    unavailable = await support_actions.unavailable_now()
+    state, position = await run_action(support_actions.support_line, session_pk)
+    if state == "operator":
+        return SupportLine("operator")
+    if state == "pending":
+        return SupportLine("pending", position=position)
+    if unavailable is not None:
+        hours = working_hours_label() if unavailable == "outside_hours" else ""
+        return SupportLine("unavailable", reason=unavailable, working_hours=hours)
+    return SupportLine("queued", position=position)
 
 
 async def hand_off(session_pk: int, reason: str) -> None:

@@ -423,6 +423,16 @@ def summarise_tool_results(results: list[Any]) -> str:
                 lines.append("Бронирований на ваше имя не нашлось.")
         elif "policy" in result:
             lines.append(str(result["policy"]))
+        elif result.get("status") == "queued":
+            lines.append(
+                "Передаю разговор оператору, он ответит вам здесь же. "
+                f"Вы {result.get('queue_position')}-й в очереди."
+            )
+        elif result.get("status") in {"no_operators", "outside_hours"}:
+            lines.append(
+                "Сейчас операторов нет на связи. Оставьте, пожалуйста, имя, телефон или "
+                "e-mail и ваш вопрос в форме ниже — мы с вами свяжемся."
+            )
         elif result.get("handoff"):
             lines.append("Передаю разговор оператору, он ответит вам здесь же.")
         elif "error" in result:
