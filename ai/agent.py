@@ -150,7 +150,9 @@ class _Answer:
     ) -> AIAnswer:
         self.found = found
         self.mode = "tools" if use_tools else "context"
-        messages = prompt.build_messages(self.request, found, tools=use_tools)
+        messages = prompt.build_messages(
+            self.request, found, tools=use_tools, places=await prompt.catalogue_places()
+        )
         rounds = settings.AI_MAX_TOOL_ROUNDS if use_tools else 0
         for round_no in range(rounds + 1):
             final = round_no >= rounds or self.budget_left() <= 0
