@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from chat.models import ChatMessage
-from tests.fakes.openrouter import Failure, FakeOpenRouter
+from tests.fakes.openrouter import Failure, FakeOpenRouter, Replay, chunk, sse
 from tests.faults.infra import ChatClient, app_failures
 from tests.servers import ServerProcess, start_daphne_with_model
 
@@ -152,3 +152,14 @@ async def test_the_model_answers_again_within_seconds_of_its_recovery(model):
     finally:
         process.stop()
     assert app_failures(process.log()) == []
+
+
+async def test_line_separators_in_the_stream_reach_the_visitor_intact(server, model):
+    """#13: U+2028/U+2029 inside a JSON string are not SSE line ends."""
+    text = "Кремль\u2028и Кул-Шариф\u2029рядом."
+    body = sse(chunk({"role": "assistant", "content": ""}), chunk({"content": text}),
+               chunk({}, "stop"), "[DONE]")  # fmt: skip
+    model.replay_next(Replay([body[i : i + 9] for i in range(0, len(body), 9)]))
+    response = await answer_to(server, "Что посмотреть в Кремле?")
+    assert response["source"] == "model"
+    assert response["message"] == text
