@@ -45,11 +45,17 @@ def tours(transactional_db: None) -> None:
     )
 
 
-@pytest.fixture
-def model() -> Iterator[FakeOpenRouter]:
+@pytest.fixture(scope="module")
+def shared_model() -> Iterator[FakeOpenRouter]:
     with FakeOpenRouter(api_key="test-key", tokens_per_second=400) as fake:
-        fake.responder = tour_assistant
         yield fake
+
+
+@pytest.fixture
+def model(shared_model: FakeOpenRouter) -> FakeOpenRouter:
+    shared_model.reset()
+    shared_model.responder = tour_assistant
+    return shared_model
 
 
 def stop(process: ServerProcess) -> None:
@@ -57,11 +63,18 @@ def stop(process: ServerProcess) -> None:
     assert app_failures(process.log()) == []
 
 
-@pytest.fixture
-def server(model: FakeOpenRouter, tours: None) -> Iterator[ServerProcess]:
-    process = start_daphne_with_model(model.base_url)
+# One daphne for the module (it keeps no state a test could leave behind:
+# the database is emptied and Redis flushed between tests).
+@pytest.fixture(scope="module")
+def shared_server(shared_model: FakeOpenRouter) -> Iterator[ServerProcess]:
+    process = start_daphne_with_model(shared_model.base_url)
     yield process
     stop(process)
+
+
+@pytest.fixture
+def server(shared_server: ServerProcess, model: FakeOpenRouter, tours: None) -> ServerProcess:
+    return shared_server
 
 
 @pytest.fixture
