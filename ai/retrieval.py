@@ -40,7 +40,7 @@ from tours.models import FaqEntry, SearchAlias, Tour
 
 # A result needs this much evidence: a rare word in a title or summary, or two in a
 # description (weights below times IDF, which is 1 for a word of one document).
-MIN_SCORE = 2.0
+MIN_SCORE = 1.5
 # Results below this share of the best one are padding, not answers.
 RELATIVE_CUTOFF = 0.45
 # Typos: a word found nowhere is read as the catalogue's nearest word at this similarity.
@@ -162,11 +162,12 @@ class Matcher:
             }
         # A dictionary word is not a typo: "выходные" is never "входные".
         if not found and not known and len(word) >= 5:
-            match = process.extractOne(
-                word, self._sorted, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF
+            matches = process.extract(
+                word, self._sorted, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF, limit=5
             )
-            if match is not None:
-                found = {match[0]}
+            if matches:
+                best = matches[0][1]
+                found = {key for key, score, _ in matches if score >= best - 5}
         return frozenset(found)
 
     def idf(self, keys: Iterable[str]) -> float:
@@ -347,10 +348,20 @@ class Catalogue:
 
     def places_named(self, text: str) -> tuple[list[str], list[str]]:
         """(places, tour slugs) the text names: by a tour's place or an alias, in any form."""
-        read = [self.matcher.read(w) | lemmas(w) | {w} for w in tokens(text)]
+        words = tokens(text)
+        read = [(w, self.matcher.read(w) | lemmas(w) | {w}) for w in words]
+
+        def close(word: str, forms: frozenset[str], part: frozenset[str]) -> bool:
+            if part & forms:
+                return True
+            # A place name with a typo or in another case form: "Свияжке", "Елабугу".
+            return any(
+                len(key) >= 5 and (word.startswith(key) or fuzz.ratio(word, key) >= FUZZY_CUTOFF)
+                for key in part
+            )
 
         def named(parts: tuple[frozenset[str], ...]) -> bool:
-            return bool(parts) and all(any(p & r for r in read) for p in parts)
+            return bool(parts) and all(any(close(w, r, p) for w, r in read) for p in parts)
 
         places = [
             place for place in self.places if named(tuple(_keys(word) for word in tokens(place)))
@@ -504,6 +515,9 @@ def _ranked(
     if best >= MIN_SCORE:
         floor = max(MIN_SCORE, best * RELATIVE_CUTOFF)
         return [r for r in ranked if r.score >= floor], True
+    # Below the minimum the words decide nothing, not even the order.
+    for r in ranked:
+        r.score = 0.0
     return ranked, False
 
 
@@ -600,7 +614,7 @@ class FaqHit:
 
 POLICY_TAG = "правила"
 # A FAQ entry needs more than a tour: its answer texts are long and general.
-FAQ_MIN_SCORE = 2.0
+FAQ_MIN_SCORE = 1.5
 
 
 @dataclass
