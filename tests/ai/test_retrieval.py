@@ -1,4 +1,4 @@
-"""The shared retrieval over the demo catalogue: relevance, word forms, typos, Latin, aliases, facets."""
+"""The shared retrieval over the demo catalogue: word forms, typos, Latin, aliases, facets."""
 
 from __future__ import annotations
 
