@@ -289,6 +289,7 @@ def _handoff_text(intent: Intent, faq: list[FaqHit]) -> str:
 
 
 def _first_sentences(text: str, count: int) -> str:
+    """The first `count` sentences that say something (not a bare "Да.")."""
     sentences: list[str] = []
     rest = text.strip()
     while rest and len(sentences) < count:
@@ -298,7 +299,9 @@ def _first_sentences(text: str, count: int) -> str:
         if cut < 0:
             sentences.append(rest)
             break
-        sentences.append(rest[: cut + 1])
+        sentence = rest[: cut + 1]
+        if len(sentence) > 5:
+            sentences.append(sentence)
         rest = rest[cut + 2 :].strip()
     return " ".join(sentences)
 

@@ -109,3 +109,50 @@ async def test_budget_spent_during_tool_rounds_forces_a_final_turn(fake_openrout
     settings.AI_SESSION_TOKEN_BUDGET = one_turn  # spent by the first turn's prompt
     await answer(request)
     assert [r.json["tool_choice"] for r in fake_openrouter.completions] == ["auto", "none"]
+
+
+async def test_a_complaint_is_handed_to_a_person_with_a_short_answer(no_key, faq):
+    result, _ = await answer(await start_chat("Хочу пожаловаться: гид нахамил нам"))
+    assert result.meta["handoff"] is True
+    assert result.meta["intent"] == "complaint"
+    assert "оператор" in result.text
+    assert result.meta["tour_slugs"] == []
+    assert len(result.text) <= 200
+
+
+async def test_cancelling_ones_booking_gets_the_rule_and_a_person(no_key, faq):
+    result, _ = await answer(await start_chat("Отмените мою бронь TT-DEMO01, мы не едем"))
+    assert result.meta["handoff"] is True
+    assert "48 часов" in result.text  # the policy clause that applies
+
+
+async def test_a_head_count_is_not_a_handoff_and_is_answered_with_free_places(no_key, faq):
+    await sync_to_async(make_tour)(title="Большая группа", max_participants=30, places_booked=20)
+    await sync_to_async(make_tour)(title="Почти полный", max_participants=20, places_booked=18)
+    result, _ = await answer(await start_chat("нас 5 человек, какие туры есть?"))
+    assert "handoff" not in result.meta
+    assert "на 5 чел." in result.text
+    assert "«Большая группа»" in result.text and "мест: 10" in result.text
+    assert "Почти полный" not in result.text
+
+
+async def test_off_topic_gets_a_short_polite_redirect(no_key, faq):
+    await sync_to_async(make_tour)(title="Кремль")
+    result, _ = await answer(await start_chat("Кто победит на выборах?"))
+    assert result.text.startswith("Я помогаю только с нашими турами по Татарстану")
+    assert result.meta["tour_slugs"] == [] and result.meta["faq_ids"] == []
+    assert "handoff" not in result.meta
+
+
+async def test_no_such_tour_says_why_and_offers_the_nearest(no_key, faq):
+    await sync_to_async(make_tour)(title="Дорогой тур", price_per_person=Decimal(9000))
+    result, _ = await answer(await start_chat("есть экскурсии до 1000 рублей?"))
+    assert result.text.startswith("Туров до 1\u00a0000\u00a0₽ с человека нет.")
+    assert "«Дорогой тур»" in result.text and "9\u00a0000\u00a0₽" in result.text
+
+
+async def test_the_cheapest_is_named_first(no_key, faq):
+    await sync_to_async(make_tour)(title="Дорогой", price_per_person=Decimal(5000))
+    await sync_to_async(make_tour)(title="Дешёвый", price_per_person=Decimal(1200))
+    result, _ = await answer(await start_chat("какая самая дешевая экскурсия?"))
+    assert result.text.startswith("Самый недорогой тур — «Дешёвый»: 1\u00a0200\u00a0₽ с человека")
