@@ -104,11 +104,11 @@ _HOLIDAYS: tuple[_Holiday, ...] = (
 def _holiday_label(key: str) -> str:
     labels = {
         "new_year": _("New Year holidays"),
-        "defender": _("Defender of the Fatherland Day (23 February)"),
-        "women": _("International Women's Day (8 March)"),
+        "defender": _("Defender of the Fatherland Day"),
+        "women": _("International Women's Day"),
         "may": _("May holidays"),
-        "russia": _("Russia Day (12 June)"),
-        "unity": _("Unity Day (4 November)"),
+        "russia": _("Russia Day"),
+        "unity": _("Unity Day"),
     }
     return labels[key]
 

@@ -39,7 +39,7 @@ from ai.facets import Question
 from ai.intent import HANDOFF, Intent, classify
 from ai.prompt import pending_question, rub
 from ai.retrieval import FaqHit, TourSearch
-from ai.russian import lemma
+from ai.russian import lemma, part_of_speech
 from ai.types import AIAnswer, AIRequest, TourFacts
 
 FAQ_SHOWN = 2
@@ -230,8 +230,8 @@ def _nothing_fits(question: Question, search: TourSearch) -> str:
             "n": question.query.min_free_places
         }
         nearest_title = _("Most free places:")
-    elif search.unmatched_words and not reason:
-        words = ", ".join(f"«{lemma(w)}»" for w in search.unmatched_words[:3])
+    elif _missing_nouns(search) and not reason:
+        words = ", ".join(f"«{lemma(w)}»" for w in _missing_nouns(search)[:3])
         head = _("We have no tour about %(words)s.") % {"words": words}
         nearest_title = _("Closest options:")
     else:
@@ -245,6 +245,11 @@ def _nothing_fits(question: Question, search: TourSearch) -> str:
         return head
     nearest = [_tour_line(t.data(), question) for t in search.nearest[:TOURS_SHOWN]]
     return "\n".join([head, nearest_title, *nearest])
+
+
+def _missing_nouns(search: TourSearch) -> list[str]:
+    """The things asked for that no tour mentions ("рыбалка"), not verbs ("опоздаю")."""
+    return [w for w in search.unmatched_words if part_of_speech(w) == "NOUN"]
 
 
 def _current_tour(tour: TourFacts) -> str:
@@ -371,7 +376,7 @@ def compose(request: AIRequest, found: knowledge.Knowledge, reason: Reason, text
             faq_ids.append(top_faq.id)
     elif search is not None and (
         search.emptied_by
-        or (question.about_tours and (search.unmatched_words or _has_tour_facets(question)))
+        or (question.about_tours and (_missing_nouns(search) or _has_tour_facets(question)))
     ):
         parts.append(_nothing_fits(question, search))
         slugs += [t.slug for t in search.nearest[:TOURS_SHOWN]]

@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -35,7 +35,7 @@ from django.utils import timezone
 from rapidfuzz import fuzz, process
 
 from ai.calendar import Period
-from ai.russian import is_known_word, lemmas, tokens
+from ai.russian import is_known_word, lemmas, part_of_speech, tokens
 from tours.models import FaqEntry, SearchAlias, Tour
 
 # A result needs this much evidence: a rare word in a title or summary, or two in a
@@ -46,6 +46,10 @@ RELATIVE_CUTOFF = 0.45
 # Typos: a word found nowhere is read as the catalogue's nearest word at this similarity.
 FUZZY_CUTOFF = 80
 MAX_RESULTS = 8
+SPECIFIC_WORD = 1.5
+# Related words by a shared stem ("вечером" ~ "вечерняя", "казанский" ~ "Казань").
+STEM_MIN = 5
+STEM_SHARE = 0.7
 # Field weights: a title, a place, an alias, a FAQ question or its tags are headings.
 HEADING = 3.0
 
@@ -90,7 +94,7 @@ class _Doc:
 
     fields: list[_Field]
 
-    @property
+    @cached_property
     def keys(self) -> frozenset[str]:
         return frozenset().union(*(f.keys for f in self.fields))
 
@@ -127,6 +131,12 @@ class QueryWord:
     word: str
     keys: frozenset[str]  # catalogue keys this word matches
 
+    @property
+    def weight(self) -> float:
+        """A word the dictionary does not know is a name or a term ("гастротур",
+        "Марджани"): specific, unlike an everyday word ("выбор") that any text may share."""
+        return 1.0 if is_known_word(self.word) else SPECIFIC_WORD
+
 
 class Matcher:
     """Reads a question's words against one collection's vocabulary."""
@@ -135,10 +145,7 @@ class Matcher:
         self.docs = docs
         self.vocabulary: frozenset[str] = frozenset().union(*(d.keys for d in docs))
         self._sorted = sorted(self.vocabulary)
-        self.df: dict[str, int] = {}
-        for doc in docs:
-            for key in doc.keys:
-                self.df[key] = self.df.get(key, 0) + 1
+        self._idf: dict[frozenset[str], float] = {}
 
     def read(self, word: str) -> frozenset[str]:
         """The vocabulary keys `word` stands for: its forms, else its stem, else a typo's fix."""
@@ -160,6 +167,8 @@ class Matcher:
                     and len(word) - len(key) <= 3
                 )
             }
+        if not found and known:
+            found = self._same_stem(lemmas(word))
         # A dictionary word is not a typo: "выходные" is never "входные".
         if not found and not known and len(word) >= 5:
             matches = process.extract(
@@ -168,16 +177,39 @@ class Matcher:
             if matches:
                 best = matches[0][1]
                 found = {key for key, score, _ in matches if score >= best - 5}
+                # A typo of a form is a typo of the word: "Свияжке" -> "Свияжске" -> Свияжск.
+                found |= {f for key in found for f in lemmas(key)} & self.vocabulary
         return frozenset(found)
 
-    def idf(self, keys: Iterable[str]) -> float:
-        """How rare the word is, from 1 (in one document only) down to nearly 0 (in all).
+    def _same_stem(self, forms: frozenset[str]) -> set[str]:
+        """Vocabulary words sharing most of a stem with one of `forms`."""
+        found: set[str] = set()
+        for form in forms:
+            if len(form) < STEM_MIN:
+                continue
+            head = form[:STEM_MIN]
+            for key in self._sorted:
+                if not key.startswith(head):
+                    continue
+                shared = _shared_prefix(form, key)
+                if shared >= STEM_SHARE * min(len(form), len(key)):
+                    found.add(key)
+        return found
 
-        Scaled so that thresholds mean the same with 3 tours or 300.
+    def idf(self, keys: frozenset[str]) -> float:
+        """How rare a word is, from 1 (in one document only) down to nearly 0 (in all).
+
+        A word counts for every document holding any of its forms, so all the
+        documents it matches get the same weight for it. Scaled so that the
+        thresholds mean the same with 3 tours or 300.
         """
-        size = len(self.docs) + 1
-        df = min((self.df.get(k, 0) for k in keys), default=0) or 1
-        return max(math.log(size / (df + 0.5)) / math.log(size / 1.5), 0.05)
+        cached = self._idf.get(keys)
+        if cached is None:
+            size = len(self.docs) + 1
+            df = sum(1 for doc in self.docs if doc.keys & keys) or 1
+            cached = max(math.log(size / (df + 0.5)) / math.log(size / 1.5), 0.05)
+            self._idf[keys] = cached
+        return cached
 
     def score(self, doc: _Doc, words: list[QueryWord]) -> tuple[float, int]:
         """(score, words matched in a heading field): each word counts once, by its best field."""
@@ -187,9 +219,23 @@ class Matcher:
                 continue
             best = max((f.weight for f in doc.fields if f.keys & word.keys), default=0.0)
             if best:
-                total += best * self.idf(word.keys & doc.keys)
+                total += best * self.idf(word.keys) * word.weight
                 strong += best >= HEADING
         return total, strong
+
+
+def _shared_prefix(a: str, b: str) -> int:
+    count = 0
+    for left, right in zip(a, b, strict=False):
+        if left != right:
+            break
+        count += 1
+    return count
+
+
+# Parts of speech that never tell tours apart: prepositions, conjunctions, particles,
+# interjections, pronouns, numerals ("через", "либо", "ведь", "ой", "нечто", "две").
+_FUNCTION_POS = frozenset({"PREP", "CONJ", "PRCL", "INTJ", "NPRO", "NUMR"})
 
 
 def content_words(text: str, *, ignore: frozenset[str] = frozenset()) -> list[str]:
@@ -199,7 +245,7 @@ def content_words(text: str, *, ignore: frozenset[str] = frozenset()) -> list[st
         forms = lemmas(word)
         if len(word) < 3 or word.isdigit() or forms & STOP or word in STOP:
             continue
-        if forms & ignore or word in ignore:
+        if forms & ignore or word in ignore or part_of_speech(word) in _FUNCTION_POS:
             continue
         if word not in found:
             found.append(word)
@@ -544,11 +590,24 @@ def search_tours(
     has_facets = bool(query.filters()) or query.sort != "relevance"
     if not text_matched and (require_text or not has_facets):
         ranked = []
+    if not text_matched and has_facets and query.filters() and any(w.keys for w in words):
+        # The words name tours the filters leave out ("нас 4 человека, на гастротур" with
+        # one free place): say so, rather than list unrelated tours that pass.
+        _anywhere, named = _ranked(catalogue, _unfiltered(query), words)
+        if named:
+            ranked = []
+            require_text = True
     ordered = [r.tour for r in _order(ranked, query.sort)]
     result = TourSearch(query, ordered[:limit], len(ordered), text_matched, unmatched)
     if not ordered and (query.filters() or (require_text and words)):
         _explain_empty(catalogue, query, words, result, limit, require_text)
     return result
+
+
+def _unfiltered(query: TourQuery) -> TourQuery:
+    for name in query.filters():
+        query = query.without(name)
+    return query
 
 
 def _explain_empty(

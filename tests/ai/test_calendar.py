@@ -45,8 +45,8 @@ def test_upcoming_holidays_lists_the_named_periods_ahead_soonest_first():
     with_labels = [(p.label, p.start) for p in upcoming_holidays(TUESDAY, days=100)]
     assert with_labels == [
         ("новогодние праздники", date(2026, 12, 31)),
-        ("День защитника Отечества (23 февраля)", date(2027, 2, 21)),
-        ("Международный женский день (8 марта)", date(2027, 3, 6)),
+        ("День защитника Отечества", date(2027, 2, 21)),
+        ("Международный женский день", date(2027, 3, 6)),
     ]
     assert upcoming_holidays(TUESDAY, days=10) == []
 
