@@ -68,8 +68,11 @@ _NUMBER_WORDS = {
 _NUM = r"(\d{1,3}|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + r")"
 _PEOPLE = r"(?:человек\w*|чел\b|взросл\w*|туристов|участник\w*|персон\w*|гост\w*)"
 
+_NOT_MONEY = r"(?!\s*(?:тыс|т\.?р|к\b|k\b|руб|₽|р\b|р\.|000))"
 _GROUP_PATTERNS = (
-    re.compile(rf"\b(?:нас|группа|группой|компания|компанией)\s+(?:из\s+)?{_NUM}\b"),
+    re.compile(
+        rf"\b(?:нас|группа|группой|компания|компанией|семья|семьей)\s+(?:из\s+)?{_NUM}\b{_NOT_MONEY}"
+    ),
     re.compile(rf"\b{_NUM}\s+{_PEOPLE}"),
     re.compile(r"\b(?:на|для)\s+(двоих|троих|четверых|пятерых|шестерых)\b"),
     re.compile(r"\b(вдвоем|втроем|вчетвером|впятером)\b"),
@@ -88,6 +91,41 @@ _MAX_PRICE = re.compile(
     rf"\b(?:до|не\s+дороже|дешевле|меньше|не\s+больше|в\s+пределах|максимум|макс|"
     rf"бюджет(?:ом)?|за|в)\s+{_AMOUNT}\s*(?:руб\w*|₽|р\b|р\.)?"
 )
+# A sum with its unit anywhere ("10 тыс на семью", "3000 рублей"): the budget.
+_MONEY = re.compile(
+    r"(?<!\bот\s)(?<!\d)(\d[\d\s]*(?:[.,]\d+)?)\s*(тыс\w*|т\.?р\.?|к\b|k\b)?\s*"
+    r"(?:руб\w*|₽|р\b|р\.)|(?<!\bот\s)(?<!\d)(\d+(?:[.,]\d+)?)\s*(тыс\w*)"
+)
+_MONEY_WORDS = (
+    (re.compile(r"\bполтор[аы]\s+тыс\w*"), "1500"),
+    (re.compile(r"\bдв[еа]\s+с\s+половиной\s+тыс\w*"), "2500"),
+    (re.compile(r"\bтри\s+с\s+половиной\s+тыс\w*"), "3500"),
+    (re.compile(r"\b(?:пар[уы]|двух|две|два)\s+тыс\w*"), "2000"),
+    (re.compile(r"\b(?:тр[её]х|три)\s+тыс\w*"), "3000"),
+    (re.compile(r"\b(?:четыр[её]х|четыре)\s+тыс\w*"), "4000"),
+    (re.compile(r"\bпят[иь]\s+тыс\w*"), "5000"),
+    (re.compile(r"\bшест[иь]\s+тыс\w*"), "6000"),
+    (re.compile(r"\bсем[иь]\s+тыс\w*"), "7000"),
+    (re.compile(r"\bвосьм[иь]\s+тыс\w*|\bвосемь\s+тыс\w*"), "8000"),
+    (re.compile(r"\bдесят[иь]\s+тыс\w*"), "10000"),
+    (re.compile(r"\bпятнадцат[иь]\s+тыс\w*"), "15000"),
+    (re.compile(r"\bдвадцат[иь]\s+тыс\w*"), "20000"),
+    (re.compile(r"\b(?:одн[ау]|одной)\s+тыс\w*|(?<!\d\s)\bтысяч[ау]\b"), "1000"),
+)
+# Away from the home city: "за городом", "за пределы Казани", "из Казани".
+_OUT_OF_TOWN = re.compile(
+    r"\bза\s+город\w*|\bзагородн\w*|\bза\s+предел\w*|\bвне\s+город\w*|\bпригород\w*"
+)
+_ORIGIN = re.compile(r"\b(?:из|от)\s+([а-яa-z-]+)")
+
+
+def _money_words(text: str) -> str:
+    """Sums written in words as digits: "за полторы тысячи" -> "за 1500 руб"."""
+    for pattern, digits in _MONEY_WORDS:
+        text = pattern.sub(f"{digits} руб", text)
+    return text
+
+
 _RANGE_PRICE = re.compile(rf"\bот\s+{_AMOUNT}\s*(?:руб\w*|₽)?\s*до\s+{_AMOUNT}")
 _DASH_PRICE = re.compile(r"\b(\d{1,3})\s*[-–]\s*(\d{1,3})\s*(тыс\w*|к\b)")
 _MIN_PRICE = re.compile(rf"\b(?:от|дороже|больше)\s+{_AMOUNT}\s*(?:руб\w*|₽|р\b)")
@@ -118,7 +156,8 @@ _OVERNIGHT = re.compile(
     r"\bмногоднев\w*|\bдвухднев\w*|\bтрехднев\w*|\bс\s+проживани\w*|\bгостиниц\w*|\bотел\w*"
 )
 _ONE_DAY = re.compile(
-    r"\bна\s+(?:один\s+|1\s+)?день\b|\bза\s+один\s+день|\bоднодневн\w*|\bбез\s+ночев"
+    r"\bна\s+(?:один\s+|1\s+)?день\b|\bза\s+один\s+день|\bоднодневн\w*|\bбез\s+ночев\w*|"
+    r"\bв\s+тот\s+же\s+день|\bвернуться\s+(?:к\s+вечеру|вечером|в\s+тот\s+же)"
 )
 _DURATION_TOPIC = re.compile(
     r"\bсколько\s+(?:по\s+времени|час\w*|длит\w*|идет|занима\w*)|\bдлительност\w*|"
@@ -216,8 +255,23 @@ def read_question(text: str, catalogue: Catalogue, today: date) -> Question:
         label = " / ".join(p.label for p in same_kind)
         period = Period(label, spans, periods[0].kind)
     places, slugs = catalogue.places_named(text)
+    not_places: list[str] = []
+    home = catalogue.home_place
+    for origin in _ORIGIN.finditer(lowered):
+        named, _ = catalogue.places_named(origin.group(1))
+        for place in named:
+            # "из Казани", "от Казани": where the trip starts, not where it goes.
+            if place in places and (len(places) > 1 or place == home):
+                places.remove(place)
+                if place == home and not places:
+                    not_places.append(place)
+    if home and _OUT_OF_TOWN.search(lowered):
+        if home in places:
+            places.remove(home)
+        not_places.append(home)
 
     size = group_size(text)
+    lowered = _money_words(lowered)
     max_price = min_price = total = None
     ranged = _RANGE_PRICE.search(lowered)
     dashed = _DASH_PRICE.search(lowered)
@@ -230,6 +284,10 @@ def read_question(text: str, catalogue: Catalogue, today: date) -> Question:
         capped = _MAX_PRICE.search(lowered)
         if capped:
             max_price = _amount(capped.group(1), capped.group(2))
+        money = _MONEY.search(lowered)
+        if max_price is None and money and not _MIN_PRICE.search(lowered):
+            raw, unit = (money.group(1), money.group(2)) if money.group(1) else money.group(3, 4)
+            max_price = _amount(raw, unit)
         floor = _MIN_PRICE.search(lowered)
         if floor:
             min_price = _amount(floor.group(1), floor.group(2))
@@ -251,7 +309,11 @@ def read_question(text: str, catalogue: Catalogue, today: date) -> Question:
     max_hours: int | None = None
     overnight: bool | None = None
     half = _HALF_DAY.search(lowered)
-    if _OVERNIGHT.search(lowered):
+    if _ONE_DAY.search(lowered):
+        overnight = False
+        if half:
+            max_hours = int(half.group(1)) + 1 if half.group(1) else 5
+    elif _OVERNIGHT.search(lowered):
         overnight = True
     elif half:
         max_hours = int(half.group(1)) + 1 if half.group(1) else 5
@@ -271,6 +333,7 @@ def read_question(text: str, catalogue: Catalogue, today: date) -> Question:
         text=text,
         period=period,
         places=tuple(places),
+        not_places=tuple(not_places),
         tour_slugs=tuple(slugs),
         min_price=min_price,
         max_price=max_price,

@@ -21,6 +21,7 @@ the operator is offered only where a person can do more. Stored with source
 from __future__ import annotations
 
 import enum
+import re
 import time
 from dataclasses import dataclass
 from datetime import date
@@ -38,14 +39,14 @@ from ai.client import OnText
 from ai.facets import Question
 from ai.intent import HANDOFF, Intent, classify
 from ai.prompt import pending_question, rub
-from ai.retrieval import FaqHit, TourSearch
-from ai.russian import lemma, part_of_speech
+from ai.retrieval import FaqHit, TourSearch, content_words
+from ai.russian import lemma, lemmas, part_of_speech, tokens
 from ai.types import AIAnswer, AIRequest, TourFacts
 
 FAQ_SHOWN = 2
 TOURS_SHOWN = 3
 # A FAQ hit this strong is the answer even when the question also names tours.
-STRONG_FAQ = 4.0
+STRONG_FAQ = 3.5
 
 
 class Reason(enum.Enum):
@@ -226,7 +227,7 @@ def _nothing_fits(question: Question, search: TourSearch) -> str:
         head = _("There are no tours %(what)s.") % {"what": reason}
         nearest_title = _("Closest by price:")
     elif "free_places" in emptied:
-        head = _("No fitting tour has %(n)s free places now.") % {
+        head = _("For %(n)s people there are not enough free places in any fitting tour.") % {
             "n": question.query.min_free_places
         }
         nearest_title = _("Most free places:")
@@ -252,13 +253,22 @@ def _missing_nouns(search: TourSearch) -> list[str]:
     return [w for w in search.unmatched_words if part_of_speech(w) == "NOUN"]
 
 
-def _current_tour(tour: TourFacts) -> str:
-    return _("The tour “%(title)s”: %(dates)s, %(price)s per person, free places: %(free)s.") % {
+def _current_tour(tour: TourFacts, question: Question) -> str:
+    text = _("The tour “%(title)s”: %(dates)s, %(price)s per person, free places: %(free)s.") % {
         "title": tour.title,
         "dates": dates(tour.start_date, tour.end_date),
         "price": rub(tour.price_per_person),
         "free": tour.free_places,
     }
+    if "duration" in question.topics:
+        nights = (tour.end_date - tour.start_date).days
+        length = (
+            ngettext("%(n)d day", "%(n)d days", nights + 1) % {"n": nights + 1}
+            if nights
+            else _hours(tour.duration_hours)
+        )
+        text += " " + _("It takes %(length)s.") % {"length": length}
+    return text
 
 
 # --- intents --------------------------------------------------------------------------------------
@@ -291,6 +301,24 @@ def _handoff_text(intent: Intent, faq: list[FaqHit]) -> str:
     if policy is not None and intent in {Intent.REFUND_DISPUTE, Intent.BOOKING_CHANGE}:
         text += " " + _first_sentences(policy.answer, 1)
     return text
+
+
+def _sentences(text: str) -> list[str]:
+    return [part.strip() for part in re.split(r"(?<=[.!?])\s+", text.strip()) if part.strip()]
+
+
+def _relevant_sentences(answer: str, question: str, count: int) -> str:
+    """The `count` sentences of a FAQ answer that share most words with the question."""
+    sentences = _sentences(answer)
+    asked = {form for word in content_words(question) for form in lemmas(word) | {word}}
+    scored = [
+        (len(asked & {f for w in tokens(s) for f in lemmas(w) | {w}}), index)
+        for index, s in enumerate(sentences)
+    ]
+    best = sorted(scored, key=lambda item: (-item[0], item[1]))[:count]
+    if not best or best[0][0] == 0:
+        return _first_sentences(answer, count)
+    return " ".join(sentences[index] for _, index in sorted(best, key=lambda item: item[1]))
 
 
 def _first_sentences(text: str, count: int) -> str:
@@ -354,13 +382,17 @@ def compose(request: AIRequest, found: knowledge.Knowledge, reason: Reason, text
     faq_ids: list[int] = []
     top_faq = found.faq[0] if found.faq else None
     tours = found.tours
-    tour_question = _has_tour_facets(question) or (
-        bool(search and search.text_matched) and (top_faq is None or top_faq.rank < STRONG_FAQ)
-    )
+    tour_facets = _has_tour_facets(question) and question.query.filters() != ["age"]
+    tour_best = search.best_score if search is not None and search.text_matched else 0.0
+    # A FAQ entry that matches better than any tour answers a rules question alone
+    # ("где встречаемся перед экскурсией в кремль?"), unless the question names tours
+    # by its facets (dates, place, budget...). A child's age alone is a rules question.
+    faq_wins = top_faq is not None and top_faq.rank >= tour_best
+    tour_question = tour_facets or (tour_best > 0 and not faq_wins)
     asks_this_tour = bool(question.topics & {"price", "places", "dates", "duration", "booking"})
 
     if request.tour is not None and asks_this_tour and not _has_tour_facets(question):
-        parts.append(_current_tour(request.tour))
+        parts.append(_current_tour(request.tour, question))
         slugs.append(request.tour.slug)
         if top_faq is not None and top_faq.rank >= STRONG_FAQ:
             parts.append(top_faq.answer)
@@ -372,7 +404,7 @@ def compose(request: AIRequest, found: knowledge.Knowledge, reason: Reason, text
         parts.append(_tours_answer(question, search, tours))
         slugs += [t["slug"] for t in tours[:TOURS_SHOWN]]
         if top_faq is not None and top_faq.rank >= STRONG_FAQ:
-            parts.append(_first_sentences(top_faq.answer, 2))
+            parts.append(_relevant_sentences(top_faq.answer, text, 2))
             faq_ids.append(top_faq.id)
     elif search is not None and (
         search.emptied_by
@@ -386,7 +418,7 @@ def compose(request: AIRequest, found: knowledge.Knowledge, reason: Reason, text
         parts.append(top_faq.answer)
         faq_ids.append(top_faq.id)
     elif request.tour is not None:
-        parts.append(_current_tour(request.tour))
+        parts.append(_current_tour(request.tour, question))
         slugs.append(request.tour.slug)
     else:
         parts.append(_("I could not find an answer to this question in the knowledge base."))

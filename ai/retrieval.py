@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -145,7 +146,7 @@ class Matcher:
         self.docs = docs
         self.vocabulary: frozenset[str] = frozenset().union(*(d.keys for d in docs))
         self._sorted = sorted(self.vocabulary)
-        self._idf: dict[frozenset[str], float] = {}
+        self._idf: dict[tuple[frozenset[str], bool], float] = {}
 
     def read(self, word: str) -> frozenset[str]:
         """The vocabulary keys `word` stands for: its forms, else its stem, else a typo's fix."""
@@ -196,19 +197,27 @@ class Matcher:
                     found.add(key)
         return found
 
-    def idf(self, keys: frozenset[str]) -> float:
+    def idf(self, keys: frozenset[str], *, heading: bool = False) -> float:
         """How rare a word is, from 1 (in one document only) down to nearly 0 (in all).
 
         A word counts for every document holding any of its forms, so all the
-        documents it matches get the same weight for it. Scaled so that the
-        thresholds mean the same with 3 tours or 300.
+        documents it matches get the same weight for it. A heading match is
+        rare among headings: "оператор" is in many FAQ answers but heads one
+        entry. Scaled so that the thresholds mean the same with 3 tours or 300.
         """
-        cached = self._idf.get(keys)
+        cached = self._idf.get((keys, heading))
         if cached is None:
             size = len(self.docs) + 1
-            df = sum(1 for doc in self.docs if doc.keys & keys) or 1
-            cached = max(math.log(size / (df + 0.5)) / math.log(size / 1.5), 0.05)
-            self._idf[keys] = cached
+            if heading:
+                df = sum(
+                    1
+                    for doc in self.docs
+                    if any(f.weight >= HEADING and f.keys & keys for f in doc.fields)
+                )
+            else:
+                df = sum(1 for doc in self.docs if doc.keys & keys)
+            cached = max(math.log(size / ((df or 1) + 0.5)) / math.log(size / 1.5), 0.05)
+            self._idf[(keys, heading)] = cached
         return cached
 
     def score(self, doc: _Doc, words: list[QueryWord]) -> tuple[float, int]:
@@ -219,7 +228,7 @@ class Matcher:
                 continue
             best = max((f.weight for f in doc.fields if f.keys & word.keys), default=0.0)
             if best:
-                total += best * self.idf(word.keys) * word.weight
+                total += best * self.idf(word.keys, heading=best >= HEADING) * word.weight
                 strong += best >= HEADING
         return total, strong
 
@@ -238,10 +247,57 @@ def _shared_prefix(a: str, b: str) -> int:
 _FUNCTION_POS = frozenset({"PREP", "CONJ", "PRCL", "INTJ", "NPRO", "NUMR"})
 
 
+# The few everyday words a visitor uses for what the FAQ and tours call otherwise
+# (dictionary forms). Language, not catalogue data: names of places and sights are
+# `tours.SearchAlias` rows instead.
+SYNONYMS: dict[str, str] = {
+    "дождь": "погода",
+    "ливень": "погода",
+    "снег": "погода",
+    "гроза": "погода",
+    "шторм": "погода",
+    "мороз": "погода",
+    "малыш": "ребенок",
+    "сын": "ребенок",
+    "дочь": "ребенок",
+    "дочка": "ребенок",
+    "школьник": "ребенок",
+    "подросток": "ребенок",
+    "младенец": "ребенок",
+    "внук": "ребенок",
+    "внучка": "ребенок",
+    "детский": "ребенок",
+    "пёс": "собака",
+    "пес": "собака",
+    "щенок": "собака",
+    "кот": "кошка",
+    "колясочник": "коляска",
+    "инвалид": "маломобильный",
+    "пожилой": "пожилые",
+    "наличные": "наличными",
+    "одеться": "одежда",
+    "надеть": "одежда",
+    "одеть": "одежда",
+}
+_PHRASES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"через\s+сколько|как\s+скоро|как\s+долго|какой\s+срок|в\s+течение"), "срок"),
+    (re.compile(r"во\s+сколько|откуда\s+(?:отправ|выезд)\w*"), "отправление"),
+)
+
+
 def content_words(text: str, *, ignore: frozenset[str] = frozenset()) -> list[str]:
-    """The question's words that can tell answers apart (no stop words, numbers, facets)."""
+    """The question's words that can tell answers apart (no stop words, numbers, facets).
+
+    Everyday synonyms (`SYNONYMS`) and a few phrases ("через сколько" -> срок)
+    add the word the knowledge base uses; the visitor's own word stays too.
+    """
     found: list[str] = []
+    lowered = text.lower().replace("ё", "е")
+    extra = [word for pattern, word in _PHRASES if pattern.search(lowered)]
     for word in tokens(text):
+        for form in lemmas(word):
+            if form in SYNONYMS:
+                extra.append(SYNONYMS[form])
         forms = lemmas(word)
         if len(word) < 3 or word.isdigit() or forms & STOP or word in STOP:
             continue
@@ -249,6 +305,7 @@ def content_words(text: str, *, ignore: frozenset[str] = frozenset()) -> list[st
             continue
         if word not in found:
             found.append(word)
+    found += [word for word in extra if word not in found]
     return found[:24]
 
 
@@ -392,6 +449,12 @@ class Catalogue:
     def places(self) -> list[str]:
         return sorted({t.place for t in self.tours})
 
+    @property
+    def home_place(self) -> str | None:
+        """The city most tours are in (Казань): what "за городом" is away from."""
+        counts = Counter(t.place for t in self.tours)
+        return counts.most_common(1)[0][0] if counts else None
+
     def places_named(self, text: str) -> tuple[list[str], list[str]]:
         """(places, tour slugs) the text names: by a tour's place or an alias, in any form."""
         words = tokens(text)
@@ -434,6 +497,7 @@ class TourQuery:
     date_from: date | None = None
     date_to: date | None = None
     places: tuple[str, ...] = ()
+    not_places: tuple[str, ...] = ()  # "за городом", "из Казани": away from these
     tour_slugs: tuple[str, ...] = ()  # named by an alias ("Кул-Шариф")
     min_price: Decimal | None = None
     max_price: Decimal | None = None
@@ -448,7 +512,7 @@ class TourQuery:
         active = []
         if self.period is not None or self.date_from or self.date_to:
             active.append("dates")
-        if self.places:
+        if self.places or self.not_places:
             active.append("place")
         if self.min_price is not None or self.max_price is not None:
             active.append("price")
@@ -464,7 +528,7 @@ class TourQuery:
         if name == "dates":
             return replace(self, period=None, date_from=None, date_to=None)
         if name == "place":
-            return replace(self, places=())
+            return replace(self, places=(), not_places=())
         if name == "price":
             return replace(self, min_price=None, max_price=None)
         if name == "free_places":
@@ -493,6 +557,7 @@ class TourSearch:
     tours: list[TourRow]
     total: int
     text_matched: bool  # the question's own words found these (not only the facets)
+    best_score: float = 0.0
     unmatched_words: list[str] = field(default_factory=list)
     emptied_by: list[str] = field(default_factory=list)
     nearest: list[TourRow] = field(default_factory=list)
@@ -506,6 +571,8 @@ def _passes(tour: TourRow, query: TourQuery, place_keys: dict[str, frozenset[str
     if query.date_to and tour.start_date > query.date_to:
         return False
     if query.places and not _place_match(tour, query, place_keys):
+        return False
+    if query.not_places and tour.place in query.not_places:
         return False
     if query.max_price is not None and tour.price_per_person > query.max_price:
         return False
@@ -593,12 +660,14 @@ def search_tours(
     if not text_matched and has_facets and query.filters() and any(w.keys for w in words):
         # The words name tours the filters leave out ("нас 4 человека, на гастротур" with
         # one free place): say so, rather than list unrelated tours that pass.
-        _anywhere, named = _ranked(catalogue, _unfiltered(query), words)
-        if named:
+        anywhere, named = _ranked(catalogue, _unfiltered(query), words)
+        if named and max(r.score for r in anywhere) >= HEADING:
             ranked = []
             require_text = True
     ordered = [r.tour for r in _order(ranked, query.sort)]
-    result = TourSearch(query, ordered[:limit], len(ordered), text_matched, unmatched)
+    best = max((r.score for r in ranked), default=0.0)
+    result = TourSearch(query, ordered[:limit], len(ordered), text_matched, best)
+    result.unmatched_words = unmatched
     if not ordered and (query.filters() or (require_text and words)):
         _explain_empty(catalogue, query, words, result, limit, require_text)
     return result
