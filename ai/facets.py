@@ -66,7 +66,10 @@ _NUMBER_WORDS = {
     "двадцать": 20,
 }
 _NUM = r"(\d{1,3}|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + r")"
-_PEOPLE = r"(?:человек\w*|чел\b|взросл\w*|туристов|участник\w*|персон\w*|гост\w*)"
+_PEOPLE = (
+    r"(?:человек\w*|чел\b|взросл\w*|туристов|участник\w*|персон\w*|гост\w*|"
+    r"учител\w*|родител\w*|сопровожда\w*|воспитател\w*|педагог\w*)"
+)
 
 _NOT_MONEY = r"(?!\s*(?:тыс|т\.?р|к\b|k\b|руб|₽|р\b|р\.|000))"
 _GROUP_PATTERNS = (
@@ -234,6 +237,8 @@ def group_size(text: str) -> int | None:
         return adults
     if kids and re.search(r"\b(?:я|мы)\s+(?:с|со)\b", lowered):
         return kids + (2 if re.search(r"\bмы\b|\bмужем|\bженой", lowered) else 1)
+    if kids and kids > 1:
+        return kids  # "класс 25 детей": the children are the group
     return None
 
 

@@ -48,6 +48,7 @@ RELATIVE_CUTOFF = 0.45
 FUZZY_CUTOFF = 80
 MAX_RESULTS = 8
 SPECIFIC_WORD = 1.5
+RELATED_WORD = 0.6
 # Related words by a shared stem ("вечером" ~ "вечерняя", "казанский" ~ "Казань").
 STEM_MIN = 5
 STEM_SHARE = 0.7
@@ -131,12 +132,19 @@ def _cached_doc(kind: str, pk: int, stamp: datetime | None, build: Any) -> _Doc:
 class QueryWord:
     word: str
     keys: frozenset[str]  # catalogue keys this word matches
+    related: bool = False  # matched only by a related stem ("вечером" ~ "вечерняя")
+
+    @property
+    def specific(self) -> bool:
+        """A word the dictionary does not know is a name or a term ("гастротур",
+        "Марджани"): specific, unlike an everyday word ("выбор") that any text may share."""
+        return not is_known_word(self.word)
 
     @property
     def weight(self) -> float:
-        """A word the dictionary does not know is a name or a term ("гастротур",
-        "Марджани"): specific, unlike an everyday word ("выбор") that any text may share."""
-        return 1.0 if is_known_word(self.word) else SPECIFIC_WORD
+        if self.related:
+            return RELATED_WORD
+        return SPECIFIC_WORD if self.specific else 1.0
 
 
 class Matcher:
@@ -147,6 +155,11 @@ class Matcher:
         self.vocabulary: frozenset[str] = frozenset().union(*(d.keys for d in docs))
         self._sorted = sorted(self.vocabulary)
         self._idf: dict[tuple[frozenset[str], bool], float] = {}
+        self.related: set[str] = set()  # words read only through a related stem
+
+    def query_word(self, word: str) -> QueryWord:
+        keys = self.read(word)
+        return QueryWord(word, keys, related=word in self.related)
 
     def read(self, word: str) -> frozenset[str]:
         """The vocabulary keys `word` stands for: its forms, else its stem, else a typo's fix."""
@@ -170,6 +183,8 @@ class Matcher:
             }
         if not found and known:
             found = self._same_stem(lemmas(word))
+            if found:
+                self.related.add(word)
         # A dictionary word is not a typo: "выходные" is never "входные".
         if not found and not known and len(word) >= 5:
             matches = process.extract(
@@ -649,7 +664,7 @@ def search_tours(
     """
     catalogue = catalogue or Catalogue.load()
     words = [
-        QueryWord(w, catalogue.matcher.read(w))
+        catalogue.matcher.query_word(w)
         for w in content_words(query.text, ignore=ignore | GENERIC)
     ]
     unmatched = [w.word for w in words if not w.keys]
@@ -657,11 +672,14 @@ def search_tours(
     has_facets = bool(query.filters()) or query.sort != "relevance"
     if not text_matched and (require_text or not has_facets):
         ranked = []
-    if not text_matched and has_facets and query.filters() and any(w.keys for w in words):
+    naming = [w for w in words if w.keys and not w.related]
+    if not text_matched and has_facets and query.filters() and naming:
         # The words name tours the filters leave out ("нас 4 человека, на гастротур" with
-        # one free place): say so, rather than list unrelated tours that pass.
-        anywhere, named = _ranked(catalogue, _unfiltered(query), words)
-        if named and max(r.score for r in anywhere) >= HEADING:
+        # one free place): say so, rather than list unrelated tours that pass. Only a
+        # title-level match or a name counts: "на природу" in winter lists winter tours.
+        anywhere, named = _ranked(catalogue, _unfiltered(query), naming)
+        strong = max((r.score for r in anywhere), default=0.0) >= HEADING
+        if named and (strong or any(w.specific for w in naming)):
             ranked = []
             require_text = True
     ordered = [r.tour for r in _order(ranked, query.sort)]
@@ -777,7 +795,7 @@ def search_faq(text: str, limit: int = 3, *, faq: Faq | None = None) -> list[Faq
     faq = faq or Faq.load()
     if not faq.entries or limit <= 0:
         return []
-    words = [QueryWord(w, faq.matcher.read(w)) for w in content_words(text, ignore=GENERIC)]
+    words = [faq.matcher.query_word(w) for w in content_words(text, ignore=GENERIC)]
     scored = []
     for entry in faq.entries:
         score, strong = faq.matcher.score(faq.doc(entry), words)
