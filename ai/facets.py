@@ -131,7 +131,7 @@ def _money_words(text: str) -> str:
 
 _RANGE_PRICE = re.compile(rf"\bот\s+{_AMOUNT}\s*(?:руб\w*|₽)?\s*до\s+{_AMOUNT}")
 _DASH_PRICE = re.compile(r"\b(\d{1,3})\s*[-–]\s*(\d{1,3})\s*(тыс\w*|к\b)")
-_MIN_PRICE = re.compile(rf"\b(?:от|дороже|больше)\s+{_AMOUNT}\s*(?:руб\w*|₽|р\b)")
+_MIN_PRICE = re.compile(rf"(?<!не\s)\b(?:от|дороже|больше)\s+{_AMOUNT}\s*(?:руб\w*|₽|р\b)")
 _PER_PERSON = re.compile(r"\b(?:с|на|за)\s+(?:человек\w*|одного|персон\w*|нос\w*)|\bс\s+каждого")
 _TOTAL_BUDGET = re.compile(
     r"\b(?:бюджет\w*|всего|на\s+всех|вместе|на\s+семью|на\s+двоих|на\s+троих)"
@@ -262,12 +262,15 @@ def read_question(text: str, catalogue: Catalogue, today: date) -> Question:
     places, slugs = catalogue.places_named(text)
     not_places: list[str] = []
     home = catalogue.home_place
+    search_text = lowered
     for origin in _ORIGIN.finditer(lowered):
         named, _ = catalogue.places_named(origin.group(1))
         for place in named:
-            # "из Казани", "от Казани": where the trip starts, not where it goes.
+            # "из Казани", "от Казани": where the trip starts, not where it goes,
+            # so neither a place filter nor a word to search for.
             if place in places and (len(places) > 1 or place == home):
                 places.remove(place)
+                search_text = search_text.replace(origin.group(0), " ")
                 if place == home and not places:
                     not_places.append(place)
     if home and _OUT_OF_TOWN.search(lowered):
@@ -335,7 +338,7 @@ def read_question(text: str, catalogue: Catalogue, today: date) -> Question:
     children = bool(_WITH_CHILD.search(lowered) or _CHILD_WORD.search(lowered))
 
     query = TourQuery(
-        text=text,
+        text=search_text,
         period=period,
         places=tuple(places),
         not_places=tuple(not_places),

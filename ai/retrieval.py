@@ -664,8 +664,7 @@ def search_tours(
     """
     catalogue = catalogue or Catalogue.load()
     words = [
-        catalogue.matcher.query_word(w)
-        for w in content_words(query.text, ignore=ignore | GENERIC)
+        catalogue.matcher.query_word(w) for w in content_words(query.text, ignore=ignore | GENERIC)
     ]
     unmatched = [w.word for w in words if not w.keys]
     ranked, text_matched = _ranked(catalogue, query, words)
@@ -708,11 +707,14 @@ def _explain_empty(
     """Which filters emptied the search, and the nearest tours without them."""
     names = query.filters() + (["text"] if require_text and words else [])
     emptying = []
-    for name in names:
-        relaxed = query.without(name)
-        ranked, matched = _ranked(catalogue, relaxed, words)
-        if ranked and (matched or not (require_text and words) or name == "text"):
+    # A facet that alone left out what the words found is the reason; the words
+    # themselves only when no facet is ("нас 4 человека, на гастротур": free places).
+    for name in query.filters():
+        ranked, matched = _ranked(catalogue, query.without(name), words)
+        if ranked and (matched or not (require_text and words)):
             emptying.append(name)
+    if not emptying and "text" in names and _ranked(catalogue, query.without("text"), words)[0]:
+        emptying = ["text"]
     if not emptying:
         emptying = names
     result.emptied_by = emptying

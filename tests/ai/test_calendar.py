@@ -113,3 +113,8 @@ def test_words_that_are_not_dates_name_no_period(text):
 def test_a_holiday_wins_over_its_own_month():
     # "8 марта" is the holiday's days off, not the whole of March.
     assert [p.kind for p in periods_in("туры на 8 марта", TUESDAY)] == ["holiday"]
+
+
+def test_the_next_n_days():
+    assert span("в ближайшие 10 дней что-нибудь") == (TUESDAY, date(2026, 12, 11))
+    assert span("в ближайшие дни") == (TUESDAY, date(2026, 12, 8))

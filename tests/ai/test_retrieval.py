@@ -142,3 +142,45 @@ def test_an_empty_search_says_which_filter_emptied_it_and_what_is_nearest(demo):
     assert search.emptied_by == ["price"]
     cheapest = min(Tour.objects.upcoming(), key=lambda t: t.price_per_person)
     assert search.nearest[0].slug == cheapest.slug
+
+
+@pytest.mark.parametrize(
+    ("question", "per_person"),
+    [
+        ("за полторы тысячи есть экскурсии?", 1500),
+        ("не дороже трех тысяч с человека", 3000),
+        ("у нас 10 тыс на семью из 4 человек", 2500),
+    ],
+)
+def test_sums_in_words_and_family_budgets(demo, question, per_person):
+    found_ = knowledge.find(question)
+    assert found_.question.query.max_price == per_person
+    assert found_.search.tours
+    assert all(t.price_per_person <= per_person for t in found_.search.tours)
+
+
+def test_out_of_town_and_from_kazan_leave_kazan_out(demo):
+    for question in (
+        "не дороже трех тысяч есть что-то за городом?",
+        "однодневная поездка из казани без ночевки",
+    ):
+        tours = found(question)
+        assert tours, question
+        assert all(t.place != "Казань" for t in tours), question
+    assert all(t.nights == 0 for t in found("однодневная поездка из казани без ночевки"))
+    # From Kazan to a named place: the place is where the trip goes.
+    assert slugs("как добраться из Казани в Свияжск")[0] == "sviyazhsk-island-town"
+
+
+def test_a_class_of_children_is_a_group(demo):
+    query = knowledge.find("класс 25 детей и 2 учителя, можно по кремлю?").question.query
+    assert query.min_free_places == 27
+
+
+def test_words_naming_a_tour_the_filters_leave_out_are_reported(demo):
+    # The gastro tour has one free place: four people get "not enough places", not
+    # a list of unrelated tours that happen to have four.
+    search = knowledge.find("мы вчетвером хотим на гастротур, есть места?").search
+    assert search.tours == []
+    assert search.emptied_by == ["free_places"]
+    assert [t.slug for t in search.nearest] == ["kazan-gastro-tour"]
