@@ -214,6 +214,7 @@ def part_of_speech(word: str) -> str:
     return str(parses[0].tag.POS or "") if parses else ""
 
 
+@lru_cache(maxsize=65536)
 def is_known_word(word: str) -> bool:
     parses = _morph().parse(word)
     return bool(parses) and parses[0].is_known
