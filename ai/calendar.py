@@ -247,6 +247,20 @@ _RELATIVE: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+def on_weekday(weekday: int) -> str:
+    """ "в субботу": the weekday as the answer says when (0 is Monday)."""
+    names = (
+        _("on Monday"),
+        _("on Tuesday"),
+        _("on Wednesday"),
+        _("on Thursday"),
+        _("on Friday"),
+        _("on Saturday"),
+        _("on Sunday"),
+    )
+    return names[weekday]
+
+
 def in_month(month: int) -> str:
     """ "в декабре": the month as the answer says when."""
     names = (
@@ -437,7 +451,7 @@ def periods_in(text: str, today: date) -> list[Period]:
         day = today + timedelta(days=(weekday - today.weekday()) % 7)
         if which.startswith("следующ"):
             day += timedelta(days=7)
-        found.append(Period(date_format(day, "l, j E").lower(), ((day, day),), "relative"))
+        found.append(Period(on_weekday(weekday), ((day, day),), "relative"))
     for match in _MONTH_WORD.finditer(consumed):
         month = _month_number(match.group(1))
         if month:

@@ -203,7 +203,8 @@ class Question:
 
     text: str
     query: TourQuery
-    topics: frozenset[str] = frozenset()
+    topics: frozenset[str] = frozenset()  # what the answer should show, asked or implied
+    asked: frozenset[str] = frozenset()  # what the question itself asks: "сколько стоит"
     group_size: int | None = None
     children: bool = False
     total_budget: Decimal | None = None  # "бюджет 5000 на двоих": the whole sum
@@ -329,6 +330,7 @@ def read_question(text: str, catalogue: Catalogue, today: date) -> Question:
         overnight = False
 
     topics = {name for name, pattern in TOPICS.items() if pattern.search(lowered)}
+    asked = frozenset(topics | ({"duration"} if _DURATION_TOPIC.search(lowered) else set()))
     if _DURATION_TOPIC.search(lowered) or max_hours or overnight is not None:
         topics.add("duration")
     if size:
@@ -355,6 +357,7 @@ def read_question(text: str, catalogue: Catalogue, today: date) -> Question:
         text=text,
         query=query,
         topics=frozenset(topics),
+        asked=asked,
         group_size=size,
         children=children,
         total_budget=total,
@@ -376,5 +379,6 @@ FACET_WORDS = word_set(
     человек группа взрослый ребёнок ребенок дети детский малыш сын дочь возраст лет год
     полдня час часы ночёвка ночевка длиться длительность продолжительность короткий
     долгий длинный быстрый свободный место места осталось самый нас
+    проживание гостиница отель ночлег однодневный многодневный двухдневный
     """
 )

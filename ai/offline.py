@@ -39,7 +39,7 @@ from ai.client import OnText
 from ai.facets import Question
 from ai.intent import HANDOFF, Intent, classify
 from ai.prompt import pending_question, rub
-from ai.retrieval import FaqHit, TourSearch, content_words
+from ai.retrieval import HEADING, FaqHit, TourSearch, content_words
 from ai.russian import lemma, lemmas, part_of_speech, tokens
 from ai.types import AIAnswer, AIRequest, TourFacts
 
@@ -248,6 +248,12 @@ def _nothing_fits(question: Question, search: TourSearch) -> str:
     return "\n".join([head, nearest_title, *nearest])
 
 
+def _covers(hit: FaqHit, words: list[str]) -> bool:
+    """The FAQ entry speaks of one of `words` ("скидка" in the discounts entry)."""
+    text = {f for w in tokens(f"{hit.question} {hit.tags}") for f in lemmas(w) | {w}}
+    return any(lemmas(word) & text for word in words)
+
+
 def _missing_nouns(search: TourSearch) -> list[str]:
     """The things asked for that no tour mentions ("рыбалка"), not verbs ("опоздаю")."""
     return [w for w in search.unmatched_words if part_of_speech(w) == "NOUN"]
@@ -303,8 +309,12 @@ def _handoff_text(intent: Intent, faq: list[FaqHit]) -> str:
     return text
 
 
+# A sentence ends at . ! ? before a capital, not after "ул." or "г.".
+_SENTENCE_END = re.compile(r"(?<!\bул\.)(?<!\bг\.)(?<!\bд\.)(?<=[.!?])\s+(?=[А-ЯЁA-Z«\"(0-9])")
+
+
 def _sentences(text: str) -> list[str]:
-    return [part.strip() for part in re.split(r"(?<=[.!?])\s+", text.strip()) if part.strip()]
+    return [part.strip() for part in _SENTENCE_END.split(text.strip()) if part.strip()]
 
 
 def _relevant_sentences(answer: str, question: str, count: int) -> str:
@@ -323,20 +333,7 @@ def _relevant_sentences(answer: str, question: str, count: int) -> str:
 
 def _first_sentences(text: str, count: int) -> str:
     """The first `count` sentences that say something (not a bare "Да.")."""
-    sentences: list[str] = []
-    rest = text.strip()
-    while rest and len(sentences) < count:
-        cut = min(
-            (i for i in (rest.find(". "), rest.find("! "), rest.find("? ")) if i >= 0), default=-1
-        )
-        if cut < 0:
-            sentences.append(rest)
-            break
-        sentence = rest[: cut + 1]
-        if len(sentence) > 5:
-            sentences.append(sentence)
-        rest = rest[cut + 2 :].strip()
-    return " ".join(sentences)
+    return " ".join([sentence for sentence in _sentences(text) if len(sentence) > 5][:count])
 
 
 # --- the answer ----------------------------------------------------------------------------------
@@ -362,7 +359,14 @@ def compose(request: AIRequest, found: knowledge.Knowledge, reason: Reason, text
             intent,
             handoff=intent is not Intent.HUMAN,
         )
-    if intent is Intent.OFF_TOPIC:
+    names_a_tour = (
+        search is not None
+        and search.text_matched
+        and search.best_score >= HEADING
+        and not question.query.places  # "погода в Елабуге" names a place, not a tour
+    )
+    if intent is Intent.OFF_TOPIC and not names_a_tour:
+        # ("температура воды в Голубых озёрах" names a tour: answered as one.)
         body = _(
             "I can only help with our tours of Tatarstan: dates, prices, free places and "
             "booking. What trip are you thinking of?"
@@ -388,7 +392,9 @@ def compose(request: AIRequest, found: knowledge.Knowledge, reason: Reason, text
     # ("где встречаемся перед экскурсией в кремль?"), unless the question names tours
     # by its facets (dates, place, budget...). A child's age alone is a rules question.
     faq_wins = top_faq is not None and top_faq.rank >= tour_best
-    tour_question = tour_facets or (tour_best > 0 and not faq_wins)
+    # "есть ли места на гастротур?" asks a tour's fact: the tour answers it.
+    asks_tour_facts = bool(question.asked & {"price", "dates", "places", "duration"})
+    tour_question = tour_facets or (tour_best > 0 and (not faq_wins or asks_tour_facts))
     asks_this_tour = bool(question.topics & {"price", "places", "dates", "duration", "booking"})
 
     if request.tour is not None and asks_this_tour and not _has_tour_facets(question):
@@ -401,11 +407,28 @@ def compose(request: AIRequest, found: knowledge.Knowledge, reason: Reason, text
         parts.append(top_faq.answer)  # a rules question: the entry alone
         faq_ids.append(top_faq.id)
     elif tours and search is not None:
-        parts.append(_tours_answer(question, search, tours))
-        slugs += [t["slug"] for t in tours[:TOURS_SHOWN]]
-        if top_faq is not None and top_faq.rank >= STRONG_FAQ:
-            parts.append(_relevant_sentences(top_faq.answer, text, 2))
+        missing = [] if search.text_matched else _missing_nouns(search)
+        faq_strong = top_faq is not None and (
+            top_faq.rank >= STRONG_FAQ or (bool(missing) and _covers(top_faq, missing))
+        )
+        if missing and not faq_strong:
+            # The facets fit, the thing asked for does not ("ресторан в Казани"): say
+            # so, and offer what the facets found as the alternatives.
+            words = ", ".join(f"«{lemma(w)}»" for w in _missing_nouns(search)[:3])
+            lines = [_("We have no tour about %(words)s.") % {"words": words}]
+            lines.append(_("Closest options:"))
+            lines += [_tour_line(t, question) for t in tours[:TOURS_SHOWN]]
+            parts.append("\n".join(lines))
+        elif faq_strong and top_faq is not None:
+            # The fact asked for first: "где сбор на поездку в Раифу" asks the FAQ's,
+            # "нас 10 человек, есть скидка?" the discount; "сколько стоит" the tours'.
+            faq_part = _relevant_sentences(top_faq.answer, text, 2)
             faq_ids.append(top_faq.id)
+            tours_part = _tours_answer(question, search, tours)
+            parts += [tours_part, faq_part] if asks_tour_facts else [faq_part, tours_part]
+        else:
+            parts.append(_tours_answer(question, search, tours))
+        slugs += [t["slug"] for t in tours[:TOURS_SHOWN]]
     elif search is not None and (
         search.emptied_by
         or (question.about_tours and (_missing_nouns(search) or _has_tour_facets(question)))

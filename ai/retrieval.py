@@ -48,6 +48,7 @@ RELATIVE_CUTOFF = 0.45
 FUZZY_CUTOFF = 80
 MAX_RESULTS = 8
 SPECIFIC_WORD = 1.5
+EXTRA_FIELD = 0.25
 RELATED_WORD = 0.6
 # Related words by a shared stem ("вечером" ~ "вечерняя", "казанский" ~ "Казань").
 STEM_MIN = 5
@@ -80,6 +81,18 @@ GENERIC = word_set(
     посмотреть побывать экскурсионный туристический предложение вариант туристический
     интересный интересно красивый хороший лучший что-нибудь какой-нибудь куда-нибудь
     татарстан человек взрослый двое трое четверо пятеро вдвоём втроём
+    """
+)
+
+
+# Time words say when, not what: a FAQ entry is not found by them ("сколько часов
+# экскурсия" is not the "48 часов" of the cancellation rule).
+TIME_WORDS = word_set(
+    """
+    час часы минута день неделя месяц год лет сутки сегодня завтра послезавтра выходной
+    выходные суббота воскресенье понедельник вторник среда четверг пятница январь февраль
+    март апрель май июнь июль август сентябрь октябрь ноябрь декабрь лето зима весна осень
+    полдня
     """
 )
 
@@ -150,8 +163,9 @@ class QueryWord:
 class Matcher:
     """Reads a question's words against one collection's vocabulary."""
 
-    def __init__(self, docs: list[_Doc]) -> None:
+    def __init__(self, docs: list[_Doc], *, extra_field: float = 0.0) -> None:
         self.docs = docs
+        self.extra_field = extra_field
         self.vocabulary: frozenset[str] = frozenset().union(*(d.keys for d in docs))
         self._sorted = sorted(self.vocabulary)
         self._idf: dict[tuple[frozenset[str], bool], float] = {}
@@ -241,9 +255,12 @@ class Matcher:
         for word in words:
             if not word.keys:
                 continue
-            best = max((f.weight for f in doc.fields if f.keys & word.keys), default=0.0)
-            if best:
-                total += best * self.idf(word.keys, heading=best >= HEADING) * word.weight
+            weights = [f.weight for f in doc.fields if f.keys & word.keys]
+            if weights:
+                best = max(weights)
+                idf = self.idf(word.keys, heading=best >= HEADING) * word.weight
+                # Found in more fields than one (a FAQ question and its tags): a tie-break.
+                total += (best + self.extra_field * (len(weights) - 1)) * idf
                 strong += best >= HEADING
         return total, strong
 
@@ -788,7 +805,7 @@ class Faq:
     @property
     def matcher(self) -> Matcher:
         if self._matcher is None:
-            self._matcher = Matcher([self.doc(e) for e in self.entries])
+            self._matcher = Matcher([self.doc(e) for e in self.entries], extra_field=EXTRA_FIELD)
         return self._matcher
 
 
@@ -797,7 +814,7 @@ def search_faq(text: str, limit: int = 3, *, faq: Faq | None = None) -> list[Faq
     faq = faq or Faq.load()
     if not faq.entries or limit <= 0:
         return []
-    words = [faq.matcher.query_word(w) for w in content_words(text, ignore=GENERIC)]
+    words = [faq.matcher.query_word(w) for w in content_words(text, ignore=GENERIC | TIME_WORDS)]
     scored = []
     for entry in faq.entries:
         score, strong = faq.matcher.score(faq.doc(entry), words)
