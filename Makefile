@@ -7,7 +7,7 @@ PORT ?= 8000
 # Tests use their own Redis database and flush it; never the development one.
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: venv run serve test lint format messages browser clean bench
+.PHONY: venv run serve test lint format messages browser clean bench eval
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -54,6 +54,11 @@ $(VENV)/.bench-installed: pyproject.toml | $(VENV)/.installed
 
 bench: $(VENV)/.bench-installed
 	$(BIN)/python -m bench run $(BENCH_ARGS)
+
+## eval: ask the question set through the real socket and score the answers (docs/ai.md,
+## "Evaluation"); e.g. make eval EVAL_ARGS="--model fake --failures"
+eval: venv
+	$(BIN)/python -m evaluation $(EVAL_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .

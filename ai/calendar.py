@@ -104,11 +104,11 @@ _HOLIDAYS: tuple[_Holiday, ...] = (
 def _holiday_label(key: str) -> str:
     labels = {
         "new_year": _("New Year holidays"),
-        "defender": _("Defender of the Fatherland Day (23 February)"),
-        "women": _("International Women's Day (8 March)"),
+        "defender": _("Defender of the Fatherland Day"),
+        "women": _("International Women's Day"),
         "may": _("May holidays"),
-        "russia": _("Russia Day (12 June)"),
-        "unity": _("Unity Day (4 November)"),
+        "russia": _("Russia Day"),
+        "unity": _("Unity Day"),
     }
     return labels[key]
 
@@ -211,6 +211,7 @@ _NUMBERS = {
     "семь": 7,
     "десять": 10,
 }
+_NEXT_N_DAYS = re.compile(r"\bближайш\w*\s+(\d{1,3})\s*(?:-?х\s+)?(дн\w*|недел\w*)")
 _IN_N = re.compile(
     r"\bчерез\s+(\d{1,3}|одну|один|пару|два|две|три|четыре|пять|шесть|семь|десять)?\s*"
     r"(день|дня|дней|недел\w*|месяц\w*)"
@@ -230,6 +231,9 @@ _WEEKDAY = re.compile(
 )
 _RELATIVE: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\bпослезавтра\b"), "after_tomorrow"),
+    (re.compile(r"\bближайш\w*\s+(?:пару\s+|несколько\s+)?дн\w*"), "few_days"),
+    (re.compile(r"\bближайш\w*\s+недел\w*"), "seven_days"),
+    (re.compile(r"\bближайш\w*\s+месяц\w*"), "thirty_days"),
     (re.compile(r"\bзавтра(шн\w*)?\b"), "tomorrow"),
     (re.compile(r"\b(сегодня|сегодняшн\w*|сейчас\s+идет)\b"), "today"),
     (re.compile(r"\bследующ\w*\s+выходн\w*|выходн\w*\s+через\s+неделю"), "next_weekend"),
@@ -241,6 +245,20 @@ _RELATIVE: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\bдо\s+конца\s+года|\bв\s+этом\s+году"), "this_year"),
     (re.compile(r"\b(следующ\w*|будущ\w*)\s+году"), "next_year"),
 )
+
+
+def on_weekday(weekday: int) -> str:
+    """ "в субботу": the weekday as the answer says when (0 is Monday)."""
+    names = (
+        _("on Monday"),
+        _("on Tuesday"),
+        _("on Wednesday"),
+        _("on Thursday"),
+        _("on Friday"),
+        _("on Saturday"),
+        _("on Sunday"),
+    )
+    return names[weekday]
 
 
 def in_month(month: int) -> str:
@@ -311,6 +329,10 @@ def _relative(key: str, today: date) -> Period:
     monday = today - timedelta(days=today.weekday())
     if key == "today":
         return Period(_("today"), ((today, today),), "relative")
+    if key in {"few_days", "seven_days", "thirty_days"}:
+        days = {"few_days": 7, "seven_days": 7, "thirty_days": 30}[key]
+        label = ngettext("in the next %(n)d day", "in the next %(n)d days", days) % {"n": days}
+        return Period(label, ((today, today + timedelta(days=days)),), "relative")
     if key == "tomorrow":
         day = today + timedelta(days=1)
         return Period(_("tomorrow"), ((day, day),), "relative")
@@ -405,6 +427,13 @@ def periods_in(text: str, today: date) -> list[Period]:
         day = _coming_day(month, day_number, today) if 1 <= month <= 12 else None
         if day:
             found.append(Period(date_format(day, "j E"), ((day, day),), "day"))
+    for match in _NEXT_N_DAYS.finditer(consumed):
+        count = int(match.group(1))
+        days = count * 7 if match.group(2).startswith("недел") else count
+        if 0 < days <= 400:
+            label = ngettext("in the next %(n)d day", "in the next %(n)d days", days) % {"n": days}
+            found.append(Period(label, ((today, today + timedelta(days=days)),), "relative"))
+    consumed = _NEXT_N_DAYS.sub(" ", consumed)
     for pattern, key in _RELATIVE:
         match = pattern.search(consumed)
         if match:
@@ -422,7 +451,7 @@ def periods_in(text: str, today: date) -> list[Period]:
         day = today + timedelta(days=(weekday - today.weekday()) % 7)
         if which.startswith("следующ"):
             day += timedelta(days=7)
-        found.append(Period(date_format(day, "l, j E").lower(), ((day, day),), "relative"))
+        found.append(Period(on_weekday(weekday), ((day, day),), "relative"))
     for match in _MONTH_WORD.finditer(consumed):
         month = _month_number(match.group(1))
         if month:

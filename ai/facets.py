@@ -66,10 +66,16 @@ _NUMBER_WORDS = {
     "двадцать": 20,
 }
 _NUM = r"(\d{1,3}|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + r")"
-_PEOPLE = r"(?:человек\w*|чел\b|взросл\w*|туристов|участник\w*|персон\w*|гост\w*)"
+_PEOPLE = (
+    r"(?:человек\w*|чел\b|взросл\w*|туристов|участник\w*|персон\w*|гост\w*|"
+    r"учител\w*|родител\w*|сопровожда\w*|воспитател\w*|педагог\w*)"
+)
 
+_NOT_MONEY = r"(?!\s*(?:тыс|т\.?р|к\b|k\b|руб|₽|р\b|р\.|000))"
 _GROUP_PATTERNS = (
-    re.compile(rf"\b(?:нас|группа|группой|компания|компанией)\s+(?:из\s+)?{_NUM}\b"),
+    re.compile(
+        rf"\b(?:нас|группа|группой|компания|компанией|семья|семьей)\s+(?:из\s+)?{_NUM}\b{_NOT_MONEY}"
+    ),
     re.compile(rf"\b{_NUM}\s+{_PEOPLE}"),
     re.compile(r"\b(?:на|для)\s+(двоих|троих|четверых|пятерых|шестерых)\b"),
     re.compile(r"\b(вдвоем|втроем|вчетвером|впятером)\b"),
@@ -88,9 +94,44 @@ _MAX_PRICE = re.compile(
     rf"\b(?:до|не\s+дороже|дешевле|меньше|не\s+больше|в\s+пределах|максимум|макс|"
     rf"бюджет(?:ом)?|за|в)\s+{_AMOUNT}\s*(?:руб\w*|₽|р\b|р\.)?"
 )
+# A sum with its unit anywhere ("10 тыс на семью", "3000 рублей"): the budget.
+_MONEY = re.compile(
+    r"(?<!\bот\s)(?<!\d)(\d[\d\s]*(?:[.,]\d+)?)\s*(тыс\w*|т\.?р\.?|к\b|k\b)?\s*"
+    r"(?:руб\w*|₽|р\b|р\.)|(?<!\bот\s)(?<!\d)(\d+(?:[.,]\d+)?)\s*(тыс\w*)"
+)
+_MONEY_WORDS = (
+    (re.compile(r"\bполтор[аы]\s+тыс\w*"), "1500"),
+    (re.compile(r"\bдв[еа]\s+с\s+половиной\s+тыс\w*"), "2500"),
+    (re.compile(r"\bтри\s+с\s+половиной\s+тыс\w*"), "3500"),
+    (re.compile(r"\b(?:пар[уы]|двух|две|два)\s+тыс\w*"), "2000"),
+    (re.compile(r"\b(?:тр[её]х|три)\s+тыс\w*"), "3000"),
+    (re.compile(r"\b(?:четыр[её]х|четыре)\s+тыс\w*"), "4000"),
+    (re.compile(r"\bпят[иь]\s+тыс\w*"), "5000"),
+    (re.compile(r"\bшест[иь]\s+тыс\w*"), "6000"),
+    (re.compile(r"\bсем[иь]\s+тыс\w*"), "7000"),
+    (re.compile(r"\bвосьм[иь]\s+тыс\w*|\bвосемь\s+тыс\w*"), "8000"),
+    (re.compile(r"\bдесят[иь]\s+тыс\w*"), "10000"),
+    (re.compile(r"\bпятнадцат[иь]\s+тыс\w*"), "15000"),
+    (re.compile(r"\bдвадцат[иь]\s+тыс\w*"), "20000"),
+    (re.compile(r"\b(?:одн[ау]|одной)\s+тыс\w*|(?<!\d\s)\bтысяч[ау]\b"), "1000"),
+)
+# Away from the home city: "за городом", "за пределы Казани", "из Казани".
+_OUT_OF_TOWN = re.compile(
+    r"\bза\s+город\w*|\bзагородн\w*|\bза\s+предел\w*|\bвне\s+город\w*|\bпригород\w*"
+)
+_ORIGIN = re.compile(r"\b(?:из|от)\s+([а-яa-z-]+)")
+
+
+def _money_words(text: str) -> str:
+    """Sums written in words as digits: "за полторы тысячи" -> "за 1500 руб"."""
+    for pattern, digits in _MONEY_WORDS:
+        text = pattern.sub(f"{digits} руб", text)
+    return text
+
+
 _RANGE_PRICE = re.compile(rf"\bот\s+{_AMOUNT}\s*(?:руб\w*|₽)?\s*до\s+{_AMOUNT}")
 _DASH_PRICE = re.compile(r"\b(\d{1,3})\s*[-–]\s*(\d{1,3})\s*(тыс\w*|к\b)")
-_MIN_PRICE = re.compile(rf"\b(?:от|дороже|больше)\s+{_AMOUNT}\s*(?:руб\w*|₽|р\b)")
+_MIN_PRICE = re.compile(rf"(?<!не\s)\b(?:от|дороже|больше)\s+{_AMOUNT}\s*(?:руб\w*|₽|р\b)")
 _PER_PERSON = re.compile(r"\b(?:с|на|за)\s+(?:человек\w*|одного|персон\w*|нос\w*)|\bс\s+каждого")
 _TOTAL_BUDGET = re.compile(
     r"\b(?:бюджет\w*|всего|на\s+всех|вместе|на\s+семью|на\s+двоих|на\s+троих)"
@@ -106,7 +147,9 @@ _SORTS = (
     (re.compile(r"\bсам\w+\s+(?:коротк\w*|быстр\w*)|\bкоротк\w*|\bнедолг\w*"), "duration"),
     (re.compile(r"\bсам\w+\s+(?:длинн\w*|долг\w*|продолжительн\w*)"), "-duration"),
 )
-_SUPERLATIVE = re.compile(r"\bсам(?:ый|ая|ое|ые|ую|ой|ого|ых)\b|\bнаиболее\b")
+_SUPERLATIVE = re.compile(
+    r"\bсам(?:ый|ая|ое|ые|ую|ой|ого|ых)\b|\bнаиболее\b|\bближайш(?:ий|ая|ее|ую|его|ей)\b"
+)
 _HALF_DAY = re.compile(
     r"\bполдня|\bпол\s+дня|\bпар[уы]\s+час\w*|\bнескольк\w*\s+час\w*|\bна\s+(\d)\s+час\w*|"
     r"\bненадолго|\bкоротк\w*|\bнедолг\w*"
@@ -116,7 +159,8 @@ _OVERNIGHT = re.compile(
     r"\bмногоднев\w*|\bдвухднев\w*|\bтрехднев\w*|\bс\s+проживани\w*|\bгостиниц\w*|\bотел\w*"
 )
 _ONE_DAY = re.compile(
-    r"\bна\s+(?:один\s+|1\s+)?день\b|\bза\s+один\s+день|\bоднодневн\w*|\bбез\s+ночев"
+    r"\bна\s+(?:один\s+|1\s+)?день\b|\bза\s+один\s+день|\bоднодневн\w*|\bбез\s+ночев\w*|"
+    r"\bв\s+тот\s+же\s+день|\bвернуться\s+(?:к\s+вечеру|вечером|в\s+тот\s+же)"
 )
 _DURATION_TOPIC = re.compile(
     r"\bсколько\s+(?:по\s+времени|час\w*|длит\w*|идет|занима\w*)|\bдлительност\w*|"
@@ -159,7 +203,8 @@ class Question:
 
     text: str
     query: TourQuery
-    topics: frozenset[str] = frozenset()
+    topics: frozenset[str] = frozenset()  # what the answer should show, asked or implied
+    asked: frozenset[str] = frozenset()  # what the question itself asks: "сколько стоит"
     group_size: int | None = None
     children: bool = False
     total_budget: Decimal | None = None  # "бюджет 5000 на двоих": the whole sum
@@ -193,6 +238,8 @@ def group_size(text: str) -> int | None:
         return adults
     if kids and re.search(r"\b(?:я|мы)\s+(?:с|со)\b", lowered):
         return kids + (2 if re.search(r"\bмы\b|\bмужем|\bженой", lowered) else 1)
+    if kids and kids > 1:
+        return kids  # "класс 25 детей": the children are the group
     return None
 
 
@@ -214,8 +261,26 @@ def read_question(text: str, catalogue: Catalogue, today: date) -> Question:
         label = " / ".join(p.label for p in same_kind)
         period = Period(label, spans, periods[0].kind)
     places, slugs = catalogue.places_named(text)
+    not_places: list[str] = []
+    home = catalogue.home_place
+    search_text = lowered
+    for origin in _ORIGIN.finditer(lowered):
+        named, _ = catalogue.places_named(origin.group(1))
+        for place in named:
+            # "из Казани", "от Казани": where the trip starts, not where it goes,
+            # so neither a place filter nor a word to search for.
+            if place in places and (len(places) > 1 or place == home):
+                places.remove(place)
+                search_text = search_text.replace(origin.group(0), " ")
+                if place == home and not places:
+                    not_places.append(place)
+    if home and _OUT_OF_TOWN.search(lowered):
+        if home in places:
+            places.remove(home)
+        not_places.append(home)
 
     size = group_size(text)
+    lowered = _money_words(lowered)
     max_price = min_price = total = None
     ranged = _RANGE_PRICE.search(lowered)
     dashed = _DASH_PRICE.search(lowered)
@@ -228,6 +293,10 @@ def read_question(text: str, catalogue: Catalogue, today: date) -> Question:
         capped = _MAX_PRICE.search(lowered)
         if capped:
             max_price = _amount(capped.group(1), capped.group(2))
+        money = _MONEY.search(lowered)
+        if max_price is None and money and not _MIN_PRICE.search(lowered):
+            raw, unit = (money.group(1), money.group(2)) if money.group(1) else money.group(3, 4)
+            max_price = _amount(raw, unit)
         floor = _MIN_PRICE.search(lowered)
         if floor:
             min_price = _amount(floor.group(1), floor.group(2))
@@ -249,7 +318,11 @@ def read_question(text: str, catalogue: Catalogue, today: date) -> Question:
     max_hours: int | None = None
     overnight: bool | None = None
     half = _HALF_DAY.search(lowered)
-    if _OVERNIGHT.search(lowered):
+    if _ONE_DAY.search(lowered):
+        overnight = False
+        if half:
+            max_hours = int(half.group(1)) + 1 if half.group(1) else 5
+    elif _OVERNIGHT.search(lowered):
         overnight = True
     elif half:
         max_hours = int(half.group(1)) + 1 if half.group(1) else 5
@@ -257,6 +330,7 @@ def read_question(text: str, catalogue: Catalogue, today: date) -> Question:
         overnight = False
 
     topics = {name for name, pattern in TOPICS.items() if pattern.search(lowered)}
+    asked = frozenset(topics | ({"duration"} if _DURATION_TOPIC.search(lowered) else set()))
     if _DURATION_TOPIC.search(lowered) or max_hours or overnight is not None:
         topics.add("duration")
     if size:
@@ -266,9 +340,10 @@ def read_question(text: str, catalogue: Catalogue, today: date) -> Question:
     children = bool(_WITH_CHILD.search(lowered) or _CHILD_WORD.search(lowered))
 
     query = TourQuery(
-        text=text,
+        text=search_text,
         period=period,
         places=tuple(places),
+        not_places=tuple(not_places),
         tour_slugs=tuple(slugs),
         min_price=min_price,
         max_price=max_price,
@@ -282,6 +357,7 @@ def read_question(text: str, catalogue: Catalogue, today: date) -> Question:
         text=text,
         query=query,
         topics=frozenset(topics),
+        asked=asked,
         group_size=size,
         children=children,
         total_budget=total,
@@ -303,5 +379,6 @@ FACET_WORDS = word_set(
     человек группа взрослый ребёнок ребенок дети детский малыш сын дочь возраст лет год
     полдня час часы ночёвка ночевка длиться длительность продолжительность короткий
     долгий длинный быстрый свободный место места осталось самый нас
+    проживание гостиница отель ночлег однодневный многодневный двухдневный
     """
 )

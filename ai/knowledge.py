@@ -58,7 +58,7 @@ def find(text: str, *, limit: int = 5, today: date | None = None) -> Found:
     catalogue = retrieval.Catalogue.load(today)
     question = read_question(text, catalogue, today)
     search = retrieval.search_tours(
-        question.query, catalogue=catalogue, limit=limit, ignore=FACET_WORDS
+        question.query, catalogue=catalogue, limit=limit, ignore=FACET_WORDS | retrieval.TIME_WORDS
     )
     if (
         not search.tours

@@ -21,6 +21,7 @@ the operator is offered only where a person can do more. Stored with source
 from __future__ import annotations
 
 import enum
+import re
 import time
 from dataclasses import dataclass
 from datetime import date
@@ -38,14 +39,14 @@ from ai.client import OnText
 from ai.facets import Question
 from ai.intent import HANDOFF, Intent, classify
 from ai.prompt import pending_question, rub
-from ai.retrieval import FaqHit, TourSearch
-from ai.russian import lemma
+from ai.retrieval import HEADING, FaqHit, TourSearch, content_words
+from ai.russian import lemma, lemmas, part_of_speech, tokens
 from ai.types import AIAnswer, AIRequest, TourFacts
 
 FAQ_SHOWN = 2
 TOURS_SHOWN = 3
 # A FAQ hit this strong is the answer even when the question also names tours.
-STRONG_FAQ = 4.0
+STRONG_FAQ = 3.5
 
 
 class Reason(enum.Enum):
@@ -226,12 +227,12 @@ def _nothing_fits(question: Question, search: TourSearch) -> str:
         head = _("There are no tours %(what)s.") % {"what": reason}
         nearest_title = _("Closest by price:")
     elif "free_places" in emptied:
-        head = _("No fitting tour has %(n)s free places now.") % {
+        head = _("For %(n)s people there are not enough free places in any fitting tour.") % {
             "n": question.query.min_free_places
         }
         nearest_title = _("Most free places:")
-    elif search.unmatched_words and not reason:
-        words = ", ".join(f"«{lemma(w)}»" for w in search.unmatched_words[:3])
+    elif _missing_nouns(search) and not reason:
+        words = ", ".join(f"«{lemma(w)}»" for w in _missing_nouns(search)[:3])
         head = _("We have no tour about %(words)s.") % {"words": words}
         nearest_title = _("Closest options:")
     else:
@@ -247,13 +248,33 @@ def _nothing_fits(question: Question, search: TourSearch) -> str:
     return "\n".join([head, nearest_title, *nearest])
 
 
-def _current_tour(tour: TourFacts) -> str:
-    return _("The tour “%(title)s”: %(dates)s, %(price)s per person, free places: %(free)s.") % {
+def _covers(hit: FaqHit, words: list[str]) -> bool:
+    """The FAQ entry speaks of one of `words` ("скидка" in the discounts entry)."""
+    text = {f for w in tokens(f"{hit.question} {hit.tags}") for f in lemmas(w) | {w}}
+    return any(lemmas(word) & text for word in words)
+
+
+def _missing_nouns(search: TourSearch) -> list[str]:
+    """The things asked for that no tour mentions ("рыбалка"), not verbs ("опоздаю")."""
+    return [w for w in search.unmatched_words if part_of_speech(w) == "NOUN"]
+
+
+def _current_tour(tour: TourFacts, question: Question) -> str:
+    text = _("The tour “%(title)s”: %(dates)s, %(price)s per person, free places: %(free)s.") % {
         "title": tour.title,
         "dates": dates(tour.start_date, tour.end_date),
         "price": rub(tour.price_per_person),
         "free": tour.free_places,
     }
+    if "duration" in question.topics:
+        nights = (tour.end_date - tour.start_date).days
+        length = (
+            ngettext("%(n)d day", "%(n)d days", nights + 1) % {"n": nights + 1}
+            if nights
+            else _hours(tour.duration_hours)
+        )
+        text += " " + _("It takes %(length)s.") % {"length": length}
+    return text
 
 
 # --- intents --------------------------------------------------------------------------------------
@@ -288,19 +309,31 @@ def _handoff_text(intent: Intent, faq: list[FaqHit]) -> str:
     return text
 
 
+# A sentence ends at . ! ? before a capital, not after "ул." or "г.".
+_SENTENCE_END = re.compile(r"(?<!\bул\.)(?<!\bг\.)(?<!\bд\.)(?<=[.!?])\s+(?=[А-ЯЁA-Z«\"(0-9])")
+
+
+def _sentences(text: str) -> list[str]:
+    return [part.strip() for part in _SENTENCE_END.split(text.strip()) if part.strip()]
+
+
+def _relevant_sentences(answer: str, question: str, count: int) -> str:
+    """The `count` sentences of a FAQ answer that share most words with the question."""
+    sentences = _sentences(answer)
+    asked = {form for word in content_words(question) for form in lemmas(word) | {word}}
+    scored = [
+        (len(asked & {f for w in tokens(s) for f in lemmas(w) | {w}}), index)
+        for index, s in enumerate(sentences)
+    ]
+    best = sorted(scored, key=lambda item: (-item[0], item[1]))[:count]
+    if not best or best[0][0] == 0:
+        return _first_sentences(answer, count)
+    return " ".join(sentences[index] for _, index in sorted(best, key=lambda item: item[1]))
+
+
 def _first_sentences(text: str, count: int) -> str:
-    sentences: list[str] = []
-    rest = text.strip()
-    while rest and len(sentences) < count:
-        cut = min(
-            (i for i in (rest.find(". "), rest.find("! "), rest.find("? ")) if i >= 0), default=-1
-        )
-        if cut < 0:
-            sentences.append(rest)
-            break
-        sentences.append(rest[: cut + 1])
-        rest = rest[cut + 2 :].strip()
-    return " ".join(sentences)
+    """The first `count` sentences that say something (not a bare "Да.")."""
+    return " ".join([sentence for sentence in _sentences(text) if len(sentence) > 5][:count])
 
 
 # --- the answer ----------------------------------------------------------------------------------
@@ -326,7 +359,14 @@ def compose(request: AIRequest, found: knowledge.Knowledge, reason: Reason, text
             intent,
             handoff=intent is not Intent.HUMAN,
         )
-    if intent is Intent.OFF_TOPIC:
+    names_a_tour = (
+        search is not None
+        and search.text_matched
+        and search.best_score >= HEADING
+        and not question.query.places  # "погода в Елабуге" names a place, not a tour
+    )
+    if intent is Intent.OFF_TOPIC and not names_a_tour:
+        # ("температура воды в Голубых озёрах" names a tour: answered as one.)
         body = _(
             "I can only help with our tours of Tatarstan: dates, prices, free places and "
             "booking. What trip are you thinking of?"
@@ -346,13 +386,19 @@ def compose(request: AIRequest, found: knowledge.Knowledge, reason: Reason, text
     faq_ids: list[int] = []
     top_faq = found.faq[0] if found.faq else None
     tours = found.tours
-    tour_question = _has_tour_facets(question) or (
-        bool(search and search.text_matched) and (top_faq is None or top_faq.rank < STRONG_FAQ)
-    )
+    tour_facets = _has_tour_facets(question) and question.query.filters() != ["age"]
+    tour_best = search.best_score if search is not None and search.text_matched else 0.0
+    # A FAQ entry that matches better than any tour answers a rules question alone
+    # ("где встречаемся перед экскурсией в кремль?"), unless the question names tours
+    # by its facets (dates, place, budget...). A child's age alone is a rules question.
+    faq_wins = top_faq is not None and top_faq.rank >= tour_best
+    # "есть ли места на гастротур?" asks a tour's fact: the tour answers it.
+    asks_tour_facts = bool(question.asked & {"price", "dates", "places", "duration"})
+    tour_question = tour_facets or (tour_best > 0 and (not faq_wins or asks_tour_facts))
     asks_this_tour = bool(question.topics & {"price", "places", "dates", "duration", "booking"})
 
     if request.tour is not None and asks_this_tour and not _has_tour_facets(question):
-        parts.append(_current_tour(request.tour))
+        parts.append(_current_tour(request.tour, question))
         slugs.append(request.tour.slug)
         if top_faq is not None and top_faq.rank >= STRONG_FAQ:
             parts.append(top_faq.answer)
@@ -361,14 +407,31 @@ def compose(request: AIRequest, found: knowledge.Knowledge, reason: Reason, text
         parts.append(top_faq.answer)  # a rules question: the entry alone
         faq_ids.append(top_faq.id)
     elif tours and search is not None:
-        parts.append(_tours_answer(question, search, tours))
-        slugs += [t["slug"] for t in tours[:TOURS_SHOWN]]
-        if top_faq is not None and top_faq.rank >= STRONG_FAQ:
-            parts.append(_first_sentences(top_faq.answer, 2))
+        missing = [] if search.text_matched else _missing_nouns(search)
+        faq_strong = top_faq is not None and (
+            top_faq.rank >= STRONG_FAQ or (bool(missing) and _covers(top_faq, missing))
+        )
+        if missing and not faq_strong:
+            # The facets fit, the thing asked for does not ("ресторан в Казани"): say
+            # so, and offer what the facets found as the alternatives.
+            words = ", ".join(f"«{lemma(w)}»" for w in _missing_nouns(search)[:3])
+            lines = [_("We have no tour about %(words)s.") % {"words": words}]
+            lines.append(_("Closest options:"))
+            lines += [_tour_line(t, question) for t in tours[:TOURS_SHOWN]]
+            parts.append("\n".join(lines))
+        elif faq_strong and top_faq is not None:
+            # The fact asked for first: "где сбор на поездку в Раифу" asks the FAQ's,
+            # "нас 10 человек, есть скидка?" the discount; "сколько стоит" the tours'.
+            faq_part = _relevant_sentences(top_faq.answer, text, 2)
             faq_ids.append(top_faq.id)
+            tours_part = _tours_answer(question, search, tours)
+            parts += [tours_part, faq_part] if asks_tour_facts else [faq_part, tours_part]
+        else:
+            parts.append(_tours_answer(question, search, tours))
+        slugs += [t["slug"] for t in tours[:TOURS_SHOWN]]
     elif search is not None and (
         search.emptied_by
-        or (question.about_tours and (search.unmatched_words or _has_tour_facets(question)))
+        or (question.about_tours and (_missing_nouns(search) or _has_tour_facets(question)))
     ):
         parts.append(_nothing_fits(question, search))
         slugs += [t.slug for t in search.nearest[:TOURS_SHOWN]]
@@ -378,7 +441,7 @@ def compose(request: AIRequest, found: knowledge.Knowledge, reason: Reason, text
         parts.append(top_faq.answer)
         faq_ids.append(top_faq.id)
     elif request.tour is not None:
-        parts.append(_current_tour(request.tour))
+        parts.append(_current_tour(request.tour, question))
         slugs.append(request.tour.slug)
     else:
         parts.append(_("I could not find an answer to this question in the knowledge base."))

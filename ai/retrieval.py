@@ -25,27 +25,34 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from django.utils import timezone
 from rapidfuzz import fuzz, process
 
 from ai.calendar import Period
-from ai.russian import is_known_word, lemmas, tokens
+from ai.russian import is_known_word, lemmas, part_of_speech, tokens
 from tours.models import FaqEntry, SearchAlias, Tour
 
 # A result needs this much evidence: a rare word in a title or summary, or two in a
 # description (weights below times IDF, which is 1 for a word of one document).
-MIN_SCORE = 2.0
+MIN_SCORE = 1.5
 # Results below this share of the best one are padding, not answers.
 RELATIVE_CUTOFF = 0.45
 # Typos: a word found nowhere is read as the catalogue's nearest word at this similarity.
 FUZZY_CUTOFF = 80
 MAX_RESULTS = 8
+SPECIFIC_WORD = 1.5
+EXTRA_FIELD = 0.25
+RELATED_WORD = 0.6
+# Related words by a shared stem ("вечером" ~ "вечерняя", "казанский" ~ "Казань").
+STEM_MIN = 5
+STEM_SHARE = 0.7
 # Field weights: a title, a place, an alias, a FAQ question or its tags are headings.
 HEADING = 3.0
 
@@ -78,6 +85,18 @@ GENERIC = word_set(
 )
 
 
+# Time words say when, not what: a FAQ entry is not found by them ("сколько часов
+# экскурсия" is not the "48 часов" of the cancellation rule).
+TIME_WORDS = word_set(
+    """
+    час часы минута день неделя месяц год лет сутки сегодня завтра послезавтра выходной
+    выходные суббота воскресенье понедельник вторник среда четверг пятница январь февраль
+    март апрель май июнь июль август сентябрь октябрь ноябрь декабрь лето зима весна осень
+    полдня
+    """
+)
+
+
 @dataclass
 class _Field:
     weight: float
@@ -90,7 +109,7 @@ class _Doc:
 
     fields: list[_Field]
 
-    @property
+    @cached_property
     def keys(self) -> frozenset[str]:
         return frozenset().union(*(f.keys for f in self.fields))
 
@@ -126,19 +145,35 @@ def _cached_doc(kind: str, pk: int, stamp: datetime | None, build: Any) -> _Doc:
 class QueryWord:
     word: str
     keys: frozenset[str]  # catalogue keys this word matches
+    related: bool = False  # matched only by a related stem ("вечером" ~ "вечерняя")
+
+    @property
+    def specific(self) -> bool:
+        """A word the dictionary does not know is a name or a term ("гастротур",
+        "Марджани"): specific, unlike an everyday word ("выбор") that any text may share."""
+        return not is_known_word(self.word)
+
+    @property
+    def weight(self) -> float:
+        if self.related:
+            return RELATED_WORD
+        return SPECIFIC_WORD if self.specific else 1.0
 
 
 class Matcher:
     """Reads a question's words against one collection's vocabulary."""
 
-    def __init__(self, docs: list[_Doc]) -> None:
+    def __init__(self, docs: list[_Doc], *, extra_field: float = 0.0) -> None:
         self.docs = docs
+        self.extra_field = extra_field
         self.vocabulary: frozenset[str] = frozenset().union(*(d.keys for d in docs))
         self._sorted = sorted(self.vocabulary)
-        self.df: dict[str, int] = {}
-        for doc in docs:
-            for key in doc.keys:
-                self.df[key] = self.df.get(key, 0) + 1
+        self._idf: dict[tuple[frozenset[str], bool], float] = {}
+        self.related: set[str] = set()  # words read only through a related stem
+
+    def query_word(self, word: str) -> QueryWord:
+        keys = self.read(word)
+        return QueryWord(word, keys, related=word in self.related)
 
     def read(self, word: str) -> frozenset[str]:
         """The vocabulary keys `word` stands for: its forms, else its stem, else a typo's fix."""
@@ -160,23 +195,59 @@ class Matcher:
                     and len(word) - len(key) <= 3
                 )
             }
+        if not found and known:
+            found = self._same_stem(lemmas(word))
+            if found:
+                self.related.add(word)
         # A dictionary word is not a typo: "выходные" is never "входные".
         if not found and not known and len(word) >= 5:
-            match = process.extractOne(
-                word, self._sorted, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF
+            matches = process.extract(
+                word, self._sorted, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF, limit=5
             )
-            if match is not None:
-                found = {match[0]}
+            if matches:
+                best = matches[0][1]
+                found = {key for key, score, _ in matches if score >= best - 5}
+                # A typo of a form is a typo of the word: "Свияжке" -> "Свияжске" -> Свияжск.
+                found |= {f for key in found for f in lemmas(key)} & self.vocabulary
         return frozenset(found)
 
-    def idf(self, keys: Iterable[str]) -> float:
-        """How rare the word is, from 1 (in one document only) down to nearly 0 (in all).
+    def _same_stem(self, forms: frozenset[str]) -> set[str]:
+        """Vocabulary words sharing most of a stem with one of `forms`."""
+        found: set[str] = set()
+        for form in forms:
+            if len(form) < STEM_MIN:
+                continue
+            head = form[:STEM_MIN]
+            for key in self._sorted:
+                if not key.startswith(head):
+                    continue
+                shared = _shared_prefix(form, key)
+                if shared >= STEM_SHARE * min(len(form), len(key)):
+                    found.add(key)
+        return found
 
-        Scaled so that thresholds mean the same with 3 tours or 300.
+    def idf(self, keys: frozenset[str], *, heading: bool = False) -> float:
+        """How rare a word is, from 1 (in one document only) down to nearly 0 (in all).
+
+        A word counts for every document holding any of its forms, so all the
+        documents it matches get the same weight for it. A heading match is
+        rare among headings: "оператор" is in many FAQ answers but heads one
+        entry. Scaled so that the thresholds mean the same with 3 tours or 300.
         """
-        size = len(self.docs) + 1
-        df = min((self.df.get(k, 0) for k in keys), default=0) or 1
-        return max(math.log(size / (df + 0.5)) / math.log(size / 1.5), 0.05)
+        cached = self._idf.get((keys, heading))
+        if cached is None:
+            size = len(self.docs) + 1
+            if heading:
+                df = sum(
+                    1
+                    for doc in self.docs
+                    if any(f.weight >= HEADING and f.keys & keys for f in doc.fields)
+                )
+            else:
+                df = sum(1 for doc in self.docs if doc.keys & keys)
+            cached = max(math.log(size / ((df or 1) + 0.5)) / math.log(size / 1.5), 0.05)
+            self._idf[(keys, heading)] = cached
+        return cached
 
     def score(self, doc: _Doc, words: list[QueryWord]) -> tuple[float, int]:
         """(score, words matched in a heading field): each word counts once, by its best field."""
@@ -184,24 +255,89 @@ class Matcher:
         for word in words:
             if not word.keys:
                 continue
-            best = max((f.weight for f in doc.fields if f.keys & word.keys), default=0.0)
-            if best:
-                total += best * self.idf(word.keys & doc.keys)
+            weights = [f.weight for f in doc.fields if f.keys & word.keys]
+            if weights:
+                best = max(weights)
+                idf = self.idf(word.keys, heading=best >= HEADING) * word.weight
+                # Found in more fields than one (a FAQ question and its tags): a tie-break.
+                total += (best + self.extra_field * (len(weights) - 1)) * idf
                 strong += best >= HEADING
         return total, strong
 
 
+def _shared_prefix(a: str, b: str) -> int:
+    count = 0
+    for left, right in zip(a, b, strict=False):
+        if left != right:
+            break
+        count += 1
+    return count
+
+
+# Parts of speech that never tell tours apart: prepositions, conjunctions, particles,
+# interjections, pronouns, numerals ("через", "либо", "ведь", "ой", "нечто", "две").
+_FUNCTION_POS = frozenset({"PREP", "CONJ", "PRCL", "INTJ", "NPRO", "NUMR"})
+
+
+# The few everyday words a visitor uses for what the FAQ and tours call otherwise
+# (dictionary forms). Language, not catalogue data: names of places and sights are
+# `tours.SearchAlias` rows instead.
+SYNONYMS: dict[str, str] = {
+    "дождь": "погода",
+    "ливень": "погода",
+    "снег": "погода",
+    "гроза": "погода",
+    "шторм": "погода",
+    "мороз": "погода",
+    "малыш": "ребенок",
+    "сын": "ребенок",
+    "дочь": "ребенок",
+    "дочка": "ребенок",
+    "школьник": "ребенок",
+    "подросток": "ребенок",
+    "младенец": "ребенок",
+    "внук": "ребенок",
+    "внучка": "ребенок",
+    "детский": "ребенок",
+    "пёс": "собака",
+    "пес": "собака",
+    "щенок": "собака",
+    "кот": "кошка",
+    "колясочник": "коляска",
+    "инвалид": "маломобильный",
+    "пожилой": "пожилые",
+    "наличные": "наличными",
+    "одеться": "одежда",
+    "надеть": "одежда",
+    "одеть": "одежда",
+}
+_PHRASES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"через\s+сколько|как\s+скоро|как\s+долго|какой\s+срок|в\s+течение"), "срок"),
+    (re.compile(r"во\s+сколько|откуда\s+(?:отправ|выезд)\w*"), "отправление"),
+)
+
+
 def content_words(text: str, *, ignore: frozenset[str] = frozenset()) -> list[str]:
-    """The question's words that can tell answers apart (no stop words, numbers, facets)."""
+    """The question's words that can tell answers apart (no stop words, numbers, facets).
+
+    Everyday synonyms (`SYNONYMS`) and a few phrases ("через сколько" -> срок)
+    add the word the knowledge base uses; the visitor's own word stays too.
+    """
     found: list[str] = []
+    lowered = text.lower().replace("ё", "е")
+    extra = [word for pattern, word in _PHRASES if pattern.search(lowered)]
     for word in tokens(text):
+        for form in lemmas(word):
+            if form in SYNONYMS:
+                extra.append(SYNONYMS[form])
         forms = lemmas(word)
         if len(word) < 3 or word.isdigit() or forms & STOP or word in STOP:
             continue
-        if forms & ignore or word in ignore:
+        if forms & ignore or word in ignore or part_of_speech(word) in _FUNCTION_POS:
             continue
         if word not in found:
             found.append(word)
+    found += [word for word in extra if word not in found]
     return found[:24]
 
 
@@ -345,12 +481,28 @@ class Catalogue:
     def places(self) -> list[str]:
         return sorted({t.place for t in self.tours})
 
+    @property
+    def home_place(self) -> str | None:
+        """The city most tours are in (Казань): what "за городом" is away from."""
+        counts = Counter(t.place for t in self.tours)
+        return counts.most_common(1)[0][0] if counts else None
+
     def places_named(self, text: str) -> tuple[list[str], list[str]]:
         """(places, tour slugs) the text names: by a tour's place or an alias, in any form."""
-        read = [self.matcher.read(w) | lemmas(w) | {w} for w in tokens(text)]
+        words = tokens(text)
+        read = [(w, self.matcher.read(w) | lemmas(w) | {w}) for w in words]
+
+        def close(word: str, forms: frozenset[str], part: frozenset[str]) -> bool:
+            if part & forms:
+                return True
+            # A place name with a typo or in another case form: "Свияжке", "Елабугу".
+            return any(
+                len(key) >= 5 and (word.startswith(key) or fuzz.ratio(word, key) >= FUZZY_CUTOFF)
+                for key in part
+            )
 
         def named(parts: tuple[frozenset[str], ...]) -> bool:
-            return bool(parts) and all(any(p & r for r in read) for p in parts)
+            return bool(parts) and all(any(close(w, r, p) for w, r in read) for p in parts)
 
         places = [
             place for place in self.places if named(tuple(_keys(word) for word in tokens(place)))
@@ -377,6 +529,7 @@ class TourQuery:
     date_from: date | None = None
     date_to: date | None = None
     places: tuple[str, ...] = ()
+    not_places: tuple[str, ...] = ()  # "за городом", "из Казани": away from these
     tour_slugs: tuple[str, ...] = ()  # named by an alias ("Кул-Шариф")
     min_price: Decimal | None = None
     max_price: Decimal | None = None
@@ -391,7 +544,7 @@ class TourQuery:
         active = []
         if self.period is not None or self.date_from or self.date_to:
             active.append("dates")
-        if self.places:
+        if self.places or self.not_places:
             active.append("place")
         if self.min_price is not None or self.max_price is not None:
             active.append("price")
@@ -407,7 +560,7 @@ class TourQuery:
         if name == "dates":
             return replace(self, period=None, date_from=None, date_to=None)
         if name == "place":
-            return replace(self, places=())
+            return replace(self, places=(), not_places=())
         if name == "price":
             return replace(self, min_price=None, max_price=None)
         if name == "free_places":
@@ -436,6 +589,7 @@ class TourSearch:
     tours: list[TourRow]
     total: int
     text_matched: bool  # the question's own words found these (not only the facets)
+    best_score: float = 0.0
     unmatched_words: list[str] = field(default_factory=list)
     emptied_by: list[str] = field(default_factory=list)
     nearest: list[TourRow] = field(default_factory=list)
@@ -449,6 +603,8 @@ def _passes(tour: TourRow, query: TourQuery, place_keys: dict[str, frozenset[str
     if query.date_to and tour.start_date > query.date_to:
         return False
     if query.places and not _place_match(tour, query, place_keys):
+        return False
+    if query.not_places and tour.place in query.not_places:
         return False
     if query.max_price is not None and tour.price_per_person > query.max_price:
         return False
@@ -504,6 +660,9 @@ def _ranked(
     if best >= MIN_SCORE:
         floor = max(MIN_SCORE, best * RELATIVE_CUTOFF)
         return [r for r in ranked if r.score >= floor], True
+    # Below the minimum the words decide nothing, not even the order.
+    for r in ranked:
+        r.score = 0.0
     return ranked, False
 
 
@@ -522,19 +681,36 @@ def search_tours(
     """
     catalogue = catalogue or Catalogue.load()
     words = [
-        QueryWord(w, catalogue.matcher.read(w))
-        for w in content_words(query.text, ignore=ignore | GENERIC)
+        catalogue.matcher.query_word(w) for w in content_words(query.text, ignore=ignore | GENERIC)
     ]
     unmatched = [w.word for w in words if not w.keys]
     ranked, text_matched = _ranked(catalogue, query, words)
     has_facets = bool(query.filters()) or query.sort != "relevance"
     if not text_matched and (require_text or not has_facets):
         ranked = []
+    naming = [w for w in words if w.keys and not w.related]
+    if not text_matched and has_facets and query.filters() and naming:
+        # The words name tours the filters leave out ("нас 4 человека, на гастротур" with
+        # one free place): say so, rather than list unrelated tours that pass. Only a
+        # title-level match or a name counts: "на природу" in winter lists winter tours.
+        anywhere, named = _ranked(catalogue, _unfiltered(query), naming)
+        strong = max((r.score for r in anywhere), default=0.0) >= HEADING
+        if named and (strong or any(w.specific for w in naming)):
+            ranked = []
+            require_text = True
     ordered = [r.tour for r in _order(ranked, query.sort)]
-    result = TourSearch(query, ordered[:limit], len(ordered), text_matched, unmatched)
+    best = max((r.score for r in ranked), default=0.0)
+    result = TourSearch(query, ordered[:limit], len(ordered), text_matched, best)
+    result.unmatched_words = unmatched
     if not ordered and (query.filters() or (require_text and words)):
         _explain_empty(catalogue, query, words, result, limit, require_text)
     return result
+
+
+def _unfiltered(query: TourQuery) -> TourQuery:
+    for name in query.filters():
+        query = query.without(name)
+    return query
 
 
 def _explain_empty(
@@ -548,11 +724,14 @@ def _explain_empty(
     """Which filters emptied the search, and the nearest tours without them."""
     names = query.filters() + (["text"] if require_text and words else [])
     emptying = []
-    for name in names:
-        relaxed = query.without(name)
-        ranked, matched = _ranked(catalogue, relaxed, words)
-        if ranked and (matched or not (require_text and words) or name == "text"):
+    # A facet that alone left out what the words found is the reason; the words
+    # themselves only when no facet is ("нас 4 человека, на гастротур": free places).
+    for name in query.filters():
+        ranked, matched = _ranked(catalogue, query.without(name), words)
+        if ranked and (matched or not (require_text and words)):
             emptying.append(name)
+    if not emptying and "text" in names and _ranked(catalogue, query.without("text"), words)[0]:
+        emptying = ["text"]
     if not emptying:
         emptying = names
     result.emptied_by = emptying
@@ -600,7 +779,7 @@ class FaqHit:
 
 POLICY_TAG = "правила"
 # A FAQ entry needs more than a tour: its answer texts are long and general.
-FAQ_MIN_SCORE = 2.0
+FAQ_MIN_SCORE = 1.5
 
 
 @dataclass
@@ -626,7 +805,7 @@ class Faq:
     @property
     def matcher(self) -> Matcher:
         if self._matcher is None:
-            self._matcher = Matcher([self.doc(e) for e in self.entries])
+            self._matcher = Matcher([self.doc(e) for e in self.entries], extra_field=EXTRA_FIELD)
         return self._matcher
 
 
@@ -635,7 +814,7 @@ def search_faq(text: str, limit: int = 3, *, faq: Faq | None = None) -> list[Faq
     faq = faq or Faq.load()
     if not faq.entries or limit <= 0:
         return []
-    words = [QueryWord(w, faq.matcher.read(w)) for w in content_words(text, ignore=GENERIC)]
+    words = [faq.matcher.query_word(w) for w in content_words(text, ignore=GENERIC | TIME_WORDS)]
     scored = []
     for entry in faq.entries:
         score, strong = faq.matcher.score(faq.doc(entry), words)

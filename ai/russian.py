@@ -1,98 +1,22 @@
-"""Reading plain Russian questions: months, topics and places in their word forms.
+"""Russian words for the retrieval: tokens, dictionary forms, Latin-typed words.
 
-Used where no model reads the question for us: the prompt enrichment for
-models without tool calling and the offline answerer. Stems, not word
-lists: "июнь", "в июне", "июня", "до июня" all give June.
+pymorphy3 (with pymorphy3-dicts-ru) gives the dictionary forms, cached per
+word; a table reads Russian typed in Latin letters. Dates are `ai.calendar`,
+the other facets `ai.facets`.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from functools import cache, lru_cache
 
 import pymorphy3
 
 WORD = re.compile(r"[a-zа-я0-9-]+", re.IGNORECASE)
 
-# Stems that only months start with (май: май/мая/мае/маем, not "маяк").
-MONTHS: list[tuple[re.Pattern[str], int]] = [
-    (re.compile(r"январ"), 1),
-    (re.compile(r"феврал"), 2),
-    (re.compile(r"март(а|е|ом)?$"), 3),
-    (re.compile(r"апрел"), 4),
-    (re.compile(r"ма(й|я|е|ем)$"), 5),
-    (re.compile(r"июн"), 6),
-    (re.compile(r"июл"), 7),
-    (re.compile(r"август"), 8),
-    (re.compile(r"сентябр"), 9),
-    (re.compile(r"октябр"), 10),
-    (re.compile(r"ноябр"), 11),
-    (re.compile(r"декабр"), 12),
-]
-
-TOPICS: dict[str, re.Pattern[str]] = {
-    # тур, туры, туров, турах, туристический; not "турецкий"
-    "tours": re.compile(r"^(тур(ы|ов|а|е|у|ом|ами|ах)?|экскурс\w*|поезд(к|ок)\w*|путешеств\w*)$"),
-    "booking": re.compile(r"^(брон\w*|заброн\w*|забронир\w*|резерв\w*|запис\w*)$"),
-    "price": re.compile(r"^(цен\w*|стоит|стоят|стоимост\w*|сколько|почем|прайс\w*|руб\w*)$"),
-    "places": re.compile(r"^(мест(а|о|ам|ах)?|свободн\w*|осталось|остались)$"),
-    "payment": re.compile(r"^(оплат\w*|плат\w*|карт(а|ой|у|ы)|предоплат\w*|чек\w*)$"),
-    "cancel": re.compile(r"^(отмен\w*|возврат\w*|вернуть|верн\w*|перенес\w*|перенос\w*)$"),
-    "dates": re.compile(r"^(когда|дат(а|ы|у|е)|числ\w*|расписан\w*|ближайш\w*)$"),
-}
-
 
 def words(text: str) -> list[str]:
     return [w.lower().replace("ё", "е") for w in WORD.findall(text)]
-
-
-def month_in(text: str) -> int | None:
-    for word in words(text):
-        for pattern, number in MONTHS:
-            if pattern.match(word):
-                return number
-    return None
-
-
-def place_stem(place: str) -> str:
-    """A stem that matches a place's case forms: Казань -> казан (Казани, Казанью)."""
-    name = place.lower().replace("ё", "е").strip()
-    return name[:-1] if len(name) >= 5 else name
-
-
-def places_in(text: str, places: list[str]) -> list[str]:
-    """Which of the known `places` the text names, in any case form."""
-    found = []
-    lowered = words(text)
-    for place in places:
-        stem = place_stem(place)
-        if stem and any(w.startswith(stem) for w in lowered):
-            found.append(place)
-    return found
-
-
-@dataclass(frozen=True)
-class Reading:
-    """What a question is about, as far as word forms tell."""
-
-    topics: frozenset[str] = field(default_factory=frozenset)
-    month: int | None = None
-    max_price: int | None = None
-
-    @property
-    def about_tours(self) -> bool:
-        return bool(self.topics & {"tours", "price", "places", "dates"}) or self.month is not None
-
-
-_PRICE_LIMIT = re.compile(r"(?:до|дешевле|не дороже|меньше)\s+(\d[\d\s]{2,})", re.IGNORECASE)
-
-
-def read(text: str) -> Reading:
-    found = {name for name, pattern in TOPICS.items() if any(pattern.match(w) for w in words(text))}
-    price = _PRICE_LIMIT.search(text)
-    max_price = int(re.sub(r"\s", "", price.group(1))) if price else None
-    return Reading(topics=frozenset(found), month=month_in(text), max_price=max_price)
 
 
 # --- word forms, typos and Latin letters, for ai/retrieval.py ----------------------------------
@@ -214,6 +138,7 @@ def part_of_speech(word: str) -> str:
     return str(parses[0].tag.POS or "") if parses else ""
 
 
+@lru_cache(maxsize=65536)
 def is_known_word(word: str) -> bool:
     parses = _morph().parse(word)
     return bool(parses) and parses[0].is_known

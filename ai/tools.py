@@ -281,6 +281,7 @@ class _Search:
     query: retrieval.TourQuery
     require_text: bool
     ignored: list[str]
+    given: frozenset[str]
 
 
 _SEARCH_ARGUMENTS = frozenset(
@@ -336,6 +337,7 @@ def _tour_search(arguments: dict[str, Any]) -> _Search:
         ),
         require_text=bool(_optional_str(arguments, "query")),
         ignored=sorted(set(arguments) - _SEARCH_ARGUMENTS),
+        given=frozenset(k for k, v in arguments.items() if v not in (None, "")),
     )
 
 
@@ -367,7 +369,12 @@ def _search_tours(search: _Search, place: str | None) -> dict[str, Any]:
     if search.ignored:
         result["ignored_arguments"] = search.ignored
     if not found.tours:
-        emptied = [name for kind in found.emptied_by for name in _FILTER_ARGUMENTS.get(kind, ())]
+        emptied = [
+            name
+            for kind in found.emptied_by
+            for name in _FILTER_ARGUMENTS.get(kind, ())
+            if name in search.given
+        ]
         if place and "text" in found.emptied_by:
             emptied.append("place")
         result["emptied_by"] = list(dict.fromkeys(emptied))
