@@ -17,6 +17,7 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -27,11 +28,13 @@ from django.utils.translation import gettext as _
 
 from ai import client, fallback, knowledge, offline, prompt, tools
 from ai.errors import AIError, Moderated, ToolsUnsupported
-from ai.types import AIAnswer, AIRequest
+from ai.types import AIAnswer, AIRequest, SupportLine
 
 logger = logging.getLogger(__name__)
 
 OnText = client.OnText
+# What asking for an operator would do now (chat/ai_reply.py reads it).
+SupportProbe = Callable[[], Awaitable[SupportLine]]
 
 # Models OpenRouter said cannot call tools (404/400 "tool use not supported"),
 # learned at run time in this process; AI_MODELS_WITHOUT_TOOLS is the static list.
@@ -51,9 +54,12 @@ def plan_models() -> tuple[bool, list[str]]:
 class _Answer:
     """The state of one answer across its turns."""
 
-    def __init__(self, request: AIRequest, on_text: OnText) -> None:
+    def __init__(
+        self, request: AIRequest, on_text: OnText, support: SupportProbe | None = None
+    ) -> None:
         self.request = request
         self.on_text = on_text
+        self.support = support
         self.loop = asyncio.get_running_loop()
         self.started = time.monotonic()
         self.started_loop = self.loop.time()
@@ -144,7 +150,9 @@ class _Answer:
     ) -> AIAnswer:
         self.found = found
         self.mode = "tools" if use_tools else "context"
-        messages = prompt.build_messages(self.request, found, tools=use_tools)
+        messages = prompt.build_messages(
+            self.request, found, tools=use_tools, places=await prompt.catalogue_places()
+        )
         rounds = settings.AI_MAX_TOOL_ROUNDS if use_tools else 0
         for round_no in range(rounds + 1):
             final = round_no >= rounds or self.budget_left() <= 0
@@ -162,18 +170,25 @@ class _Answer:
                 if calls:
                     logger.info("ignoring %d tool calls on the last turn", len(calls))
                 break
-            messages.append(
-                {
-                    "role": "assistant",
-                    "content": result.completion.text or None,
-                    "tool_calls": [call.as_message() for call in calls],
-                }
-            )
+            assistant: dict[str, Any] = {
+                "role": "assistant",
+                "content": result.completion.text or None,
+                "tool_calls": [call.as_message() for call in calls],
+            }
+            if result.completion.reasoning_details:
+                # OpenRouter: pass reasoning blocks back unchanged with the tool
+                # calls, or a reasoning model loses (or refuses) its chain of thought.
+                assistant["reasoning_details"] = result.completion.reasoning_details
+            messages.append(assistant)
             for index, call in enumerate(calls):
                 if index < tools.MAX_CALLS_PER_TURN:
                     output = await tools.execute(call, self.tool_run)
                 else:
                     output = {"error": "too_many_tool_calls"}
+                if call.name == "handoff_to_operator" and self.support is not None:
+                    # The words must follow what will happen: queued (and where),
+                    # or nobody to answer (then the form for a contact).
+                    output = handoff_result(await self.support())
                 messages.append(
                     {
                         "role": "tool",
@@ -262,8 +277,43 @@ class _Answer:
         return answer
 
 
-async def answer(request: AIRequest, *, on_text: OnText) -> AIAnswer:
-    current = _Answer(request, on_text)
+def handoff_result(line: SupportLine) -> dict[str, Any]:
+    """The handoff tool's result for the model: what asking for a person does now."""
+    if line.status == "operator":
+        return {
+            "handoff": True,
+            "status": "with_operator",
+            "detail": "An operator already holds this chat and will answer here.",
+        }
+    if line.status in {"queued", "pending"}:
+        return {
+            "handoff": True,
+            "status": "queued",
+            "queue_position": line.position,
+            "detail": (
+                "The chat is in the operator queue at this position. Tell the visitor "
+                "an operator will answer here in this chat, and their place in the queue."
+            ),
+        }
+    return {
+        "handoff": False,
+        "status": line.reason or "no_operators",
+        "working_hours": line.working_hours,
+        "detail": (
+            "No operator can take the chat now"
+            + (f" (operators work {line.working_hours})" if line.working_hours else "")
+            + ". Do not promise that a person will answer. Ask the visitor to leave their "
+            "name, phone or e-mail and their question in the form shown under this "
+            "message; the team will get back to them. Keep helping meanwhile."
+        ),
+    }
+
+
+async def answer(
+    request: AIRequest, *, on_text: OnText, support: SupportProbe | None = None
+) -> AIAnswer:
+    """The visitor's answer; `support` tells what a handoff would do (None: not asked)."""
+    current = _Answer(request, on_text, support)
     if not settings.OPENROUTER_API_KEY or not settings.AI_MODELS:
         return await offline.answer(
             request, on_text=on_text, reason=offline.Reason.NOT_CONFIGURED, started=current.started

@@ -17,52 +17,19 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from ai.calendar import periods_in
+from ai.facets import group_size
 from ai.prompt import dates, rub
-from ai.russian import MONTHS, TOPICS, places_in, words
+from ai.russian import lemmas, words
 from ai.types import TourFacts
 from tours import booking as bookings
 from tours.models import Tour
 
-# Collective and cardinal numerals as people are counted: "на двоих", "нас трое".
-_PEOPLE_WORDS = {
-    "одного": 1,
-    "один": 1,
-    "одна": 1,
-    "двоих": 2,
-    "двое": 2,
-    "два": 2,
-    "две": 2,
-    "двух": 2,
-    "троих": 3,
-    "трое": 3,
-    "три": 3,
-    "трех": 3,
-    "четверых": 4,
-    "четверо": 4,
-    "четыре": 4,
-    "четырех": 4,
-    "пятерых": 5,
-    "пятеро": 5,
-    "пять": 5,
-    "пяти": 5,
-    "шестерых": 6,
-    "шестеро": 6,
-    "шесть": 6,
-    "шести": 6,
-    "семерых": 7,
-    "семеро": 7,
-    "семь": 7,
-    "семи": 7,
-}
-# Words that make a number a head count: "2 человека", "трое взрослых".
-_PEOPLE_NOUN = re.compile(
-    r"^(человек\w*|чел|люд\w*|взросл\w*|участник\w*|персон\w*|мест(а|о)?|гост\w*|туристов)$"
-)
-# Collective numerals count people on their own ("на двоих", "нас трое").
-_COLLECTIVE = re.compile(
-    r"^(двоих|двое|троих|трое|четверых|четверо|пятерых|пятеро|шестерых|шестеро|семерых|семеро)$"
-)
-_DATE_NUMERIC = re.compile(r"\b(\d{1,2})[./](\d{1,2})(?:[./](\d{2,4}))?\b")
+# A word that asks to book: "забронировать", "бронь", "запишите", "резерв".
+_BOOKING_WORD = re.compile(r"^(за)?брон\w*|^резерв\w*|^запиш\w*|^записат\w*")
+# In a booking request "на одного" is one person; in a price question it is
+# "per person", which is why the shared group-size reading leaves it out.
+_ONE_PERSON = re.compile(r"\b(на|для)\s+(одного|одну|себя)\b|\bодно\s+место\b")
 
 
 @dataclass(frozen=True)
@@ -71,68 +38,36 @@ class BookingAsk:
     day: date | None  # the start date the visitor named, if any
 
 
-def _number(word: str) -> int | None:
-    if word.isdigit():
-        return int(word)
-    return _PEOPLE_WORDS.get(word)
-
-
-def participants_in(tokens: list[str]) -> int | None:
-    for index, word in enumerate(tokens):
-        count = _number(word)
-        if count is None:
-            continue
-        after = tokens[index + 1] if index + 1 < len(tokens) else ""
-        before = tokens[index - 1] if index > 0 else ""
-        if _PEOPLE_NOUN.match(after) or _COLLECTIVE.match(word):
-            return count
-        if before in {"на", "для", "нас"} and not word.isdigit() and not _month(after):
-            return count  # "на одного", "нас двое"
-    return None
-
-
-def _month(word: str) -> int | None:
-    for pattern, number in MONTHS:
-        if pattern.match(word):
-            return number
-    return None
-
-
-def _coming(day: int, month: int, today: date) -> date | None:
-    for year in (today.year, today.year + 1):
-        try:
-            candidate = date(year, month, day)
-        except ValueError:
-            return None
-        if candidate >= today:
-            return candidate
-    return None
-
-
-def day_in(text: str, tokens: list[str], today: date) -> date | None:
-    """ "21 декабря", "21-го декабря", "21.12": its coming occurrence."""
-    for index, word in enumerate(tokens[:-1]):
-        number = re.match(r"^(\d{1,2})(-?го)?$", word)
-        month = _month(tokens[index + 1])
-        if number and month:
-            return _coming(int(number.group(1)), month, today)
-    numeric = _DATE_NUMERIC.search(text)
-    if numeric:
-        day, month = int(numeric.group(1)), int(numeric.group(2))
-        if 1 <= month <= 12:
-            return _coming(day, month, today)
+def day_in(text: str, today: date) -> date | None:
+    """ "21 декабря", "21.12": the one day the text names, through ai.calendar."""
+    for period in periods_in(text, today):
+        if period.kind == "day" and len(period.spans) == 1:
+            first, last = period.spans[0]
+            if first == last:
+                return first
     return None
 
 
 def read_booking_ask(text: str, today: date | None = None) -> BookingAsk | None:
-    """A booking word and a head count in `text`; None if it is not a booking request."""
-    tokens = words(text)
-    if not any(TOPICS["booking"].match(w) for w in tokens):
+    """A booking word and a head count in `text`; None if it is not a booking request.
+
+    The head count is the same reading the retrieval uses for group sizes
+    (ai.facets.group_size), so "на двоих", "нас трое" and "2 взрослых и ребёнок"
+    count the same in both places.
+    """
+    if not any(_BOOKING_WORD.match(w) for w in words(text)):
         return None
-    participants = participants_in(tokens)
+    participants = group_size(text)
+    if participants is None and _ONE_PERSON.search(text.lower()):
+        participants = 1
     if participants is None:
         return None
-    return BookingAsk(participants, day_in(text, tokens, today or timezone.localdate()))
+    return BookingAsk(participants, day_in(text, today or timezone.localdate()))
+
+
+def _names_place(text: str, place: str) -> bool:
+    said = {form for word in words(text) for form in lemmas(word)}
+    return all(said & lemmas(part) for part in words(place))
 
 
 def proposal_for(text: str, page_tour: TourFacts | None) -> dict[str, Any] | None:
@@ -151,9 +86,9 @@ def proposal_for(text: str, page_tour: TourFacts | None) -> dict[str, Any] | Non
         tour = tours.filter(slug=page_tour.slug).first()
     elif ask.day is not None:
         on_day = list(tours.filter(start_date=ask.day)[:10])
-        named = places_in(text, sorted({t.place for t in on_day}))
+        named = [t for t in on_day if _names_place(text, t.place)]
         if named:
-            on_day = [t for t in on_day if t.place in named]
+            on_day = named
         tour = on_day[0] if len(on_day) == 1 else None
     if tour is None:
         return None

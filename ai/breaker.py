@@ -1,16 +1,20 @@
-"""A circuit breaker per model, in this process's memory.
+"""A circuit breaker per model, in this process's memory, with an early probe.
 
 After AI_BREAKER_FAILURES consecutive retryable failures of a model (5xx,
 timeouts, network errors, rate limits, or OpenRouter answering with another
-model of the list because this one failed), the model is skipped for
-AI_BREAKER_COOLDOWN seconds. Then one trial request may use it again
-(half-open): success closes the breaker, failure opens it for another
-cooldown.
+model of the list because this one failed), the breaker opens: answers skip
+the model. Every AI_BREAKER_PROBE_INTERVAL seconds one real request may use
+it again (half-open, one probe at a time): success closes the breaker, so
+the model answers again within seconds of its recovery; failure keeps it
+open until the next probe. A probe that never reports back (its task was
+cancelled) frees its slot after AI_TOTAL_TIMEOUT, the longest a request
+can take.
 
 Per process on purpose: each server process learns on its own within a few
 requests, there is nothing to share or clean up in Redis, and a restart
-starts fresh. With N processes a failing provider gets at most
-N x AI_BREAKER_FAILURES requests per cooldown.
+starts fresh. A dead model gets AI_BREAKER_FAILURES requests, then one
+probe per interval, from each process; each probe still lists the other
+models, so OpenRouter answers that visitor with one of them.
 """
 
 from __future__ import annotations
@@ -28,8 +32,8 @@ State = Literal["closed", "open", "half_open"]
 @dataclass
 class _Circuit:
     failures: int = 0
-    opened_at: float | None = None
-    trial_started_at: float | None = None
+    opened_at: float | None = None  # when it opened, or when its last probe failed
+    probe_started_at: float | None = None
 
 
 class CircuitBreakers:
@@ -44,37 +48,37 @@ class CircuitBreakers:
         return int(settings.AI_BREAKER_FAILURES)
 
     @staticmethod
-    def _cooldown() -> float:
-        return float(settings.AI_BREAKER_COOLDOWN)
+    def _probe_interval() -> float:
+        return float(settings.AI_BREAKER_PROBE_INTERVAL)
+
+    def _probe_due(self, circuit: _Circuit, now: float) -> bool:
+        assert circuit.opened_at is not None
+        if now - circuit.opened_at < self._probe_interval():
+            return False
+        probe = circuit.probe_started_at
+        return probe is None or now - probe >= float(settings.AI_TOTAL_TIMEOUT)
 
     def state(self, model: str) -> State:
         with self._lock:
             circuit = self._circuits.get(model)
             if circuit is None or circuit.opened_at is None:
                 return "closed"
-            if time.monotonic() - circuit.opened_at < self._cooldown():
-                return "open"
-            return "half_open"
+            return "half_open" if self._probe_due(circuit, time.monotonic()) else "open"
 
     def allows(self, model: str) -> bool:
-        """May a request go to `model` now? In half-open state only one trial at a time."""
+        """May a request go to `model` now? While open, only the due probe may."""
         with self._lock:
             circuit = self._circuits.get(model)
             if circuit is None or circuit.opened_at is None:
                 return True
-            now = time.monotonic()
-            if now - circuit.opened_at < self._cooldown():
-                return False
-            trial = circuit.trial_started_at
-            # A trial that never reported back (its task was cancelled) expires.
-            return trial is None or now - trial >= self._cooldown()
+            return self._probe_due(circuit, time.monotonic())
 
     def begin_trial(self, model: str) -> None:
-        """Mark the half-open trial as taken, so other answers keep skipping the model."""
+        """Take the probe slot, so that other answers keep skipping the model meanwhile."""
         with self._lock:
             circuit = self._circuits.get(model)
             if circuit is not None and circuit.opened_at is not None:
-                circuit.trial_started_at = time.monotonic()
+                circuit.probe_started_at = time.monotonic()
 
     def record_success(self, model: str) -> None:
         with self._lock:
@@ -84,9 +88,9 @@ class CircuitBreakers:
         with self._lock:
             circuit = self._circuits.setdefault(model, _Circuit())
             circuit.failures += 1
-            circuit.trial_started_at = None
+            circuit.probe_started_at = None
             if circuit.opened_at is not None or circuit.failures >= self._threshold():
-                # A failed trial, or the threshold reached: (re)open.
+                # A failed probe, or the threshold reached: (re)open.
                 circuit.opened_at = time.monotonic()
 
     def reset(self) -> None:

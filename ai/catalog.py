@@ -1,4 +1,6 @@
-"""Read-only views of the catalogue for the AI: tours, a visitor's bookings, policy.
+"""Read-only views of the catalogue for the AI: one tour, a visitor's bookings.
+
+Searching tours is `ai.retrieval` (shared with the offline answerer).
 
 Plain sync ORM functions returning JSON-able dicts; the async side calls
 each through `database_sync_to_async`, one short hop per call. Only
@@ -7,44 +9,15 @@ published tours are ever shown, and bookings only to their own user.
 
 from __future__ import annotations
 
-import calendar
-from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.contrib.postgres.search import SearchQuery, SearchVector
-from django.db.models import F, QuerySet
-from django.utils import timezone
-
-from ai.russian import place_stem
 from tours.models import Booking, Tour
-
-MAX_TOURS = 8
-
-
-@dataclass(frozen=True)
-class TourFilter:
-    month: int | None = None
-    date_from: date | None = None
-    date_to: date | None = None
-    place: str | None = None
-    max_price: Decimal | None = None
-    min_free_places: int | None = None
-    text: SearchQuery | None = None  # full-text match on title, descriptions, place
 
 
 def money(value: Decimal) -> int | float:
     """Rubles as a JSON number: whole rubles as an int."""
     return int(value) if value == value.to_integral_value() else float(value)
-
-
-def month_range(month: int, today: date) -> tuple[date, date]:
-    """The coming occurrence of `month`: this year's if not over yet, else next year's."""
-    year = today.year if month >= today.month else today.year + 1
-    first = date(year, month, 1)
-    last = date(year, month, calendar.monthrange(year, month)[1])
-    return max(first, today), last
 
 
 def tour_data(tour: Tour, *, details: bool = False) -> dict[str, Any]:
@@ -67,50 +40,9 @@ def tour_data(tour: Tour, *, details: bool = False) -> dict[str, Any]:
     return data
 
 
-def _filtered(criteria: TourFilter) -> QuerySet[Tour]:
-    today = timezone.localdate()
-    tours = Tour.objects.upcoming()
-    if criteria.month:
-        first, last = month_range(criteria.month, today)
-        tours = tours.filter(start_date__gte=first, start_date__lte=last)
-    if criteria.date_from:
-        tours = tours.filter(start_date__gte=criteria.date_from)
-    if criteria.date_to:
-        tours = tours.filter(start_date__lte=criteria.date_to)
-    if criteria.place:
-        # "Казань" also matches "Казани": compare on the place's stem.
-        tours = tours.filter(place__istartswith=place_stem(criteria.place))
-    if criteria.max_price is not None:
-        tours = tours.filter(price_per_person__lte=criteria.max_price)
-    if criteria.min_free_places:
-        tours = tours.filter(max_participants__gte=F("places_booked") + criteria.min_free_places)
-    if criteria.text is not None:
-        document = SearchVector(
-            "title", "short_description", "description", "place", config="russian"
-        )
-        tours = tours.annotate(document=document).filter(document=criteria.text)
-    return tours.order_by("start_date", "title")
-
-
-def search_tours(criteria: TourFilter, *, limit: int = MAX_TOURS) -> list[dict[str, Any]]:
-    return [tour_data(t) for t in _filtered(criteria)[:limit]]
-
-
-def count_tours(criteria: TourFilter) -> int:
-    return _filtered(criteria).count()
-
-
-def upcoming_tours(limit: int = 5) -> list[dict[str, Any]]:
-    return [tour_data(t) for t in Tour.objects.upcoming().order_by("start_date")[:limit]]
-
-
 def tour_details(slug: str) -> dict[str, Any] | None:
     tour = Tour.objects.published().filter(slug=slug).first()
     return tour_data(tour, details=True) if tour is not None else None
-
-
-def known_places() -> list[str]:
-    return sorted(set(Tour.objects.upcoming().values_list("place", flat=True)))
 
 
 def user_bookings(user_id: int, reference: str | None = None) -> list[dict[str, Any]]:
@@ -132,12 +64,3 @@ def user_bookings(user_id: int, reference: str | None = None) -> list[dict[str, 
         }
         for b in rows
     ]
-
-
-def parse_date(value: Any) -> date | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return date.fromisoformat(value[:10])
-    except ValueError:
-        return None

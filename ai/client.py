@@ -9,6 +9,10 @@ keep-alive comments reset httpx's read timeout, so that alone would wait
 forever) and the whole answer (`deadline`, shared by every attempt and tool
 round). Cancelling the calling task leaves the `stream` context, which
 closes the upstream connection.
+
+The transport is aiohttp's, through httpx-aiohttp, with httpx's API kept:
+streaming one answer costs about a third of the CPU of httpx's own
+transport (bench/stream_floor.py, docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -23,8 +27,10 @@ import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import httpx
+import httpx_aiohttp
 from django.conf import settings
 
 from ai.errors import (
@@ -43,9 +49,26 @@ logger = logging.getLogger(__name__)
 
 OnText = Callable[[str], Awaitable[None]]
 
+# After `data: [DONE]`, how long the end of the body may take before the
+# connection is dropped instead of reused (the answer is complete either way).
+AFTER_DONE_GRACE_SECONDS = 0.5
+
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
     weakref.WeakKeyDictionary()
 )
+# One task per loop that closes its client when the loop shuts down (asyncio.run
+# and test runners cancel every task then): aiohttp's pool must be closed on
+# its own loop, or it complains of unclosed connections.
+_closers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task[None]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def _close_with_the_loop(client: httpx.AsyncClient) -> None:
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await client.aclose()
 
 
 def http_client() -> httpx.AsyncClient:
@@ -54,40 +77,68 @@ def http_client() -> httpx.AsyncClient:
     client = _clients.get(loop)
     if client is None or client.is_closed:
         client = httpx.AsyncClient(
-            limits=httpx.Limits(
-                max_connections=settings.AI_MAX_CONNECTIONS,
-                # Keep every connection a busy minute used: with httpx's default of
-                # 20, the 21st concurrent answer onwards paid a new TCP (and TLS)
-                # handshake each time. Idle ones still close after keepalive_expiry.
-                max_keepalive_connections=settings.AI_MAX_CONNECTIONS,
-            ),
+            transport=_transport(),
+            limits=_limits(),
             follow_redirects=False,
         )
         _clients[loop] = client
+        previous = _closers.get(loop)
+        if previous is not None:
+            previous.cancel()
+        _closers[loop] = loop.create_task(_close_with_the_loop(client), name="ai-http-client")
     return client
+
+
+def _limits() -> httpx.Limits:
+    return httpx.Limits(
+        max_connections=settings.AI_MAX_CONNECTIONS,
+        # Keep every connection a busy minute used: with httpx's default of
+        # 20, the 21st concurrent answer onwards paid a new TCP (and TLS)
+        # handshake each time. Idle ones still close after keepalive_expiry.
+        max_keepalive_connections=settings.AI_MAX_CONNECTIONS,
+    )
+
+
+def _transport() -> httpx.AsyncBaseTransport:
+    # The transport sizes aiohttp's connection pool from the same limits.
+    return httpx_aiohttp.AiohttpTransport(limits=_limits())
 
 
 async def aclose_http_client() -> None:
     """Close the running loop's client (tests, shutdown)."""
-    client = _clients.pop(asyncio.get_running_loop(), None)
+    loop = asyncio.get_running_loop()
+    client = _clients.pop(loop, None)
+    closer = _closers.pop(loop, None)
+    if closer is not None:
+        closer.cancel()
     if client is not None:
         await client.aclose()
 
 
-def _header_value(value: str) -> str | bytes:
-    # Header values are bytes on the wire; non-ASCII titles go as UTF-8.
-    return value if value.isascii() else value.encode("utf-8")
+def header_text(value: str) -> str:
+    """A header value that survives every HTTP hop: non-ASCII percent-encoded as UTF-8.
+
+    Raw UTF-8 in a header is "obs-text" that recipients treat as opaque
+    (RFC 9110 5.5) and that fetch-based clients cannot even send; OpenRouter's
+    own SDKs send `X-OpenRouter-Title` as such a string. Percent-encoding
+    (RFC 3986, as encodeURIComponent) keeps ASCII titles unchanged and
+    Russian ones readable after one unquote. Control characters are encoded
+    too, so a title can never split a header.
+    """
+    return quote(value, safe=" !#$&'()*+,-./:;=?@[]_~")
 
 
-def request_headers() -> dict[str, Any]:
-    title = _header_value(settings.AI_SITE_TITLE)
-    return {
+def request_headers() -> dict[str, str]:
+    headers = {
         "Authorization": f"Bearer {settings.OPENROUTER_API_KEY}",
-        "HTTP-Referer": settings.AI_SITE_URL,
-        "X-OpenRouter-Title": title,
-        "X-Title": title,  # the older name, still read by OpenRouter
         "Content-Type": "application/json",
     }
+    if settings.AI_SITE_URL:
+        headers["HTTP-Referer"] = header_text(settings.AI_SITE_URL)
+    if settings.AI_SITE_TITLE:
+        # The current name (X-Title is its older alias; one is enough).
+        headers["X-OpenRouter-Title"] = header_text(settings.AI_SITE_TITLE)
+    return headers
 
 
 def visitor_id(*, session_public_id: object, user_id: int | None) -> str:
@@ -115,7 +166,7 @@ def _timeout() -> httpx.Timeout:
 class Progress:
     """What reached the visitor so far, across every request of one answer."""
 
-    first_token_at: float | None = None  # loop time of the first text or tool call
+    first_token_at: float | None = None  # loop time of the first text, tool call or reasoning
     delivered: bool = False  # some text went to on_text
 
 
@@ -137,15 +188,24 @@ async def complete(
     tools_sent = bool(payload.get("tools"))
     first_deadline = min(loop.time() + settings.AI_FIRST_TOKEN_TIMEOUT, deadline)
     builder = CompletionBuilder(model=model)
+    alive = False  # this request showed life (earlier turns of the answer do not count)
 
     async def deliver(piece: str) -> None:
         progress.delivered = True
         await on_text(piece)
 
     def first_token(scope: asyncio.Timeout) -> None:
+        nonlocal alive
+        if not alive:
+            alive = True
+            scope.reschedule(deadline)
         if progress.first_token_at is None:
             progress.first_token_at = loop.time()
-            scope.reschedule(deadline)
+
+    def after_done(scope: asyncio.Timeout) -> None:
+        # The answer is complete. Read on briefly for the end of the body, so
+        # the connection goes back to the pool; a body held open is not waited for.
+        scope.reschedule(min(deadline, loop.time() + AFTER_DONE_GRACE_SECONDS))
 
     try:
         async with asyncio.timeout_at(first_deadline) as scope:
@@ -168,46 +228,53 @@ async def complete(
                         await deliver(completion.text)
                     return completion
                 decoder = SSEDecoder()
-                async for line in response.aiter_lines():
-                    data = decoder.feed(line)
-                    if data is None or builder.done:
-                        continue
-                    piece = builder.feed_data(data)
-                    if piece or builder.has_tool_calls:
-                        first_token(scope)
-                    if piece:
-                        await deliver(piece)
-                    # After [DONE] keep reading to the end of the body, so
-                    # the connection goes back to the pool instead of closing.
+                async for raw in response.aiter_bytes():
+                    if builder.done:
+                        continue  # Bytes after [DONE]: the rest of the body, ignored.
+                    for data in decoder.feed_bytes(raw):
+                        if builder.done:
+                            break
+                        piece = builder.feed_data(data)
+                        if piece or builder.has_tool_calls or builder.reasoning_seen:
+                            # Reasoning models think for seconds before any text:
+                            # their reasoning deltas are life, not silence.
+                            first_token(scope)
+                        if piece:
+                            await deliver(piece)
+                        if builder.done:
+                            after_done(scope)
     except TimeoutError:
         if builder.done:
             return builder.result()
-        if progress.first_token_at is None:
+        if not alive:
             raise FirstTokenTimeout(
                 f"no token within {settings.AI_FIRST_TOKEN_TIMEOUT:g}s", model=model
             ) from None
         raise TotalTimeout(
             "the answer took too long", model=model, partial_text=builder.text
         ) from None
-    except httpx.ConnectTimeout as exc:
-        raise ConnectTimeout(str(exc) or "connect timeout", model=model) from None
-    except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
-        if progress.first_token_at is not None or builder.text:
-            raise StreamCut(
-                f"connection dropped: {exc}", model=model, partial_text=builder.text
-            ) from None
-        raise TransportError(str(exc) or type(exc).__name__, model=model) from None
-    except httpx.TimeoutException as exc:
-        raise TransportError(
-            f"{type(exc).__name__}: {exc}", model=model, partial_text=builder.text
-        ) from None
     except httpx.HTTPError as exc:
-        raise TransportError(
-            f"{type(exc).__name__}: {exc}", model=model, partial_text=builder.text
-        ) from None
+        if builder.done:
+            # [DONE] arrived: whatever happened to the rest of the body, the answer is whole.
+            return builder.result()
+        raise _transport_error(exc, model=model, started=alive, partial_text=builder.text) from None
     if not builder.finished:
         raise StreamCut("the stream ended without [DONE]", model=model, partial_text=builder.text)
     return builder.result()
+
+
+def _transport_error(
+    exc: httpx.HTTPError, *, model: str, started: bool, partial_text: str
+) -> AIError:
+    detail = str(exc) or type(exc).__name__
+    if started or partial_text:
+        # The answer had begun: whatever broke, the stream was cut.
+        return StreamCut(f"connection dropped: {detail}", model=model, partial_text=partial_text)
+    if isinstance(exc, httpx.ConnectTimeout):
+        return ConnectTimeout(detail, model=model)
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
+        return TransportError(detail, model=model)
+    return TransportError(f"{type(exc).__name__}: {detail}", model=model)
 
 
 def _json(raw: bytes, model: str) -> Any:

@@ -138,10 +138,19 @@ class ProviderUnavailable(APIStatusError):
 
 
 class StreamError(AIError):
-    """A chunk with a top-level `error` or finish_reason "error"."""
+    """A chunk with an `error` (top level or in the choice) or finish_reason "error".
+
+    Retryable unless its code says the request itself is wrong (400, context
+    length, moderation): those fail the same way on every model.
+    """
 
     retryable = True
     kind = "stream_error"
+
+    def __init__(self, message: str, *, retryable: bool | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        if retryable is not None:
+            self.retryable = retryable
 
 
 class StreamCut(AIError):
@@ -179,7 +188,33 @@ def _availability_retryable(error: dict[str, Any]) -> bool | None:
 
 def _mentions_tools(message: str) -> bool:
     lowered = message.lower()
-    return "tool" in lowered or "function call" in lowered
+    return (
+        "tool" in lowered
+        or "function call" in lowered
+        # What OpenRouter answers when no provider of the models supports every
+        # parameter sent with `provider.require_parameters` (tools, tool_choice):
+        # "No endpoints found that can handle the requested parameters."
+        or "requested parameters" in lowered
+    )
+
+
+# String codes (mid-stream errors, OpenAI-style providers) that say the request
+# itself cannot succeed: retrying it, on any model, fails the same way.
+NOT_RETRYABLE_CODES = frozenset(
+    {
+        "bad_request",
+        "invalid_request",
+        "invalid_request_error",
+        "invalid_prompt",
+        "context_length_exceeded",
+        "string_above_max_length",
+        "content_filter",
+        "content_policy_violation",
+        "moderation",
+        "unsupported_parameter",
+        "insufficient_quota",
+    }
+)
 
 
 def error_from_body(
@@ -230,7 +265,7 @@ def error_from_body(
             message, retryable=is_retryable if retryable is None else retryable, **kwargs
         )
     # A string code without a status ("server_error", "timeout"): a provider
-    # failure; retry unless OpenRouter says it is not retryable.
-    return ProviderUnavailable(
-        message, retryable=True if retryable is None else retryable, **kwargs
-    )
+    # failure; retry unless the code or OpenRouter says it is not retryable.
+    if retryable is None:
+        retryable = not (isinstance(code, str) and code.lower() in NOT_RETRYABLE_CODES)
+    return ProviderUnavailable(message, retryable=retryable, **kwargs)

@@ -62,11 +62,17 @@ def backoff_delay(attempt: int, retry_after: float | None) -> float:
 
 
 def configured_model(answered: str, models: list[str]) -> str | None:
-    """Which configured model an answer's `model` is (providers may add a suffix)."""
-    for model in models:
-        if answered == model or answered.startswith(model):
-            return model
-    return None
+    """Which configured model an answer's `model` is.
+
+    The exact id first: "openai/gpt-4o-mini" starts with "openai/gpt-4o", so
+    a prefix match alone would take the fallback for the primary. Then the
+    longest configured id the answer extends (a variant such as ":free" or a
+    dated snapshot the provider reports).
+    """
+    if answered in models:
+        return answered
+    extended = [m for m in models if answered.startswith(m)]
+    return max(extended, key=len) if extended else None
 
 
 def _log_failure(error: AIError, attempt: int) -> None:

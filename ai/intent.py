@@ -12,6 +12,7 @@ not requests.
 
 from __future__ import annotations
 
+import enum
 import re
 
 from ai.russian import words
@@ -34,7 +35,7 @@ _NOT_SUPPORT_BEFORE = re.compile(r"^(сотов\w*|мобильн\w*|телек�
 # A number or quantity word before "человек" makes it a head count.
 _QUANTITY = re.compile(
     r"^(\d+|одн\w*|один|дв\w*|тр\w*|четыр\w*|пят\w*|шест\w*|сем\w*|восьм\w*|девят\w*|"
-    r"десят\w*|сколько|нескольк\w*|много|нас|на|для|групп\w*)$"
+    r"десят\w*|сколько|нескольк\w*|много|нас|на|для|групп\w*|количеств\w*|числ\w*)$"
 )
 _WINDOW = 4
 
@@ -70,3 +71,185 @@ def wants_human(text: str) -> bool:
             if near != index and _REQUEST.match(tokens[near]) and not _negated(tokens, near):
                 return True
     return False
+
+
+class Intent(enum.Enum):
+    HUMAN = "human"
+    COMPLAINT = "complaint"
+    REFUND_DISPUTE = "refund_dispute"
+    PAYMENT_PROBLEM = "payment_problem"
+    BOOKING_CHANGE = "booking_change"
+    ANGER = "anger"
+    OFF_TOPIC = "off_topic"
+    GREETING = "greeting"
+    THANKS = "thanks"
+
+
+# What a person handles: the offline answer hands the chat over, the model is told to.
+HANDOFF = frozenset(
+    {
+        Intent.HUMAN,
+        Intent.COMPLAINT,
+        Intent.REFUND_DISPUTE,
+        Intent.PAYMENT_PROBLEM,
+        Intent.BOOKING_CHANGE,
+        Intent.ANGER,
+    }
+)
+
+
+def _any(*patterns: str) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{p})" for p in patterns))
+
+
+_COMPLAINT = _any(
+    r"\bжалоб\w*",
+    r"\bпожаловат\w*",
+    r"\bпретензи\w*",
+    r"\bнедовол\w*",
+    r"\bразочарова\w*",
+    r"\bхам\w*",
+    r"\bнахамил\w*",
+    r"\bгрубил\w*|\bгрубо\w*|\bгрубый\b",
+    r"\bобману\w*|\bобман\b|\bкинули\b|\bразвод\b",
+    r"\bне\s+(?:приехал|пришел|пришла|встретил|забрал|дождал)\w*",
+    r"\bопоздал\w*",
+    r"\bне\s+понравил\w*",
+    r"\bиспорти\w*",
+    r"\bплох\w*\s+(?:гид|экскурс|сервис|обслуживан|организац|автобус)\w*",
+    r"\bужасн\w*\s+(?:гид|экскурс|сервис|обслуживан|организац|тур|автобус)\w*",
+    r"\bсорвал\w*",
+    r"\b(?:тур|экскурси\w*|гид|поездк\w*|организаци\w*)\s+(?:был\w*\s+)?"
+    r"(?:ужасн|отвратительн|кошмарн|плох|никак)\w*",
+    r"\bкомпенсац\w*",
+)
+_REFUND_DISPUTE = _any(
+    r"\bне\s+(?:вернули|возвращают|вернул|пришли|пришел|пришло|поступил\w*|получил\w*)",
+    r"\bгде\s+(?:мои|наши)\s+деньг\w*",
+    r"\bверните\s+(?:мне\s+|нам\s+)?(?:деньг\w*|оплат\w*|мои|наши)",
+    r"\bтребую\b",
+    r"^(?!.*\bесли\b).*\b(?:хочу|хотим|прошу|верните)\s+(?:\w+\s+)?(?:вернуть\s+)?"
+    r"(?:деньг|средств|возврат)\w*",
+    r"\bотказ\w*\s+в\s+возврат\w*|\bотказываются\s+вернуть",
+    r"\bдо\s+сих\s+пор\b.*\b(?:деньг|возврат|верн)\w*",
+    r"\b(?:деньг|возврат)\w*.*\bдо\s+сих\s+пор\b",
+    r"\bуже\s+\d+\s+(?:дн|недел)\w*.*\b(?:деньг|возврат)\w*",
+)
+_PAYMENT_PROBLEM = _any(
+    r"\bсписал\w*(?:\s+\w+){0,2}\s+(?:дважды|два\s+раза|2\s+раза|двойн\w*|лишн\w*)",
+    r"\bсписал\w*\s+(?:\w+\s+)?деньг\w*",
+    r"\b(?:дважды|два\s+раза|2\s+раза)\s+списал\w*",
+    r"\bдвойн\w*\s+(?:списан|оплат|платеж)\w*",
+    r"\b(?:оплата|платеж|платёж|карта)\s+не\s+(?:прошла|прошел|проходит|принимается)\w*",
+    r"\bне\s+(?:проходит|прошла|прошел|получается)\s+(?:оплат|платеж)\w*",
+    r"\bне\s+могу\s+(?:оплатить|заплатить)",
+    r"\bошибк\w*\s+(?:при|во\s+время)\s+оплат\w*|\bошибк\w*\s+оплат\w*",
+    r"\bсписал\w*.*\b(?:брон\w*|подтвержд\w*|письм\w*)\s+(?:нет|не\s+пришл\w*)",
+    r"\bденьги\s+списал\w*",
+    r"\bоплатил\w*.*\bне\s+(?:пришл|пришел|пришло|вижу|появил)\w*",
+)
+_OWN_BOOKING = r"(?:мо[юяей]|наш[ауеи]|свою|свой|эт[ау])\s+(?:брон\w*|заказ\w*|тур\w*|поездк\w*)"
+_BOOKING_CHANGE = _any(
+    r"\b(?:отмените|перенесите|измените|поменяйте|аннулируйте)\b",
+    r"\b(?:хочу|хотим|хотела?|нужно|надо|прошу|помогите|необходимо)\s+"
+    r"(?:\w+\s+)?(?:отменить|перенести|изменить|поменять|сдать|аннулировать|добавить|убрать)",
+    rf"\b(?:отменить|перенести|изменить|поменять|отмена|перенос)\w*\s+{_OWN_BOOKING}",
+    r"\btt-[a-z0-9]{4,8}\b.*\b(?:отмен|перен|измен|помен)\w*",
+    r"\b(?:отмен|перен|измен|помен)\w*.*\btt-[a-z0-9]{4,8}\b",
+    r"\bне\s+(?:сможем|смогу|сможет|получится)\s+(?:поехать|прийти|приехать)",
+)
+_ANGER = _any(
+    r"\bбезобрази\w*",
+    r"\bиздевает\w*|\bиздевательств\w*",
+    r"\bпозор\w*",
+    r"\bотвратительн\w*",
+    r"\bкошмар\w*",
+    r"\bбесит\b|\bдостали\b|\bзадолбал\w*",
+    r"\bсколько\s+можно\s+(?:ждать|терпеть|тянуть|издеваться|писать)|\bсколько\s+можно\s*[!?.]*$",
+    r"\bидиот\w*|\bдебил\w*|\bтупой\b|\bтупые\b",
+    r"\bбред\b|\bчушь\b",
+    r"\bвы\s+там\s+что\b",
+    r"\bужас\b|\bужасно\b",
+    r"\bв\s+суд\b|\bроспотребнадзор\w*|\bпрокуратур\w*",
+)
+# Off-topic: the subject words, unless the message is also about a tour or its rules.
+_OFF_TOPIC = _any(
+    r"\bпогод\w*|\bпрогноз\w*|\bтемператур\w*|\bградус\w*",
+    r"\bвыбор(?:ы|ах|ов|ам)\b|\bпрезидент\w*|\bполитик\w*|\bпутин\w*|\bдепутат\w*|"
+    r"\bпартии\b|\bпартия\b|\bвойн\w*|\bсанкци\w*|\bгосдум\w*",
+    r"\bфутбол\w*|\bхокке\w*|\bматч\w*|\bчемпионат\w*|\bрубин\b|\bак\s+барс\w*",
+    r"\bкурс\w*\s+(?:доллар|евро|валют|рубл|биткоин)\w*|\bбиткоин\w*|\bкриптовалют\w*|\bакци[ийя]\s+\w+",
+    r"\bрецепт\w*|\bприготов\w*|\bсвари\w*|\bиспечь\b",
+    r"\bсколько\s+будет\s+\d+\s*[-+*/×x]\s*\d+|\d+\s*[-+*/×]\s*\d+\s*=\s*\??$",
+    r"\bстих\w*|\bсочини\w*|\bнапиши\s+(?:песн|эссе|код|программ|рассказ|сказк)\w*",
+    r"\bанекдот\w*|\bшутк[уа]\b|\bпошути\w*",
+    r"\bдомашн\w*\s+задани\w*|\bуравнени\w*|\bреши\s+задач\w*|\bсочинени\w*",
+    r"\bпрограммирова\w*|\bpython\b|\bпитон\w*|\bкод\s+на\b",
+    r"\bкто\s+ты\s+такой\b|\bкак\s+тебя\s+зовут\b|\bты\s+бот\b",
+    r"\bгороскоп\w*|\bлотере\w*|\bказино\b|\bставк\w*\s+на\b",
+    r"\bновост\w*|\bсмысл\s+жизни\b|\bстолиц\w*\s+\w+",
+    r"\bлекарств\w*|\bболит\b|\bдиагноз\w*",
+    r"\bкупить\s+(?:машин|квартир|телефон|iphone|айфон)\w*|\bипотек\w*|\bкредит\w*",
+)
+_OUR_SUBJECT = re.compile(
+    r"\bтур\w*|\bэкскурс\w*|\bпоездк\w*|\bпоезд\w*|\bброн\w*|\bотмен\w*|\bперен\w*|"
+    r"\bвозврат\w*|\bоплат\w*|\bбилет\w*|\bгид\w*|\bтеплоход\w*|\bметеор\w*|\bвзять\b|"
+    r"\bодежд\w*|\bодеть\w*|\bнадеть\w*"
+)
+_GREETING = re.compile(
+    r"^(?:(?:привет\w*|здравствуй\w*|здрасьте|добр\w+\s+(?:день|утро|вечер|ночи)|"
+    r"доброго\s+времени\s+суток|хай|салам\w*|алло|ау)[\s!.,)]*)+$"
+)
+_THANKS = re.compile(
+    r"^(?:(?:спасибо|благодарю|спс|ок|окей|понятно|ясно|хорошо|отлично|супер|"
+    r"большое|огромное|вам|вы\s+лучшие|до\s+свидания)[\s!.,)]*)+$"
+)
+_SHOUTING = re.compile(r"[А-ЯЁA-Z]{4,}")
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.lower().replace("ё", "е").split())
+
+
+def _shouting(text: str) -> bool:
+    """Capitals and exclamation marks: "ВЫ ГДЕ ВООБЩЕ?!!" (not one capitalised word)."""
+    letters = [c for c in text if c.isalpha()]
+    capitals = sum(c.isupper() for c in letters)
+    return (
+        len(letters) >= 12
+        and capitals / len(letters) > 0.6
+        and len(_SHOUTING.findall(text)) >= 2
+        and ("!" in text or "?" in text)
+    )
+
+
+def classify(text: str) -> Intent | None:
+    """The intent of one visitor message, or None for an ordinary question."""
+    normal = _normal(text)
+    if not normal:
+        return None
+    if wants_human(text):
+        return Intent.HUMAN
+    if _PAYMENT_PROBLEM.search(normal):
+        return Intent.PAYMENT_PROBLEM
+    if _REFUND_DISPUTE.search(normal):
+        return Intent.REFUND_DISPUTE
+    if _BOOKING_CHANGE.search(normal):
+        return Intent.BOOKING_CHANGE
+    if _COMPLAINT.search(normal):
+        return Intent.COMPLAINT
+    if _ANGER.search(normal) or _shouting(text) or normal.count("!") >= 3:
+        return Intent.ANGER
+    if _OFF_TOPIC.search(normal) and not _OUR_SUBJECT.search(normal):
+        return Intent.OFF_TOPIC
+    if _GREETING.match(normal):
+        return Intent.GREETING
+    if _THANKS.match(normal):
+        return Intent.THANKS
+    return None
+
+
+def needs_person(text: str) -> Intent | None:
+    """The handoff intent of a message (a request, a complaint, a dispute...), if any."""
+    intent = classify(text)
+    return intent if intent in HANDOFF else None

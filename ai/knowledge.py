@@ -1,123 +1,31 @@
 """The knowledge base: FAQ entries and tours found for a question.
 
-PostgreSQL full-text search with the `russian` configuration, so "вернуть
-деньги", "возврат денег" and "деньги вернут" meet on the same lexemes. The
-question's words are OR-ed (a visitor's question rarely shares all its
-words with an answer) and ranked with ts_rank, the question and tags
-weighing more than the answer text. The filter uses the very expression of
-the GIN index `faq_search_ru_idx`.
+A thin layer over `ai.retrieval` (lemmas, typos, transliteration, aliases,
+facets) that both answer paths share: `gather` for the prompt and the
+offline answer, `find` for the offline answer's tours with its facets.
 
 Sync functions: call them through `database_sync_to_async`, one hop each.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
-from decimal import Decimal
-from functools import cache, reduce
-from operator import or_
+from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import Any
 
-from django.contrib.postgres.search import SearchQuery
-from django.db import connection
+from django.utils import timezone
 
-from ai import catalog
-from ai.russian import Reading, places_in, read
+from ai import retrieval
+from ai.facets import FACET_WORDS, Question, read_question
+from ai.retrieval import FaqHit, TourQuery, TourSearch
 from tours.models import FaqEntry
 
-# Words that say nothing about which answer fits: greetings, politeness and
-# the site's own subject (every entry is about tours).
-_NOISE_PREFIXES = (
-    "здравств",
-    "привет",
-    "добр",
-    "спасиб",
-    "пожалуйст",
-    "подскаж",
-    "скаж",
-    "хоч",
-    "хотел",
-    "можн",
-    "нуж",
-    "есть",
-    "как",
-    "тур",
-    "экскурс",
-    "ваш",
-)
 POLICY_TAG = "правила"
 
 
-_RAW_WORD = re.compile(r"[a-zа-яё0-9-]+", re.IGNORECASE)
-
-
-def search_terms(text: str) -> list[str]:
-    """The question's meaningful words, at most 16; each is stemmed by the `russian` config.
-
-    PostgreSQL's Russian stemmer treats ё and е as different letters, so a
-    word typed with ё is also searched with е (entries spell either way).
-    """
-    terms: list[str] = []
-    for raw in _RAW_WORD.findall(text.lower()):
-        plain = raw.replace("ё", "е")
-        if len(plain) < 3 or plain.isdigit() or plain.startswith(_NOISE_PREFIXES):
-            continue
-        terms.extend(t for t in (raw, plain) if t not in terms)
-    return terms[:16]
-
-
-def search_query(text: str) -> SearchQuery | None:
-    """The OR of `search_terms` as an ORM expression (for the tour catalog's search)."""
-    terms = search_terms(text)
-    if not terms:
-        return None
-    queries = [SearchQuery(term, config="russian", search_type="plain") for term in terms]
-    return reduce(or_, queries)
-
-
-@dataclass(frozen=True)
-class FaqHit:
-    id: int
-    question: str
-    answer: str
-    rank: float
-
-
 def search_faq(text: str, limit: int = 3) -> list[FaqHit]:
-    terms = search_terms(text)
-    if not terms or limit <= 0:
-        return []
-    with connection.cursor() as cursor:
-        cursor.execute(_faq_search_sql(len(terms)), [*terms, limit])
-        return [FaqHit(*row) for row in cursor.fetchall()]
-
-
-# The FAQ is searched for every question the AI answers. Built by the ORM
-# (SearchVector, SearchRank) this statement took ~2 ms of Python to compile,
-# a fifth of the server's Python time per answer in the benchmark's profile;
-# prebuilt, one per number of terms, it is the same SQL for nothing. The WHERE
-# expression is the GIN index's (tours.FaqEntry.Meta.indexes) to the letter.
-_FAQ_DOCUMENT = (
-    "to_tsvector('russian'::regconfig, COALESCE(question, '') || ' ' || "
-    "COALESCE(answer, '') || ' ' || COALESCE(tags, ''))"
-)
-_FAQ_WEIGHTED = (
-    "setweight(to_tsvector('russian'::regconfig, COALESCE(question, '')), 'A') || "
-    "setweight(to_tsvector('russian'::regconfig, COALESCE(tags, '')), 'A') || "
-    "setweight(to_tsvector('russian'::regconfig, COALESCE(answer, '')), 'C')"
-)
-
-
-@cache
-def _faq_search_sql(terms: int) -> str:
-    query = " || ".join(["plainto_tsquery('russian'::regconfig, %s)"] * terms)
-    return (
-        f"SELECT id, question, answer, ts_rank({_FAQ_WEIGHTED}, q.query) AS rank "
-        f"FROM {FaqEntry._meta.db_table}, (SELECT {query} AS query) AS q "
-        f"WHERE is_published AND {_FAQ_DOCUMENT} @@ q.query "
-        "ORDER BY rank DESC, position, id LIMIT %s"
-    )
+    """Published FAQ entries for a question, best first (the shared retrieval)."""
+    return retrieval.search_faq(text, limit)
 
 
 def policy_entries() -> list[FaqEntry]:
@@ -129,23 +37,39 @@ def policy_entries() -> list[FaqEntry]:
     )
 
 
-def tours_for(text: str, reading: Reading | None = None, limit: int = 5) -> list[dict[str, Any]]:
-    """Tours a plain question points at: by month, place and price, else by its words."""
-    reading = reading or read(text)
-    places = places_in(text, catalog.known_places())
-    criteria = catalog.TourFilter(
-        month=reading.month,
-        place=places[0] if places else None,
-        max_price=Decimal(reading.max_price) if reading.max_price else None,
+def tours_for(text: str, limit: int = 5, *, today: date | None = None) -> list[dict[str, Any]]:
+    """Tours a plain question points at (the shared retrieval), as JSON-able dicts."""
+    return [t.data() for t in find(text, limit=limit, today=today).search.tours]
+
+
+@dataclass
+class Found:
+    question: Question
+    search: TourSearch
+
+
+def find(text: str, *, limit: int = 5, today: date | None = None) -> Found:
+    """The question's facets and its tours: by relevance, or by the sort it asks for.
+
+    A question about tours in general ("какие у вас есть туры?") with no
+    facet and no telling word gets the soonest ones.
+    """
+    today = today or timezone.localdate()
+    catalogue = retrieval.Catalogue.load(today)
+    question = read_question(text, catalogue, today)
+    search = retrieval.search_tours(
+        question.query, catalogue=catalogue, limit=limit, ignore=FACET_WORDS | retrieval.TIME_WORDS
     )
-    if reading.month or places or reading.max_price:
-        return catalog.search_tours(criteria, limit=limit)
-    query = search_query(text)
-    if query is not None:
-        found = catalog.search_tours(catalog.TourFilter(text=query), limit=limit)
-        if found:
-            return found
-    return catalog.upcoming_tours(limit) if reading.about_tours else []
+    if (
+        not search.tours
+        and not search.emptied_by
+        and not search.unmatched_words
+        and question.about_tours
+    ):
+        search = retrieval.search_tours(
+            replace(question.query, sort="date"), catalogue=catalogue, limit=limit
+        )
+    return Found(question, search)
 
 
 @dataclass
@@ -154,7 +78,8 @@ class Knowledge:
 
     faq: list[FaqHit] = field(default_factory=list)
     tours: list[dict[str, Any]] = field(default_factory=list)
-    reading: Reading = field(default_factory=Reading)
+    reading: Question = field(default_factory=lambda: Question(text="", query=TourQuery()))
+    search: TourSearch | None = None
 
     @property
     def faq_ids(self) -> list[int]:
@@ -165,11 +90,19 @@ class Knowledge:
         return [t["slug"] for t in self.tours]
 
 
-def gather(question: str, *, with_tours: bool, faq_limit: int = 3) -> Knowledge:
+def gather(
+    question: str, *, with_tours: bool, faq_limit: int = 3, today: date | None = None
+) -> Knowledge:
     """FAQ hits, and matching tours when no tool will fetch them (one DB hop)."""
-    reading = read(question)
+    faq = search_faq(question, faq_limit)
+    if not with_tours:
+        catalogue = retrieval.Catalogue.load(today)
+        reading = read_question(question, catalogue, today or timezone.localdate())
+        return Knowledge(faq=faq, reading=reading)
+    found = find(question, today=today)
     return Knowledge(
-        faq=search_faq(question, faq_limit),
-        tours=tours_for(question, reading) if with_tours else [],
-        reading=reading,
+        faq=faq,
+        tours=[t.data() for t in found.search.tours],
+        reading=found.question,
+        search=found.search,
     )

@@ -1,27 +1,52 @@
-"""The answer when no model can give one: from the knowledge base, never empty.
+"""The answer when no model can give one, written as a good operator would.
 
 Used without OPENROUTER_API_KEY, when the session's token budget is spent,
-and when every model failed. It finds FAQ entries and tours by full-text
-search and word forms, says plainly that this is an automatic answer, and
-offers an operator. Stored with source "offline" so metrics tell it apart.
+and when every model failed (the cause, decided in `ai.agent`, is the
+`reason`). It reads the question with the shared retrieval (`ai.knowledge`)
+and `ai.intent`, and answers with the fact asked for first:
+
+- a complaint, refund dispute, payment problem, a change to one's booking
+  or anger: a short answer and the chat handed to a person (meta handoff);
+- off-topic: a short polite redirect; a greeting or thanks: one line;
+- a rules question: that FAQ answer alone;
+- tours: one sentence saying what fits (the dates, budget or group it was
+  read for), then at most 3 tours with what the question needs;
+- nothing fits: an honest "такого тура нет" with the nearest tours.
+
+The notice that this is an automatic answer names its cause and comes last;
+the operator is offered only where a person can do more. Stored with source
+"offline" so metrics tell it apart.
 """
 
 from __future__ import annotations
 
 import enum
+import re
 import time
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from channels.db import database_sync_to_async
+from django.utils import translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from ai import booking_intent, knowledge
+from ai.calendar import Period
 from ai.client import OnText
-from ai.prompt import dates, pending_question, rub
+from ai.facets import Question
+from ai.intent import HANDOFF, Intent, classify
+from ai.prompt import pending_question, rub
+from ai.retrieval import HEADING, FaqHit, TourSearch, content_words
+from ai.russian import lemma, lemmas, part_of_speech, tokens
 from ai.types import AIAnswer, AIRequest, TourFacts
 
 FAQ_SHOWN = 2
-TOURS_SHOWN = 5
+TOURS_SHOWN = 3
+# A FAQ hit this strong is the answer even when the question also names tours.
+STRONG_FAQ = 3.5
 
 
 class Reason(enum.Enum):
@@ -30,58 +55,399 @@ class Reason(enum.Enum):
     UNAVAILABLE = "unavailable"
 
 
-def _intro(reason: Reason) -> str:
+def _notice(reason: Reason) -> str:
     if reason is Reason.BUDGET:
-        return _(
-            "This is an automatic answer from our knowledge base: the AI assistant's "
-            "limit for this chat has been reached."
-        )
+        return _("(Automatic answer: the AI assistant's limit for this chat has been reached.)")
+    if reason is Reason.UNAVAILABLE:
+        return _("(Automatic answer: the AI assistant is not available right now.)")
+    return _("(Automatic answer from the site's catalogue and FAQ.)")
+
+
+def _operator_offer() -> str:
     return _(
-        "This is an automatic answer from our knowledge base: the AI assistant is not "
-        "available right now."
+        "To talk to a person, write “call an operator” or press the “Call an operator” button."
     )
 
 
-def _tour_line(tour: dict[str, Any]) -> str:
-    return _(
-        "• “%(title)s” — %(place)s, %(dates)s, %(price)s per person, free places: %(free)s"
-    ) % {
-        "title": tour["title"],
-        "place": tour["place"],
-        "dates": dates(tour["start_date"], tour["end_date"]),
-        "price": rub(tour["price_per_person"]),
-        "free": tour["free_places"],
-    }
+@dataclass
+class Reply:
+    text: str
+    tour_slugs: list[str]
+    faq_ids: list[int]
+    intent: Intent | None = None
+    handoff: bool = False
 
 
-def _current_tour(tour: TourFacts) -> str:
-    return _("The tour “%(title)s”: %(dates)s, %(price)s per person, free places: %(free)s.") % {
+# --- tours --------------------------------------------------------------------------------------
+
+
+def _day(value: date | str) -> str:
+    """ "7 декабря": the answers' tours are all within the coming year."""
+    value = date.fromisoformat(value) if isinstance(value, str) else value
+    with translation.override("ru"):
+        return date_format(value, "j E")
+
+
+def dates(start: date | str, end: date | str) -> str:
+    """ "7 декабря", "5–6 декабря", "31 декабря — 10 января"."""
+    start = date.fromisoformat(start) if isinstance(start, str) else start
+    end = date.fromisoformat(end) if isinstance(end, str) else end
+    if start == end:
+        return _day(start)
+    if (start.year, start.month) == (end.year, end.month):
+        return f"{start.day}–{_day(end)}"
+    return f"{_day(start)} — {_day(end)}"
+
+
+def _when(period: Period) -> str:
+    """The period as "when" words: "в эти выходные (5–6 декабря)", "на 8 марта (6–8 марта)"."""
+    label = f"на {period.label}" if period.kind in {"holiday", "day"} else period.label
+    return f"{label} ({dates(period.start, period.end)})"
+
+
+def _hours(hours: int) -> str:
+    return ngettext("%(n)d hour", "%(n)d hours", hours) % {"n": hours}
+
+
+def _tour_line(tour: dict[str, Any], question: Question) -> str:
+    """One tour with what the question needs: always its date and price, then the asked facts."""
+    parts = [
+        dates(tour["start_date"], tour["end_date"]),
+        _("%(price)s per person") % {"price": rub(tour["price_per_person"])},
+    ]
+    if "duration" in question.topics or question.query.sort in {"duration", "-duration"}:
+        parts.append(
+            ngettext("%(n)d day", "%(n)d days", tour["nights"] + 1) % {"n": tour["nights"] + 1}
+            if tour["nights"]
+            else _hours(tour["duration_hours"])
+        )
+    parts.append(_("free places: %(n)s") % {"n": tour["free_places"]})
+    if question.children and tour.get("min_age"):
+        parts.append(_("children from %(age)s") % {"age": tour["min_age"]})
+    return f"• «{tour['title']}» — {', '.join(parts)}"
+
+
+def _asked(question: Question) -> list[str]:
+    """The facets the tours were chosen for, as words: "в эти выходные (5–6 декабря)"."""
+    query = question.query
+    said: list[str] = []
+    if query.period is not None:
+        said.append(_when(query.period))
+    if query.max_price is not None:
+        if question.total_budget is not None and question.group_size:
+            said.append(
+                _("up to %(price)s per person (%(total)s for %(n)s)")
+                % {
+                    "price": rub(query.max_price),
+                    "total": rub(question.total_budget),
+                    "n": question.group_size,
+                }
+            )
+        else:
+            said.append(_("up to %(price)s per person") % {"price": rub(query.max_price)})
+    if query.min_price is not None:
+        said.append(_("from %(price)s") % {"price": rub(query.min_price)})
+    if query.min_free_places and query.min_free_places > 1:
+        said.append(_("with places for %(n)s people") % {"n": query.min_free_places})
+    if query.child_age is not None:
+        said.append(_("for a child of %(age)s") % {"age": query.child_age})
+    if query.max_hours is not None:
+        said.append(_("up to %(hours)s") % {"hours": _hours(query.max_hours)})
+    if query.overnight is True:
+        said.append(_("with a night's stay"))
+    if query.overnight is False:
+        said.append(_("within one day"))
+    return said
+
+
+def _lead(question: Question, tours: list[dict[str, Any]], total: int) -> str:
+    """The fact first: the cheapest/soonest one by name, or how many fit and for what."""
+    sort, first = question.query.sort, tours[0]
+    if question.superlative or (sort != "relevance" and len(tours) == 1):
+        facts = {
+            "title": first["title"],
+            "price": rub(first["price_per_person"]),
+            "date": _day(first["start_date"]),
+        }
+        if sort == "price":
+            return _("The cheapest tour is “%(title)s”: %(price)s per person, %(date)s.") % facts
+        if sort == "-price":
+            return _("The most expensive tour is “%(title)s”: %(price)s per person.") % facts
+        if sort == "date":
+            return _("The soonest tour is “%(title)s”, %(date)s.") % facts
+        if sort == "duration":
+            return _("The shortest tour is “%(title)s”: %(hours)s.") % {
+                **facts,
+                "hours": _hours(first["duration_hours"]),
+            }
+        if sort == "-duration":
+            return _("The longest tour is “%(title)s”.") % facts
+    said = _asked(question)
+    if not said:
+        listing = {
+            "price": _("The least expensive tours:"),
+            "-price": _("The most expensive tours:"),
+            "duration": _("The shortest tours:"),
+            "-duration": _("The longest tours:"),
+            "date": _("The soonest tours:"),
+        }
+        if sort in listing:
+            return listing[sort]
+        if not question.query.tour_slugs and not (question.query.text and total <= TOURS_SHOWN):
+            return _("The soonest tours:")
+    count = ngettext("%(n)d tour fits", "%(n)d tours fit", total) % {"n": total}
+    if said:
+        return f"{count} — {', '.join(said)}:"
+    return f"{count}:"
+
+
+def _tours_answer(question: Question, search: TourSearch, tours: list[dict[str, Any]]) -> str:
+    shown = tours[:TOURS_SHOWN]
+    lead = _lead(question, shown, search.total)
+    lines = [lead]
+    if lead.endswith(":"):
+        lines += [_tour_line(t, question) for t in shown]
+    elif len(shown) > 1:  # "Самый недорогой тур — ...": the one named, then the next ones
+        lines.append(_("Next ones:"))
+        lines += [_tour_line(t, question) for t in shown[1:]]
+    if search.total > len(shown) and question.query.filters():
+        lines.append(_("%(n)d more in the catalogue.") % {"n": search.total - len(shown)})
+    return "\n".join(lines)
+
+
+def _nothing_fits(question: Question, search: TourSearch) -> str:
+    """ "Такого тура нет", saying which wish emptied it, with the nearest tours."""
+    said = _asked(question)
+    reason = ", ".join(said) if said else ""
+    emptied = search.emptied_by
+    if "dates" in emptied and question.query.period is not None:
+        head = _("There are no tours %(when)s.") % {"when": _when(question.query.period)}
+        nearest_title = _("Nearest by date:")
+    elif "price" in emptied:
+        head = _("There are no tours %(what)s.") % {"what": reason}
+        nearest_title = _("Closest by price:")
+    elif "free_places" in emptied:
+        head = _("For %(n)s people there are not enough free places in any fitting tour.") % {
+            "n": question.query.min_free_places
+        }
+        nearest_title = _("Most free places:")
+    elif _missing_nouns(search) and not reason:
+        words = ", ".join(f"«{lemma(w)}»" for w in _missing_nouns(search)[:3])
+        head = _("We have no tour about %(words)s.") % {"words": words}
+        nearest_title = _("Closest options:")
+    else:
+        head = (
+            _("There is no such tour (%(what)s).") % {"what": reason}
+            if reason
+            else _("There is no such tour.")
+        )
+        nearest_title = _("Closest options:")
+    if not search.nearest:
+        return head
+    nearest = [_tour_line(t.data(), question) for t in search.nearest[:TOURS_SHOWN]]
+    return "\n".join([head, nearest_title, *nearest])
+
+
+def _covers(hit: FaqHit, words: list[str]) -> bool:
+    """The FAQ entry speaks of one of `words` ("скидка" in the discounts entry)."""
+    text = {f for w in tokens(f"{hit.question} {hit.tags}") for f in lemmas(w) | {w}}
+    return any(lemmas(word) & text for word in words)
+
+
+def _missing_nouns(search: TourSearch) -> list[str]:
+    """The things asked for that no tour mentions ("рыбалка"), not verbs ("опоздаю")."""
+    return [w for w in search.unmatched_words if part_of_speech(w) == "NOUN"]
+
+
+def _current_tour(tour: TourFacts, question: Question) -> str:
+    text = _("The tour “%(title)s”: %(dates)s, %(price)s per person, free places: %(free)s.") % {
         "title": tour.title,
         "dates": dates(tour.start_date, tour.end_date),
         "price": rub(tour.price_per_person),
         "free": tour.free_places,
     }
+    if "duration" in question.topics:
+        nights = (tour.end_date - tour.start_date).days
+        length = (
+            ngettext("%(n)d day", "%(n)d days", nights + 1) % {"n": nights + 1}
+            if nights
+            else _hours(tour.duration_hours)
+        )
+        text += " " + _("It takes %(length)s.") % {"length": length}
+    return text
 
 
-def compose(request: AIRequest, found: knowledge.Knowledge, reason: Reason) -> str:
-    parts = [_intro(reason)]
-    reading = found.reading
-    asks_about_this_tour = bool(reading.topics & {"price", "places", "dates", "booking"})
-    if request.tour is not None and (asks_about_this_tour or not (found.faq or found.tours)):
-        parts.append(_current_tour(request.tour))
-    if found.faq:
-        shown = [f"«{hit.question}»\n{hit.answer}" for hit in found.faq[:FAQ_SHOWN]]
-        parts.append(_("Perhaps this helps:") + "\n\n" + "\n\n".join(shown))
-    tours = [t for t in found.tours if not request.tour or t["slug"] != request.tour.slug]
-    if tours:
-        lines = [_tour_line(t) for t in tours[:TOURS_SHOWN]]
-        parts.append(_("Tours that match your question:") + "\n" + "\n".join(lines))
-    if len(parts) == 1:
-        parts.append(_("I could not find an answer to this question in the knowledge base."))
-    parts.append(
-        _("To talk to a person, write “call an operator” or press the “Call an operator” button.")
+# --- intents --------------------------------------------------------------------------------------
+
+
+def _handoff_text(intent: Intent, faq: list[FaqHit]) -> str:
+    if intent is Intent.HUMAN:
+        # The consumer already asked for a person and nobody can take the chat.
+        return _(
+            "No operator can answer in the chat right now. Leave your question and a phone "
+            "or e-mail in the form, and we will get back to you."
+        )
+    texts = {
+        Intent.COMPLAINT: _(
+            "I am sorry this happened. An operator will sort it out: I have passed your message on."
+        ),
+        Intent.ANGER: _("I am sorry. An operator will sort it out: I have passed your message on."),
+        Intent.REFUND_DISPUTE: _(
+            "An operator will check your refund: I have passed your message on."
+        ),
+        Intent.PAYMENT_PROBLEM: _(
+            "An operator will check the payment: I have passed your message on."
+        ),
+        Intent.BOOKING_CHANGE: _(
+            "An operator will change or cancel the booking: I have passed your message on."
+        ),
+    }
+    text = texts[intent]
+    policy = next((hit for hit in faq if hit.is_policy), None)
+    if policy is not None and intent in {Intent.REFUND_DISPUTE, Intent.BOOKING_CHANGE}:
+        text += " " + _first_sentences(policy.answer, 1)
+    return text
+
+
+# A sentence ends at . ! ? before a capital, not after "ул." or "г.".
+_SENTENCE_END = re.compile(r"(?<!\bул\.)(?<!\bг\.)(?<!\bд\.)(?<=[.!?])\s+(?=[А-ЯЁA-Z«\"(0-9])")
+
+
+def _sentences(text: str) -> list[str]:
+    return [part.strip() for part in _SENTENCE_END.split(text.strip()) if part.strip()]
+
+
+def _relevant_sentences(answer: str, question: str, count: int) -> str:
+    """The `count` sentences of a FAQ answer that share most words with the question."""
+    sentences = _sentences(answer)
+    asked = {form for word in content_words(question) for form in lemmas(word) | {word}}
+    scored = [
+        (len(asked & {f for w in tokens(s) for f in lemmas(w) | {w}}), index)
+        for index, s in enumerate(sentences)
+    ]
+    best = sorted(scored, key=lambda item: (-item[0], item[1]))[:count]
+    if not best or best[0][0] == 0:
+        return _first_sentences(answer, count)
+    return " ".join(sentences[index] for _, index in sorted(best, key=lambda item: item[1]))
+
+
+def _first_sentences(text: str, count: int) -> str:
+    """The first `count` sentences that say something (not a bare "Да.")."""
+    return " ".join([sentence for sentence in _sentences(text) if len(sentence) > 5][:count])
+
+
+# --- the answer ----------------------------------------------------------------------------------
+
+
+def _has_tour_facets(question: Question) -> bool:
+    query = question.query
+    return bool(query.filters() or query.sort != "relevance" or query.tour_slugs)
+
+
+def compose(request: AIRequest, found: knowledge.Knowledge, reason: Reason, text: str) -> Reply:
+    """The whole offline answer for the visitor's pending `text`."""
+    question, search = found.reading, found.search
+    intent = classify(text)
+    notice = _notice(reason)
+    if intent in HANDOFF:
+        assert intent is not None
+        body = _handoff_text(intent, found.faq)
+        return Reply(
+            f"{body}\n\n{notice}",
+            [],
+            [h.id for h in found.faq[:1]],
+            intent,
+            handoff=intent is not Intent.HUMAN,
+        )
+    names_a_tour = (
+        search is not None
+        and search.text_matched
+        and search.best_score >= HEADING
+        and not question.query.places  # "погода в Елабуге" names a place, not a tour
     )
-    return "\n\n".join(parts)
+    if intent is Intent.OFF_TOPIC and not names_a_tour:
+        # ("температура воды в Голубых озёрах" names a tour: answered as one.)
+        body = _(
+            "I can only help with our tours of Tatarstan: dates, prices, free places and "
+            "booking. What trip are you thinking of?"
+        )
+        return Reply(f"{body}\n\n{notice}", [], [], intent)
+    if intent is Intent.GREETING:
+        body = _(
+            "Hello! I can tell you about our tours: dates, prices and free places. "
+            "What are you interested in?"
+        )
+        return Reply(f"{body}\n\n{notice}", [], [], intent)
+    if intent is Intent.THANKS:
+        return Reply(_("You are welcome! Ask if anything else comes up."), [], [], intent)
+
+    parts: list[str] = []
+    slugs: list[str] = []
+    faq_ids: list[int] = []
+    top_faq = found.faq[0] if found.faq else None
+    tours = found.tours
+    tour_facets = _has_tour_facets(question) and question.query.filters() != ["age"]
+    tour_best = search.best_score if search is not None and search.text_matched else 0.0
+    # A FAQ entry that matches better than any tour answers a rules question alone
+    # ("где встречаемся перед экскурсией в кремль?"), unless the question names tours
+    # by its facets (dates, place, budget...). A child's age alone is a rules question.
+    faq_wins = top_faq is not None and top_faq.rank >= tour_best
+    # "есть ли места на гастротур?" asks a tour's fact: the tour answers it.
+    asks_tour_facts = bool(question.asked & {"price", "dates", "places", "duration"})
+    tour_question = tour_facets or (tour_best > 0 and (not faq_wins or asks_tour_facts))
+    asks_this_tour = bool(question.topics & {"price", "places", "dates", "duration", "booking"})
+
+    if request.tour is not None and asks_this_tour and not _has_tour_facets(question):
+        parts.append(_current_tour(request.tour, question))
+        slugs.append(request.tour.slug)
+        if top_faq is not None and top_faq.rank >= STRONG_FAQ:
+            parts.append(top_faq.answer)
+            faq_ids.append(top_faq.id)
+    elif top_faq is not None and not tour_question:
+        parts.append(top_faq.answer)  # a rules question: the entry alone
+        faq_ids.append(top_faq.id)
+    elif tours and search is not None:
+        missing = [] if search.text_matched else _missing_nouns(search)
+        faq_strong = top_faq is not None and (
+            top_faq.rank >= STRONG_FAQ or (bool(missing) and _covers(top_faq, missing))
+        )
+        if missing and not faq_strong:
+            # The facets fit, the thing asked for does not ("ресторан в Казани"): say
+            # so, and offer what the facets found as the alternatives.
+            words = ", ".join(f"«{lemma(w)}»" for w in _missing_nouns(search)[:3])
+            lines = [_("We have no tour about %(words)s.") % {"words": words}]
+            lines.append(_("Closest options:"))
+            lines += [_tour_line(t, question) for t in tours[:TOURS_SHOWN]]
+            parts.append("\n".join(lines))
+        elif faq_strong and top_faq is not None:
+            # The fact asked for first: "где сбор на поездку в Раифу" asks the FAQ's,
+            # "нас 10 человек, есть скидка?" the discount; "сколько стоит" the tours'.
+            faq_part = _relevant_sentences(top_faq.answer, text, 2)
+            faq_ids.append(top_faq.id)
+            tours_part = _tours_answer(question, search, tours)
+            parts += [tours_part, faq_part] if asks_tour_facts else [faq_part, tours_part]
+        else:
+            parts.append(_tours_answer(question, search, tours))
+        slugs += [t["slug"] for t in tours[:TOURS_SHOWN]]
+    elif search is not None and (
+        search.emptied_by
+        or (question.about_tours and (_missing_nouns(search) or _has_tour_facets(question)))
+    ):
+        parts.append(_nothing_fits(question, search))
+        slugs += [t.slug for t in search.nearest[:TOURS_SHOWN]]
+        if not search.nearest:
+            parts.append(_operator_offer())
+    elif top_faq is not None:
+        parts.append(top_faq.answer)
+        faq_ids.append(top_faq.id)
+    elif request.tour is not None:
+        parts.append(_current_tour(request.tour, question))
+        slugs.append(request.tour.slug)
+    else:
+        parts.append(_("I could not find an answer to this question in the knowledge base."))
+        parts.append(_operator_offer())
+    parts.append(notice)
+    return Reply("\n\n".join(parts), slugs, faq_ids, intent)
 
 
 async def answer(
@@ -99,14 +465,24 @@ async def answer(
     found = await database_sync_to_async(knowledge.gather)(
         question, with_tours=True, faq_limit=FAQ_SHOWN
     )
-    text = compose(request, found, reason)
+    reply = compose(request, found, reason, question)
+    text = reply.text
     # A clear booking request (tour, date, people): offer the confirmation card.
     proposal = await database_sync_to_async(booking_intent.proposal_for)(question, request.tour)
     if proposal is not None:
         text = booking_intent.card_offer(proposal) + "\n\n" + text
     await on_text(text)
     elapsed = int((time.monotonic() - started) * 1000)
-    tour_slugs = ([request.tour.slug] if request.tour else []) + found.tour_slugs
+    extra: dict[str, Any] = {
+        "offline_reason": reason.value,
+        "faq_ids": reply.faq_ids,
+        "tour_slugs": list(dict.fromkeys(reply.tour_slugs)),
+    }
+    if reply.intent is not None:
+        extra["intent"] = reply.intent.value
+    if reply.handoff:
+        extra["handoff"] = True
+        extra["handoff_reason"] = question[:500]
     return AIAnswer(
         text=text,
         source="offline",
@@ -114,11 +490,5 @@ async def answer(
         first_token_ms=elapsed,
         fallback_used=fallback_used,
         error=error or reason.value,
-        meta={
-            **(meta or {}),
-            "offline_reason": reason.value,
-            "faq_ids": found.faq_ids,
-            "tour_slugs": list(dict.fromkeys(tour_slugs)),
-            **booking_intent.answer_meta(proposal),
-        },
+        meta={**(meta or {}), **extra, **booking_intent.answer_meta(proposal)},
     )

@@ -2,26 +2,45 @@
 
 The wording lives in templates (ai/prompts/*.txt), rendered with a Django
 template engine of their own (plain text: no autoescaping). Facts about
-tours are formatted here from database values only.
+tours are formatted here from database values only; nothing of the site
+is written into the templates: the places come from the catalogue, the
+button's label from the widget's own catalogue of strings, the calendar
+(weekday, the coming weekend and public holidays) from ai/calendar.py.
+
+The system prompt is the same for every answer of a day: it is rendered
+once per (day, tools, places) and the places are read at most every
+PLACES_TTL_SECONDS, so building a prompt costs no database hop and no
+template rendering on the hot path.
 """
 
 from __future__ import annotations
 
-from datetime import date
+import gettext as gettext_module
+import time
+from datetime import date, timedelta
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
+from channels.db import database_sync_to_async
+from django.apps import apps
 from django.conf import settings
 from django.template import Context, Engine
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 
+from ai.calendar import upcoming_holidays
 from ai.knowledge import Knowledge
 from ai.types import AIRequest, HistoryItem, TourFacts
+from tours.models import Tour
 
 PROMPTS_DIR = Path(__file__).resolve().parent / "prompts"
+PROMPT_LANGUAGE = "ru"
+# How long the catalogue's places may be stale in the prompt.
+PLACES_TTL_SECONDS = 300.0
+MAX_PLACES = 20
+HOLIDAY_HORIZON_DAYS = 90
 
 
 @cache
@@ -73,13 +92,84 @@ def _listed_tour(tour: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def system_prompt(*, tools: bool) -> str:
+@cache
+def widget_text(msgid: str, language: str = PROMPT_LANGUAGE) -> str:
+    """A string as the widget shows it (its djangojs catalogue), e.g. a button's label."""
+    localedir = Path(apps.get_app_config("chat").path) / "locale"
+    catalogue = gettext_module.translation(
+        "djangojs", localedir=str(localedir), languages=[language], fallback=True
+    )
+    return catalogue.gettext(msgid)
+
+
+def coming_weekend(today: date) -> tuple[date, date]:
+    """This weekend (today if it is Saturday or Sunday), else the next one."""
+    saturday = today + timedelta(days=(5 - today.weekday()) % 7)
+    if today.weekday() == 6:
+        saturday = today - timedelta(days=1)
+    return saturday, saturday + timedelta(days=1)
+
+
+def calendar_context(today: date) -> dict[str, Any]:
+    with translation.override(PROMPT_LANGUAGE):
+        weekday = date_format(today, "l").lower()
+    holidays = [
+        {
+            "label": period.label,
+            "dates": ", ".join(dates(first, last) for first, last in period.spans),
+        }
+        for period in upcoming_holidays(today, days=HOLIDAY_HORIZON_DAYS)
+    ]
+    return {
+        "today": day(today),
+        "weekday": weekday,
+        "weekend": dates(*coming_weekend(today)),
+        "holidays": holidays,
+    }
+
+
+def _catalogue_places() -> list[str]:
+    places = Tour.objects.upcoming().values_list("place", flat=True).distinct()
+    return sorted({p.strip() for p in places if p.strip()})[:MAX_PLACES]
+
+
+_places: tuple[float, tuple[str, ...]] | None = None
+
+
+async def catalogue_places() -> tuple[str, ...]:
+    """The places of upcoming published tours, read at most every PLACES_TTL_SECONDS."""
+    global _places
+    if _places is not None and time.monotonic() - _places[0] < PLACES_TTL_SECONDS:
+        return _places[1]
+    loaded = tuple(await database_sync_to_async(_catalogue_places)())
+    _places = (time.monotonic(), loaded)
+    return loaded
+
+
+def forget_catalogue_places() -> None:
+    """Read the places again on the next prompt (tests; after editing the catalogue)."""
+    global _places
+    _places = None
+
+
+def system_prompt(*, tools: bool, places: tuple[str, ...] = ()) -> str:
+    return _system_prompt(
+        timezone.localdate(), tools, places, settings.AI_SITE_TITLE, settings.AI_SITE_URL
+    )
+
+
+@lru_cache(maxsize=16)
+def _system_prompt(
+    today: date, tools: bool, places: tuple[str, ...], site_title: str, site_url: str
+) -> str:
     return render(
         "system.txt",
         {
-            "site_title": settings.AI_SITE_TITLE,
-            "site_url": settings.AI_SITE_URL,
-            "today": day(timezone.localdate()),
+            "site_title": site_title,
+            "site_url": site_url,
+            **calendar_context(today),
+            "places": places,
+            "call_button": widget_text("Call an operator"),
             "tools": tools,
         },
     )
@@ -102,21 +192,33 @@ def _history_message(item: HistoryItem) -> dict[str, Any]:
     if item.author == "operator":
         # The model should know a person said it, not itself.
         text = f"(оператор) {text}"
+    elif item.to_operator:
+        # Written to the operator, who handled it: not a question for the model.
+        text = f"(оператору) {text}"
     return {"role": item.role, "content": text}
 
 
-def build_messages(request: AIRequest, found: Knowledge, *, tools: bool) -> list[dict[str, Any]]:
+def build_messages(
+    request: AIRequest, found: Knowledge, *, tools: bool, places: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
     """System prompt, site data (marked as data), then the last messages of the chat."""
     return [
-        {"role": "system", "content": system_prompt(tools=tools)},
+        {"role": "system", "content": system_prompt(tools=tools, places=places)},
         {"role": "system", "content": site_data(request, found, enrich_tours=not tools)},
         *(_history_message(item) for item in request.history),
     ]
 
 
 def pending_question(request: AIRequest) -> str:
-    """The visitor's messages not answered yet (several if they typed fast), joined."""
-    pending: list[str] = []
+    """The visitor's messages waiting for this answer (several if they typed fast), joined.
+
+    Only what was addressed to the AI: after an operator conversation, the
+    messages the operator handled are not asked again.
+    """
+    flagged = [item.text for item in request.history if item.pending]
+    if flagged or any(item.to_operator for item in request.history):
+        return "\n".join(flagged)
+    pending: list[str] = []  # A request built without the flags: the trailing ones.
     for item in reversed(request.history):
         if item.role != "user":
             break

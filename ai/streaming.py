@@ -1,16 +1,21 @@
 """Reading OpenRouter's streamed answer: server-sent events into one completion.
 
-`SSEDecoder` turns lines into event payloads (comments such as
-`: OPENROUTER PROCESSING` are skipped); `CompletionBuilder` folds the JSON
-chunks into text, tool calls (their deltas merged by `index`), the model
-that answered, the generation id, the finish reason and usage. Errors inside
-the stream (a top-level `error`, finish_reason "error") raise StreamError
-carrying the text received so far.
+`SSEDecoder` splits the body's bytes into lines exactly where the SSE spec
+ends a line (CR, LF or CRLF, nowhere else: JSON may carry U+2028, U+2029
+and U+0085 unescaped inside a string, and `str.splitlines`, which httpx's
+`aiter_lines` uses, cuts there), skips comments such as
+`: OPENROUTER PROCESSING` and returns each event's data. `CompletionBuilder`
+folds the JSON chunks into text, tool calls (their deltas merged by
+`index`), reasoning (`delta.reasoning`, `delta.reasoning_details`), the
+model that answered, the generation id, the finish reason and usage.
+Errors inside the stream (a top-level `error`, one inside `choices[0]`,
+finish_reason "error") raise StreamError carrying the text received so far.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -21,13 +26,49 @@ DONE = "[DONE]"
 
 
 class SSEDecoder:
-    """Server-sent events, line by line (the subset OpenRouter uses, per the spec)."""
+    """Server-sent events from raw body bytes, per the spec's line rules.
+
+    Lines end at CRLF, LF or CR only. Splitting bytes, not text, is safe for
+    UTF-8 (CR and LF never occur inside a multi-byte sequence) and decodes
+    each line once. A CR at the end of one read may be the first half of a
+    CRLF split across reads, so it is held until the next byte is seen.
+    """
 
     def __init__(self) -> None:
         self._data: list[str] = []
+        self._pending = b""
+        self._started = False
+
+    def feed_bytes(self, raw: bytes) -> list[str]:
+        """Feed body bytes as they arrive; returns the data of every event they complete."""
+        buffer = self._pending + raw
+        if not self._started and buffer:
+            if buffer.startswith(b"\xef\xbb\xbf"):
+                buffer = buffer[3:]  # The spec drops one leading BOM.
+            self._started = len(buffer) > 0
+        events: list[str] = []
+        start = 0
+        size = len(buffer)
+        while True:
+            lf = buffer.find(b"\n", start)
+            cr = buffer.find(b"\r", start, lf if lf >= 0 else size)
+            if cr >= 0:
+                if cr + 1 == size:
+                    break  # Maybe CRLF across two reads: wait for the next byte.
+                end, after = cr, cr + 2 if buffer[cr + 1 : cr + 2] == b"\n" else cr + 1
+            elif lf >= 0:
+                end, after = lf, lf + 1
+            else:
+                break
+            data = self.feed(buffer[start:end].decode("utf-8", "replace"))
+            if data is not None:
+                events.append(data)
+            start = after
+        self._pending = buffer[start:]
+        return events
 
     def feed(self, line: str) -> str | None:
-        """Feed one line (without its newline); returns an event's data when one ends."""
+        """Feed one line (without its end); returns an event's data when one ends."""
         if line == "":
             if not self._data:
                 return None
@@ -90,6 +131,9 @@ class Completion:
     generation_id: str = ""
     finish_reason: str = ""
     usage: Usage | None = None
+    # OpenRouter's normalised reasoning blocks, to send back unchanged with the
+    # assistant message of a tool round (reasoning models need them to go on).
+    reasoning_details: list[dict[str, Any]] = field(default_factory=list)
 
 
 class _ToolCallParts:
@@ -106,6 +150,8 @@ class CompletionBuilder:
         self.completion = Completion(model=model)
         self._text: list[str] = []
         self._tools: dict[int, _ToolCallParts] = {}
+        self._reasoning: list[dict[str, Any]] = []
+        self.reasoning_seen = False  # the model is thinking: alive, though no text yet
         self.done = False  # `data: [DONE]` seen
 
     @property
@@ -152,11 +198,20 @@ class CompletionBuilder:
             if not isinstance(choice, dict) or choice.get("index", 0) != 0:
                 continue
             delta = choice.get("delta") or choice.get("message") or {}
+            if not isinstance(delta, dict):
+                delta = {}
             content = delta.get("content")
             if isinstance(content, str) and content:
                 piece.append(content)
+            if isinstance(delta.get("reasoning"), str) and delta["reasoning"]:
+                self.reasoning_seen = True
+            for detail in delta.get("reasoning_details") or []:
+                self._merge_reasoning_detail(detail)
             for call in delta.get("tool_calls") or []:
                 self._merge_tool_call(call)
+            if "error" in choice:
+                # Some providers put the error inside the choice: keep its code.
+                self._raise_stream_error(choice["error"])
             finish = choice.get("finish_reason")
             if finish == "error":
                 self._raise_stream_error({"message": "finish_reason error"})
@@ -187,27 +242,67 @@ class CompletionBuilder:
         elif isinstance(arguments, dict):
             parts.arguments.append(json.dumps(arguments, ensure_ascii=False))
 
+    def _merge_reasoning_detail(self, detail: Any) -> None:
+        """Fold streamed reasoning_details: pieces of one block share `index` and `type`.
+
+        Text-like fields are concatenated in order; the rest (id, format,
+        signature once complete) is taken as it comes.
+        """
+        if not isinstance(detail, dict):
+            return
+        self.reasoning_seen = True
+        last = self._reasoning[-1] if self._reasoning else None
+        if (
+            last is not None
+            and "index" in detail
+            and last.get("index") == detail.get("index")
+            and last.get("type") == detail.get("type")
+        ):
+            for key, value in detail.items():
+                if key in _REASONING_TEXT_FIELDS and isinstance(value, str):
+                    last[key] = str(last.get(key) or "") + value
+                elif value not in (None, ""):
+                    last[key] = value
+            return
+        self._reasoning.append(dict(detail))
+
     def _raise_stream_error(self, error: Any) -> None:
         mapped = error_from_body(error, status=None, model=self.completion.model)
         raise StreamError(
             mapped.message,
             model=self.completion.model,
+            status=mapped.status,
             code=mapped.code,
             metadata=mapped.metadata,
             partial_text=self.text,
+            # 400/context length/moderation mid-stream: another try fails the same way.
+            retryable=mapped.retryable,
         )
 
     def result(self) -> Completion:
         self.completion.text = self.text
-        self.completion.tool_calls = [
-            ToolCallData(
-                id=parts.id or f"call_{index}",
-                name=parts.name,
-                arguments="".join(parts.arguments) or "{}",
+        self.completion.reasoning_details = self._reasoning
+        calls: list[ToolCallData] = []
+        seen: set[str] = set()
+        for _index, parts in sorted(self._tools.items()):
+            call_id = parts.id
+            if not call_id or call_id in seen:
+                # Some providers repeat one id for parallel calls (or send none);
+                # each tool result must answer exactly one call, so make it unique,
+                # as OpenRouter's SDK does.
+                call_id = f"call_{secrets.token_hex(12)}"
+            seen.add(call_id)
+            calls.append(
+                ToolCallData(
+                    id=call_id, name=parts.name, arguments="".join(parts.arguments) or "{}"
+                )
             )
-            for index, parts in sorted(self._tools.items())
-        ]
+        self.completion.tool_calls = calls
         return self.completion
+
+
+# The parts of a reasoning_details block that stream as pieces of one string.
+_REASONING_TEXT_FIELDS = frozenset({"text", "summary", "data"})
 
 
 def completion_from_body(body: Any, *, model: str, tools_sent: bool) -> Completion:

@@ -31,6 +31,8 @@ class HistoryItem:
     role: Role
     text: str
     author: str  # visitor / ai / operator / system: the prompt may say who spoke
+    pending: bool = False  # a visitor message this answer must answer
+    to_operator: bool = False  # a visitor message written to the operator line, not to the AI
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,21 @@ class AIRequest:
     tour: TourFacts | None
     user_id: int | None
     tokens_used: int  # by this session so far (the per-session budget)
+
+
+@dataclass(frozen=True)
+class SupportLine:
+    """What asking for an operator does now, read when the model hands off.
+
+    The model words the handoff by it: "an operator will answer here, you
+    are number 2 in the queue", or, with nobody to answer, "leave your
+    contacts in the form". `reason`: no_operators / outside_hours.
+    """
+
+    status: Literal["queued", "pending", "operator", "unavailable"]
+    position: int = 0
+    reason: str = ""
+    working_hours: str = ""
 
 
 @dataclass

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Q
+from django.db.models import Max, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -97,13 +97,32 @@ def history(session: ChatSession, after: int | None) -> list[MessageData]:
     return [message_data(m) for m in rows]
 
 
+def _operator_line_cutoff(session: ChatSession) -> int:
+    """Id of the newest visitor message written to the operator line, 0 if none.
+
+    Messages written while the chat was queued or with an operator, in a
+    support conversation that has ended, were addressed to a person: when the
+    AI answers again after the close, it answers only what came after them.
+    """
+    ended = (
+        session.support_requests.filter(closed_at__isnull=False)
+        .order_by("-closed_at")
+        .values("closed_at")[:1]
+    )
+    found = ChatMessage.objects.filter(
+        session=session, author=ChatMessage.Author.VISITOR, created_at__lte=Subquery(ended)
+    ).aggregate(last=Max("id"))
+    return int(found["last"] or 0)
+
+
 def _unanswered_visitor_message(session: ChatSession) -> int | None:
     """Id of the newest visitor message nobody has answered yet, if any.
 
     Answered: an AI answer replied to it (or to a later one), or an operator
-    or system message came after it. Comparing ids with the last message is
-    not enough: a message sent while an answer was being generated has a
-    smaller id than that answer, yet still waits for its own.
+    or system message came after it, or it was written to the operator line
+    (`_operator_line_cutoff`). Comparing ids with the last message is not
+    enough: a message sent while an answer was being generated has a smaller
+    id than that answer, yet still waits for its own.
     """
     Author = ChatMessage.Author
     found = ChatMessage.objects.filter(session=session).aggregate(
@@ -114,7 +133,10 @@ def _unanswered_visitor_message(session: ChatSession) -> int | None:
     newest = found["newest"]
     if newest is None:
         return None
-    return newest if newest > max(found["answered"] or 0, found["handled"] or 0) else None
+    handled = max(found["answered"] or 0, found["handled"] or 0)
+    if newest <= handled or newest <= _operator_line_cutoff(session):
+        return None
+    return int(newest)
 
 
 def _awaits_ai_answer(session: ChatSession) -> bool:
@@ -294,11 +316,20 @@ def _prepare(session: ChatSession, pending: int | None) -> AIRequest | None:
     recent = sorted(
         recent_conversation(session.pk, settings.AI_CONTEXT_MESSAGES), key=_conversation_order
     )
+    Author = ChatMessage.Author
+    # Visitor messages after this id wait for the AI; the earlier ones were
+    # answered, or written to the operator line.
+    answered = [m.id for m in recent if m.author == Author.OPERATOR]
+    answered += [m.reply_to_id for m in recent if m.author == Author.AI and m.reply_to_id]
+    cutoff = _operator_line_cutoff(session)
+    boundary = max([cutoff, *answered])
     items = [
         HistoryItem(
-            role="user" if m.author == ChatMessage.Author.VISITOR else "assistant",
+            role="user" if m.author == Author.VISITOR else "assistant",
             text=m.text,
             author=m.author,
+            pending=m.author == Author.VISITOR and m.id > boundary,
+            to_operator=m.author == Author.VISITOR and m.id <= cutoff,
         )
         for m in recent
     ]

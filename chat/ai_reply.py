@@ -13,15 +13,17 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from ai import agent
-from ai.types import AIRequest
+from ai.types import AIRequest, SupportLine
 from chat import actions
 from chat.errors import ClientError
 from chat.events import ai_chunk_frame, ai_typing_frame, session_group
 from chat.publish import Outgoing, run_action, run_action_collected, send_events
 from support import actions as support_actions
+from support.hours import working_hours_label
 from tatartours.redis import get_redis
 
 logger = logging.getLogger(__name__)
@@ -32,8 +34,9 @@ logger = logging.getLogger(__name__)
 LOCK_TTL_MS = 15_000
 LOCK_RENEW_SECONDS = LOCK_TTL_MS / 1000 / 3
 LOCK_POLL_SECONDS = 0.25
-# Each flush is one frame; ten a second still reads as streaming.
-CHUNK_FLUSH_SECONDS = 0.1
+# One `ai_chunk` frame per this much of the stream (~22 a second): smooth to the
+# eye, and a fraction of the frames of one per token (50 tokens/s and more).
+CHUNK_FLUSH_SECONDS = 0.045
 
 SendFrame = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -85,34 +88,59 @@ async def wait_for_lock_release(session_public_id: object) -> None:
 
 
 class ChunkBatcher:
-    """Sends streamed text as `ai_chunk` frames at most every CHUNK_FLUSH_SECONDS.
+    """Coalesces streamed text into one `ai_chunk` frame per CHUNK_FLUSH_SECONDS.
 
-    Chunks go straight to the socket that asked, not through the chat group:
-    a dozen group round trips per answer for frames nothing else needs.
-    Other tabs show typing and then the stored answer (`ai_response`).
+    The first piece goes out at once (the visitor sees the answer start);
+    later pieces wait for the window to end, and a timer sends what waited,
+    so the last words never sit until the next piece. Chunks go straight to
+    the socket that asked, not through the chat group: a dozen group round
+    trips per answer for frames nothing else needs. Other tabs show typing
+    and then the stored answer (`ai_response`).
     """
 
     def __init__(self, send: SendFrame, reply_to: int) -> None:
         self._send = send
         self._reply_to = reply_to
         self._buffer: list[str] = []
-        self._last_flush = 0.0
+        self._last_flush = -CHUNK_FLUSH_SECONDS
+        self._timer: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()  # frames leave in the order of the text
 
     async def add(self, text: str) -> None:
         if not text:
             return
         self._buffer.append(text)
-        now = time.monotonic()
-        if now - self._last_flush >= CHUNK_FLUSH_SECONDS:
+        wait = self._last_flush + CHUNK_FLUSH_SECONDS - time.monotonic()
+        if wait <= 0:
             await self.flush()
+        elif self._timer is None:
+            self._timer = asyncio.create_task(self._flush_after(wait))
+
+    async def _flush_after(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        self._timer = None
+        await self._flush()
 
     async def flush(self) -> None:
-        if not self._buffer:
-            return
-        text = "".join(self._buffer)
-        self._buffer.clear()
-        self._last_flush = time.monotonic()
-        await self._send(ai_chunk_frame(self._reply_to, text))
+        """Send what waits now (the end of the answer, or its window ended)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        await self._flush()
+
+    async def _flush(self) -> None:
+        async with self._lock:
+            if not self._buffer:
+                return
+            text = "".join(self._buffer)
+            self._buffer.clear()
+            self._last_flush = time.monotonic()
+            await self._send(ai_chunk_frame(self._reply_to, text))
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
 
 async def answer_pending(
@@ -149,9 +177,11 @@ async def _generate(session_pk: int, request: AIRequest, *, owner: str, send: Se
     await send(ai_typing_frame(True))
     await send_events([(group, ai_typing_frame(True))], origin=owner)
     committed: list[Outgoing] = []
+    batcher = ChunkBatcher(send, request.reply_to)
     try:
-        batcher = ChunkBatcher(send, request.reply_to)
-        answer = await agent.answer(request, on_text=batcher.add)
+        answer = await agent.answer(
+            request, on_text=batcher.add, support=partial(support_line, session_pk)
+        )
         await batcher.flush()
         stored, committed = await run_action_collected(
             actions.store_ai_answer,
@@ -160,11 +190,30 @@ async def _generate(session_pk: int, request: AIRequest, *, owner: str, send: Se
             answer=answer,
         )
     finally:
+        batcher.cancel()
         # The stored answer and the end of typing leave as one layer message.
         await asyncio.shield(send_events([*committed, (group, ai_typing_frame(False))]))
     if stored is not None and answer.meta.get("handoff"):
         await hand_off(session_pk, str(answer.meta.get("handoff_reason") or ""))
     return stored is not None
+
+
+async def support_line(session_pk: int) -> SupportLine:
+    """What asking for an operator would do now: the model words its handoff by it.
+
+    Read only; `hand_off` makes the request after the answer is stored, and
+    the visitor then gets `support_pending` or `support_unavailable`.
+    """
+    unavailable = await support_actions.unavailable_now()
+    state, position = await run_action(support_actions.support_line, session_pk)
+    if state == "operator":
+        return SupportLine("operator")
+    if state == "pending":
+        return SupportLine("pending", position=position)
+    if unavailable is not None:
+        hours = working_hours_label() if unavailable == "outside_hours" else ""
+        return SupportLine("unavailable", reason=unavailable, working_hours=hours)
+    return SupportLine("queued", position=position)
 
 
 async def hand_off(session_pk: int, reason: str) -> None:

@@ -615,7 +615,35 @@ def operator_directory(user_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
     }
 
 
+def support_line(session_pk: int) -> tuple[Literal["operator", "pending", "none"], int]:
+    """Where the chat stands on the operator line, read only (the AI words a handoff by it).
+
+    ("operator", 0) with an operator, ("pending", position) queued, else
+    ("none", the position a request made now would get).
+    """
+    current = (
+        SupportRequest.objects.filter(session_id=session_pk, status__in=OPEN_STATUSES)
+        .only("id", "status", "queued_at")
+        .first()
+    )
+    if current is not None and current.status == SupportRequest.Status.ASSIGNED:
+        return "operator", 0
+    if current is not None:
+        return "pending", position_of(current)
+    waiting = SupportRequest.objects.filter(status=SupportRequest.Status.WAITING).count()
+    return "none", waiting + 1
+
+
 # --- Async orchestration: presence first, then one DB unit, then announcements -------------
+
+
+async def unavailable_now() -> UnavailableReason | None:
+    """Why no operator could take a chat now (outside hours, nobody online), or None."""
+    if not within_working_hours():
+        return "outside_hours"
+    if not (await presence.snapshot()).available_ids:
+        return "no_operators"
+    return None
 
 
 async def request_support_async(*, session_pk: int, reason: str) -> Outcome:
@@ -626,11 +654,7 @@ async def request_support_async(*, session_pk: int, reason: str) -> Outcome:
     working hours: `support_unavailable` (the visitor can leave a ticket).
     Already queued or with an operator: the visitor is told so again.
     """
-    unavailable: UnavailableReason | None = None
-    if not within_working_hours():
-        unavailable = "outside_hours"
-    elif not (await presence.snapshot()).available_ids:
-        unavailable = "no_operators"
+    unavailable = await unavailable_now()
     outcome = await run_action(
         request_support, session_pk=session_pk, reason=reason, unavailable=unavailable
     )

@@ -272,10 +272,11 @@ AI_STREAM = env_bool("AI_STREAM", True)
 AI_MAX_ATTEMPTS = env_int("AI_MAX_ATTEMPTS", 3, minimum=1)
 AI_RETRY_AFTER_CAP = env_float("AI_RETRY_AFTER_CAP", 3.0, minimum=0.0)
 AI_BACKOFF_BASE = env_float("AI_BACKOFF_BASE", 0.3, minimum=0.0)
-# Circuit breaker per model (per process): skip a model for AI_BREAKER_COOLDOWN
-# seconds after AI_BREAKER_FAILURES consecutive failures.
+# Circuit breaker per model (per process): skip a model after AI_BREAKER_FAILURES
+# consecutive failures, letting one probe request through every
+# AI_BREAKER_PROBE_INTERVAL seconds (it answers again within seconds of recovery).
 AI_BREAKER_FAILURES = env_int("AI_BREAKER_FAILURES", 5, minimum=1)
-AI_BREAKER_COOLDOWN = env_float("AI_BREAKER_COOLDOWN", 30.0, minimum=0.1)
+AI_BREAKER_PROBE_INTERVAL = env_float("AI_BREAKER_PROBE_INTERVAL", 3.0, minimum=0.1)
 AI_MAX_CONNECTIONS = env_int("AI_MAX_CONNECTIONS", 100, minimum=1)
 # Tool calling: off, or for models listed in AI_MODELS_WITHOUT_TOOLS, the
 # prompt is enriched with matching tours and FAQ entries instead.

@@ -3,7 +3,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from tours.models import Booking, FaqEntry, Tour
+from tours.models import Booking, FaqEntry, SearchAlias, Tour
 
 
 @admin.register(Tour)
@@ -65,3 +65,10 @@ class FaqEntryAdmin(admin.ModelAdmin):
     list_filter = ["is_published"]
     search_fields = ["question", "answer", "tags"]
     list_editable = ["is_published", "position"]
+
+
+@admin.register(SearchAlias)
+class SearchAliasAdmin(admin.ModelAdmin):
+    list_display = ["name", "place", "tour"]
+    search_fields = ["name", "place", "tour__title"]
+    autocomplete_fields = ["tour"]

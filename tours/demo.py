@@ -1,8 +1,9 @@
 """Demo catalogue: realistic published Tatarstan tours and a few bookings.
 
 Dates are relative to today and spread over the next twelve months, so the
-demo never goes stale. Loading is idempotent: tours are keyed by slug and
-bookings by reference, so running it twice changes nothing.
+demo never goes stale. Loading is idempotent: tours are keyed by slug,
+bookings by reference and search aliases by name, so running it twice
+changes nothing.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from tours.models import Booking, Tour
+from tours.models import Booking, SearchAlias, Tour
 
 
 @dataclass(frozen=True)
@@ -297,6 +298,33 @@ DEMO_TOURS: list[DemoTour] = [
     ),
 ]
 
+# Names visitors use for places and sights that are not a tour's `place`:
+# (name, the place it stands for, or the slug of the one tour it points at).
+DEMO_ALIASES: list[tuple[str, str, str]] = [
+    ("Раифский монастырь", "Раифа", ""),
+    ("Булгар", "Болгар", ""),
+    ("Булгары", "Болгар", ""),
+    ("Великий Болгар", "Болгар", ""),
+    ("Волжская Булгария", "Болгар", ""),
+    ("Остров-град", "Свияжск", ""),
+    ("Успенский монастырь", "Свияжск", ""),
+    ("Шишкин", "Елабуга", ""),
+    ("Чёртово городище", "Елабуга", ""),
+    ("Пастернак", "Чистополь", ""),
+    ("Долгая поляна", "Тетюши", ""),
+    ("Кул-Шариф", "", "kazan-kremlin-kul-sharif"),
+    ("Сююмбике", "", "kazan-kremlin-kul-sharif"),
+    ("Благовещенский собор", "", "kazan-kremlin-kul-sharif"),
+    ("Аракчино", "", "temple-of-all-religions"),
+    ("Вселенский храм", "", "temple-of-all-religions"),
+    ("Марджани", "", "kazan-old-tatar-sloboda"),
+    ("озеро Кабан", "", "kazan-old-tatar-sloboda"),
+    ("Туган Авылым", "", "tatar-village-ethno"),
+    ("Мирный майдан", "", "sabantuy-festival"),
+    ("фототур", "", "kazan-night-photo"),
+    ("теплоход", "", "volga-cruise-kazan-sviyazhsk-bolgar"),
+]
+
 DEMO_BOOKINGS = [
     # reference, tour slug, contact, phone, email, participants, status
     (
@@ -376,4 +404,9 @@ def load_demo_tours(today: date | None = None) -> tuple[int, int]:
             },
         )
         bookings_created += created
+    for name, place, slug in DEMO_ALIASES:
+        SearchAlias.objects.update_or_create(
+            name=name,
+            defaults={"place": place, "tour": Tour.objects.get(slug=slug) if slug else None},
+        )
     return tours_created, bookings_created

@@ -189,3 +189,55 @@ class FaqEntry(models.Model):
 
     def __str__(self) -> str:
         return self.question
+
+
+class SearchAlias(models.Model):
+    """Another name visitors use for a place or a tour: "Раифский монастырь" for Раифа.
+
+    The chat's retrieval reads a question's mention of `name` (in any word
+    form, with typos or in Latin letters) as the `place` it stands for, or
+    as a pointer to one `tour` (a sight inside it: "Кул-Шариф"). Data, so
+    editors add the names visitors really write without a deployment.
+    """
+
+    name = models.CharField(
+        _("name visitors use"),
+        max_length=120,
+        unique=True,
+        help_text=_("E.g. «Раифский монастырь», «Булгар», «Кул-Шариф»"),
+    )
+    place = models.CharField(
+        _("stands for the place"),
+        max_length=120,
+        blank=True,
+        help_text=_("A tour's «city or place» exactly as in the tours, e.g. «Раифа»"),
+    )
+    tour = models.ForeignKey(
+        Tour,
+        verbose_name=_("or points at the tour"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="aliases",
+    )
+
+    class Meta:
+        verbose_name = _("search alias")
+        verbose_name_plural = _("search aliases")
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(place="") | Q(tour__isnull=False), name="alias_has_a_target"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} → {self.tour or self.place}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        self.name = " ".join(self.name.split())
+        self.place = " ".join(self.place.split())
+        if not self.place and self.tour_id is None:
+            raise ValidationError(_("Choose the place or the tour this name stands for."))

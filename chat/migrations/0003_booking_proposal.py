@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('chat', '0002_initial'),
-        ('tours', '0002_booking_holds_and_idempotency'),
+        ('tours', '0003_booking_holds_and_idempotency'),
     ]
 
     operations = [

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from ai import agent
+from ai import agent, prompt
 from ai.breaker import breakers
 from ai.types import AIAnswer, AIRequest
 from chat import actions
@@ -31,6 +31,7 @@ def _fresh_ai_state(settings: Any) -> Iterator[None]:
     settings.AI_BACKOFF_BASE = 0.01
     breakers.reset()
     agent._models_without_tools.clear()
+    prompt.forget_catalogue_places()  # each test has its own catalogue
     yield
     breakers.reset()
     agent._models_without_tools.clear()

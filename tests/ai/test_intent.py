@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ai.intent import wants_human
+from ai.intent import Intent, classify, needs_person, wants_human
 
 
 @pytest.mark.parametrize(
@@ -47,3 +47,70 @@ def test_requests_for_a_person(text):
 )
 def test_not_requests_for_a_person(text):
     assert wants_human(text) is False
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("Хочу пожаловаться на гида, он нахамил", Intent.COMPLAINT),
+        ("Гид опоздал на час, автобус сломался", Intent.COMPLAINT),
+        ("Экскурсия не понравилась, требую компенсацию", Intent.REFUND_DISPUTE),
+        ("Деньги за отменённый тур до сих пор не вернули", Intent.REFUND_DISPUTE),
+        ("где мои деньги?", Intent.REFUND_DISPUTE),
+        ("С карты списали деньги дважды", Intent.PAYMENT_PROBLEM),
+        ("Оплата не проходит, пишет ошибку", Intent.PAYMENT_PROBLEM),
+        ("оплатил, а подтверждение не пришло", Intent.PAYMENT_PROBLEM),
+        ("Отмените мою бронь TT-DEMO01", Intent.BOOKING_CHANGE),
+        ("Хочу перенести бронь на другую дату", Intent.BOOKING_CHANGE),
+        ("нужно добавить ещё одного человека в бронь", Intent.BOOKING_CHANGE),
+        ("мы не сможем поехать, что делать с бронью", Intent.BOOKING_CHANGE),
+        ("Это безобразие, сколько можно ждать!", Intent.ANGER),
+        ("ВЫ ТАМ ВООБЩЕ РАБОТАЕТЕ?!!", Intent.ANGER),
+        ("Позовите оператора", Intent.HUMAN),
+    ],
+)
+def test_what_a_person_should_handle(text, intent):
+    assert classify(text) is intent
+    assert needs_person(text) is intent
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "нас 5 человек",
+        "группа 12 человек, есть места?",
+        "Можно ли отменить бронь и вернуть деньги?",
+        "Как вернуть деньги, если я отменю поездку?",
+        "как отменить бронирование?",
+        "можно перенести тур на другую дату?",
+        "Как оплатить тур?",
+        "самая дешевая экскурсия",
+        "если будет дождь, тур отменят?",
+        "Казань для фотографов — сколько стоит?",
+    ],
+)
+def test_questions_and_head_counts_are_not_handed_off(text):
+    assert needs_person(text) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Какая погода будет в Казани в субботу?",
+        "кто победит на выборах",
+        "что думаешь о президенте",
+        "какой курс доллара",
+        "расскажи анекдот",
+        "дай рецепт борща",
+        "реши уравнение x+2=5",
+    ],
+)
+def test_off_topic_questions(text):
+    assert classify(text) is Intent.OFF_TOPIC
+
+
+def test_greetings_and_thanks_alone():
+    assert classify("Здравствуйте!") is Intent.GREETING
+    assert classify("добрый день") is Intent.GREETING
+    assert classify("Спасибо большое!") is Intent.THANKS
+    assert classify("Здравствуйте, какие туры в июне?") is None

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 
-from ai import knowledge
-from ai.russian import month_in, read
+from ai import knowledge, retrieval
+from ai.calendar import period_in
+from ai.facets import read_question
 from tests.ai.conftest import coming_day
 from tests.factories import make_tour
 from tours.demo_faq import load_demo_faq
@@ -60,21 +62,26 @@ def test_loading_the_demo_faq_twice_changes_nothing(faq):
         ("туры на июнь", 6),
         ("до конца июня", 6),
         ("Что будет в мае?", 5),
-        ("майские праздники", None),  # an adjective, not the month
         ("маяк", None),
-        ("8 марта", 3),
         ("Что есть на март?", 3),
     ],
 )
 def test_months_in_their_word_forms(text, month):
-    assert month_in(text) == month
+    period = period_in(text, timezone.localdate())
+    assert (period.end.month if period else None) == month
 
 
-def test_topics_of_a_question():
-    reading = read("Сколько стоит и есть ли места?")
-    assert {"price", "places"} <= reading.topics
-    assert read("Хочу забронировать экскурсию").topics >= {"booking", "tours"}
-    assert read("туры дешевле 3 000 рублей").max_price == 3000
+def test_topics_of_a_question(transactional_db):
+    catalogue = retrieval.Catalogue.load()
+    today = timezone.localdate()
+    assert {"price", "places"} <= read_question(
+        "Сколько стоит и есть ли места?", catalogue, today
+    ).topics
+    assert read_question("Хочу забронировать экскурсию", catalogue, today).topics >= {
+        "booking",
+        "tours",
+    }
+    assert read_question("туры дешевле 3 000 рублей", catalogue, today).query.max_price == 3000
 
 
 def test_tours_for_a_question_by_month_place_and_words(transactional_db):

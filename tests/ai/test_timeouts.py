@@ -8,7 +8,7 @@ import pytest
 
 from ai import agent
 from tests.ai.conftest import MODELS, Streamed, answer, start_chat
-from tests.fakes.openrouter import Failure
+from tests.fakes.openrouter import Failure, Reply, ToolCall
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -59,3 +59,20 @@ async def test_cancelled_answer_closes_the_upstream_stream(fake_openrouter):
         await task
     recorded = fake_openrouter.last
     fake_openrouter.wait_until(lambda: recorded.client_closed, timeout=10)
+
+
+async def test_each_turn_of_a_tool_round_gets_its_own_first_token_deadline(
+    fake_openrouter, settings
+):
+    """A later turn streaming longer than the first-token timeout is not cut by it."""
+    settings.AI_FIRST_TOKEN_TIMEOUT = 0.8
+    words = " ".join(["слово"] * 12)
+    fake_openrouter.script(
+        Reply(tool_calls=[ToolCall("get_booking_policy", {})]),
+        Reply(text=words),
+    )
+    fake_openrouter.tokens_per_second = 8  # the second turn streams for ~1.5 s
+    result, _ = await answer(await start_chat("Как отменить бронь?"))
+    assert result.source == "model"
+    assert result.text == words
+    assert len(fake_openrouter.completions) == 2

@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 
+from ai import tools
+from ai.streaming import ToolCallData
 from tests.ai.conftest import answer, coming_day, start_chat
 from tests.factories import make_tour
 from tests.fakes.openrouter import (
@@ -19,6 +21,8 @@ from tests.fakes.openrouter import (
     count_tokens,
     tour_assistant,
 )
+from tours.demo import load_demo_tours
+from tours.demo_faq import load_demo_faq
 from tours.models import Booking, Tour
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -229,3 +233,124 @@ async def test_models_listed_without_tools_never_get_tools(fake_openrouter, sett
     (request,) = fake_openrouter.completions
     assert "tools" not in request.json
     assert "Кремль в июне" in request.messages[1]["content"]
+
+
+# --- search_tours on the shared retrieval, search_faq, hostile arguments --------------------
+
+
+@pytest.fixture
+def demo(transactional_db: None) -> None:
+    load_demo_tours()
+    load_demo_faq()
+
+
+async def search(**arguments: Any) -> dict[str, Any]:
+    run = tools.ToolRun(user_id=None)
+    call = ToolCallData(id="call_1", name="search_tours", arguments=json.dumps(arguments))
+    return await tools.execute(call, run)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "first"),
+    [
+        ({"place": "Раифский монастырь"}, "raifa-monastery"),
+        ({"place": "Булгар"}, "bolgar-ancient-city"),
+        ({"place": "Kazan", "query": "фото"}, "kazan-night-photo"),
+        ({"place": "Казань", "query": "фото"}, "kazan-night-photo"),
+        ({"query": "sviyazhsk"}, "sviyazhsk-island-town"),
+        ({"place": "Кул-Шариф"}, "kazan-kremlin-kul-sharif"),
+        ({"place": "Голубые озёра"}, "blue-lakes-kazan"),
+    ],
+)
+async def test_plausible_arguments_find_the_tour(demo, arguments, first):
+    result = await search(**arguments)
+    assert result["tours"], result
+    assert result["tours"][0]["slug"] == first
+
+
+async def test_sort_by_price_answers_which_is_cheapest(demo):
+    result = await search(sort="price")
+    prices = [t["price_per_person"] for t in result["tours"]]
+    assert prices == sorted(prices)
+    cheapest = (
+        await Tour.objects.filter(status=Tour.Status.PUBLISHED)
+        .order_by("price_per_person")
+        .afirst()
+    )
+    assert cheapest is not None and result["tours"][0]["slug"] == cheapest.slug
+    assert result["total"] == 20 and result["sort"] == "price"
+
+
+async def test_an_empty_search_names_the_filter_and_the_nearest_tours(demo):
+    result = await search(place="Свияжск", max_price=1000)
+    assert result["tours"] == []
+    assert result["emptied_by"] == ["max_price"]
+    assert result["nearest"][0]["slug"] == "sviyazhsk-island-town"
+    assert "nearest" in result["detail"]
+
+
+async def test_search_faq_finds_entries_that_are_not_policy(demo):
+    run = tools.ToolRun(user_id=None)
+    call = ToolCallData(id="c", name="search_faq", arguments='{"query": "где место сбора?"}')
+    result = await tools.execute(call, run)
+    assert result["entries"][0]["question"] == "Где место сбора и во сколько отправление?"
+    assert run.faq_ids == [result["entries"][0]["id"]]
+    assert {t["function"]["name"] for t in tools.TOOLS} >= {"search_faq", "search_tours"}
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "detail"),
+    [
+        ("search_tours", '{"max_price": NaN}', "NaN"),
+        ("search_tours", '{"max_price": Infinity}', "Infinity"),
+        ("search_tours", '{"max_price": -Infinity}', "-Infinity"),
+        ("search_tours", '{"max_price": 1e999999}', "finite"),
+        ("search_tours", '{"min_free_places": 1e400}', "finite"),
+        ("search_tours", '{"min_free_places": 10000000000000000000000}', "between"),
+        ("search_tours", '{"month": true}', "boolean"),
+        ("search_tours", '{"month": "June"}', "number"),
+        ("search_tours", '{"month": 6.5}', "whole"),
+        ("search_tours", '{"place": "Каз\\u0000ань"}', "NUL"),
+        ("search_tours", '{"query": "\\ud800"}', "surrogate"),
+        ("search_tours", '{"place": ["Казань"]}', "string"),
+        ("search_tours", '{"date_from": "завтра"}', "YYYY-MM-DD"),
+        ("search_tours", '{"date_from": "2030-02-01", "date_to": "2030-01-01"}', "after"),
+        ("search_tours", '{"sort": "random"}', "sort"),
+        ("search_tours", '{"max_price": -5}', "negative"),
+        ("search_tours", "[1, 2]", "object"),
+        ("search_tours", "{" * 5000, "longer"),
+        ("get_tour", '{"slug": "raifa\\u0000"}', "NUL"),
+        ("get_tour", '{"slug": "../../etc"}', "slug"),
+        ("get_my_bookings", '{"reference": "TT-1; drop"}', "reference"),
+        ("search_faq", '{"query": 5}', "string"),
+    ],
+)
+async def test_hostile_arguments_get_an_error_the_model_can_read(name, raw, detail):
+    run = tools.ToolRun(user_id=1)
+    result = await tools.execute(ToolCallData(id="c", name=name, arguments=raw), run)
+    assert result["error"] == "invalid_arguments"
+    assert detail in result["detail"]
+
+
+async def test_a_huge_price_is_clamped_not_an_overflow(demo):
+    result = await search(max_price=1e300)
+    assert result["total"] == 20
+
+
+async def test_hostile_arguments_through_the_model_still_give_the_visitor_an_answer(
+    fake_openrouter, demo
+):
+    fake_openrouter.script(
+        Reply(
+            tool_calls=[
+                ToolCall("search_tours", {"max_price": float("nan")}),
+                ToolCall("search_tours", {"min_free_places": float("inf")}),
+                ToolCall("get_tour", {"slug": "raifa\x00"}),
+            ]
+        ),
+        "Вот что нашлось.",
+    )
+    result, streamed = await answer(await start_chat("Туры подешевле?"))
+    results = tool_results(fake_openrouter.last)
+    assert [r["error"] for r in results] == ["invalid_arguments"] * 3
+    assert result.source == "model" and streamed.text.strip() == "Вот что нашлось."

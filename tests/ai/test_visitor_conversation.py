@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
 
+from chat.ai_reply import CHUNK_FLUSH_SECONDS
 from chat.models import ChatMessage
 from tests.ai.conftest import coming_day
 from tests.factories import VisitorSocket, make_tour
@@ -154,3 +156,24 @@ async def test_without_a_key_the_visitor_gets_the_knowledge_base_answer(visitor,
     await sync_to_async(Tour.objects.filter(pk=june["kremlin"].pk).update)(places_booked=20)
     response, _ = await ask(socket, "а сейчас есть места?")
     assert "свободных мест: 0" in response["message"]
+
+
+async def test_streamed_text_is_coalesced_into_one_frame_per_window(
+    visitor, fake_openrouter: FakeOpenRouter
+):
+    words = [f"слово{n} " for n in range(60)]
+    fake_openrouter.script("".join(words))
+    fake_openrouter.tokens_per_second = 100  # a token every 10 ms for about 0.6 s
+    socket = await visitor()
+    await socket.say("Расскажите подробно")
+    ack = await socket.expect("message_ack")
+    first_chunk, _ = await socket.until("ai_chunk")
+    started = time.monotonic()
+    response, frames = await socket.until("ai_response", timeout=15)
+    elapsed = time.monotonic() - started
+    chunks = [first_chunk, *(f for f in frames if f["type"] == "ai_chunk")]
+    assert "".join(c["text"] for c in chunks) == "".join(words)
+    assert response["reply_to"] == ack["id"]
+    # About one frame per CHUNK_FLUSH_SECONDS of stream, never one per token.
+    assert 2 <= len(chunks) <= elapsed / CHUNK_FLUSH_SECONDS + 2
+    assert len(chunks) <= len(words) / 3

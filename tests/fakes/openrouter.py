@@ -17,9 +17,13 @@ What it speaks (POST /api/v1/chat/completions, GET /api/v1/models):
   one answers, reported in `model`;
 - latency: time to first token and tokens per second;
 - injected failures, per model (`fail_model`) or per request (`fail_next`):
-  401, 402, 403 moderation, 429 with Retry-After, 502/503 with availability,
-  an HTTP 200 carrying an error, a mid-stream error event, keep-alives only,
-  a stream cut without [DONE] (cleanly or by resetting the connection).
+  401, 402, 403 moderation, 404 no endpoints, 429 with Retry-After, 502/503
+  with availability, an HTTP 200 carrying an error, a mid-stream error
+  event, keep-alives only, a stream cut without [DONE] (cleanly or by
+  resetting the connection);
+- replays (`replay_next`): a response given byte for byte, piece by piece,
+  optionally held open after its last piece, for the exact shapes of
+  OpenRouter's documentation (`sse`, `chunk` build them).
 
 Every request is recorded (headers and JSON) in `.requests`, with which
 model answered and whether the client closed the connection early.
@@ -130,6 +134,12 @@ class Failure:
         return cls.not_found("No endpoints found that support tool use.")
 
     @classmethod
+    def no_endpoints_for_parameters(cls) -> Failure:
+        """What OpenRouter answers when no provider supports every parameter sent
+        with `provider.require_parameters` (tools, tool_choice)."""
+        return cls.not_found("No endpoints found that can handle the requested parameters.")
+
+    @classmethod
     def bad_request(cls, message: str = "Invalid request") -> Failure:
         return cls("status", 400, message, 400)
 
@@ -215,6 +225,67 @@ class Failure:
         if self.availability is not None:
             error["availability"] = self.availability
         return {"error": error}
+
+
+@dataclass
+class Replay:
+    """A response given exactly: these bytes, each piece its own write and HTTP chunk.
+
+    For the shapes of OpenRouter's documentation that the default answers do
+    not produce (see `sse` and `chunk`). `gap` seconds pass between pieces;
+    `hold_open` seconds after the last one before the body ends (the client
+    may leave earlier). A non-streaming `content_type` is sent with a
+    Content-Length instead.
+    """
+
+    pieces: list[bytes]
+    status: int = 200
+    content_type: str = "text/event-stream"
+    headers: dict[str, str] = field(default_factory=dict)
+    gap: float = 0.0
+    hold_open: float = 0.0
+    answered_by: str = ""
+
+
+def chunk(
+    delta: dict[str, Any] | None = None,
+    finish: str | None = None,
+    *,
+    model: str = DEFAULT_MODELS[0],
+    generation: str = "gen-1700000000-replay",
+    **extra: Any,
+) -> dict[str, Any]:
+    """One streamed chunk as OpenRouter sends it (chat.completion.chunk)."""
+    return {
+        "id": generation,
+        "provider": "FakeProvider",
+        "model": model,
+        "object": "chat.completion.chunk",
+        "created": 1700000000,
+        "choices": [
+            {
+                "index": 0,
+                "delta": delta if delta is not None else {},
+                "finish_reason": finish,
+                "native_finish_reason": finish,
+                "logprobs": None,
+            }
+        ],
+        **extra,
+    }
+
+
+def sse(*events: Any) -> bytes:
+    """Events as SSE bytes: objects as JSON with non-ASCII unescaped (as OpenRouter
+    sends them), strings (`[DONE]`) as they are, `: comment` lines kept."""
+    out: list[bytes] = []
+    for event in events:
+        if isinstance(event, str) and event.startswith(":"):
+            out.append(f"{event}\n\n".encode())
+            continue
+        data = event if isinstance(event, str) else json.dumps(event, ensure_ascii=False)
+        out.append(f"data: {data}\n\n".encode())
+    return b"".join(out)
 
 
 @dataclass
@@ -352,6 +423,16 @@ def summarise_tool_results(results: list[Any]) -> str:
                 lines.append("Бронирований на ваше имя не нашлось.")
         elif "policy" in result:
             lines.append(str(result["policy"]))
+        elif result.get("status") == "queued":
+            lines.append(
+                "Передаю разговор оператору, он ответит вам здесь же. "
+                f"Вы {result.get('queue_position')}-й в очереди."
+            )
+        elif result.get("status") in {"no_operators", "outside_hours"}:
+            lines.append(
+                "Сейчас операторов нет на связи. Оставьте, пожалуйста, имя, телефон или "
+                "e-mail и ваш вопрос в форме ниже — мы с вами свяжемся."
+            )
         elif result.get("handoff"):
             lines.append("Передаю разговор оператору, он ответит вам здесь же.")
         elif "error" in result:
@@ -455,6 +536,7 @@ class FakeOpenRouter:
         self._lock = threading.Lock()
         self._scripted: deque[Reply] = deque()
         self._next_failures: deque[Failure] = deque()
+        self._replays: deque[Replay] = deque()
         self._model_failures: dict[str, _ModelFailure] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.AbstractServer | None = None
@@ -475,6 +557,11 @@ class FakeOpenRouter:
         with self._lock:
             self._next_failures.extend([failure] * times)
 
+    def replay_next(self, *replays: Replay) -> None:
+        """Answer the next requests with exactly these responses, in order."""
+        with self._lock:
+            self._replays.extend(replays)
+
     def fail_model(self, model: str, failure: Failure, times: int | None = None) -> None:
         """Requests that reach `model` fail with `failure` (`times` times, or until healed).
 
@@ -493,6 +580,7 @@ class FakeOpenRouter:
             self.requests.clear()
             self._scripted.clear()
             self._next_failures.clear()
+            self._replays.clear()
             self._model_failures.clear()
 
     # --- inspection ------------------------------------------------------------
@@ -713,6 +801,10 @@ class FakeOpenRouter:
             return await self._fail(
                 request, Failure.bad_request("messages is required"), stream, reader, writer, ""
             )
+        with self._lock:
+            replay = self._replays.popleft() if self._replays else None
+        if replay is not None:
+            return await self._replay(request, reader, writer, replay)
         failure = self._take_request_failure()
         if failure is not None:
             model = str(body.get("model") or "")
@@ -836,6 +928,51 @@ class FakeOpenRouter:
             return False
         await self._send_json(writer, 200, failure.error_body())
         return True
+
+    async def _replay(
+        self,
+        request: RecordedRequest,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        replay: Replay,
+    ) -> bool:
+        request.answered_by = replay.answered_by
+        request.outcome = f"replay {replay.status}"
+        if "event-stream" not in replay.content_type:
+            data = b"".join(replay.pieces)
+            await self._send_head(
+                writer, replay.status, replay.content_type, length=len(data), extra=replay.headers
+            )
+            writer.write(data)
+            await writer.drain()
+            return True
+        gone = asyncio.Event()
+
+        async def watch_client() -> None:
+            while not (reader.at_eof() or writer.transport.is_closing()):  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+            gone.set()
+
+        watcher = asyncio.create_task(watch_client())
+        try:
+            await self._send_head(writer, replay.status, replay.content_type, extra=replay.headers)
+            for index, piece in enumerate(replay.pieces):
+                if index and replay.gap:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(gone.wait(), replay.gap)
+                await self._write_chunk(writer, piece, gone)
+            if replay.hold_open:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(gone.wait(), replay.hold_open)
+            await self._write_chunk(writer, b"", gone)
+            return True
+        except _Disconnected:
+            request.client_closed = True
+            return False
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(BaseException):
+                await watcher
 
     # --- streaming -------------------------------------------------------------------
 
@@ -1025,7 +1162,7 @@ _FAILURES: dict[str, Callable[[], Failure]] = {
     "401": Failure.unauthorized,
     "402": Failure.no_credits,
     "403": Failure.moderation,
-    "404": Failure.tools_unsupported,
+    "404": Failure.no_endpoints_for_parameters,
     "429": Failure.rate_limited,
     "502": lambda: Failure.unavailable(502),
     "503": Failure.unavailable,

@@ -4,13 +4,14 @@ gets an answer (and the typing indicator always ends)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from chat.models import ChatMessage
-from tests.fakes.openrouter import Failure, FakeOpenRouter
+from tests.fakes.openrouter import Failure, FakeOpenRouter, Replay, chunk, sse
 from tests.faults.infra import ChatClient, app_failures
 from tests.servers import ServerProcess, start_daphne_with_model
 
@@ -128,3 +129,37 @@ async def test_every_model_down_means_the_offline_answer(server, model):
     every_model_erroring(model)
     response = await answer_to(server, "Как вернуть деньги за тур?")
     assert response["source"] == "offline"
+
+
+async def test_the_model_answers_again_within_seconds_of_its_recovery(model):
+    """#14 item 7: an open breaker is probed early, not after a long cooldown."""
+    process = start_daphne_with_model(
+        model.base_url,
+        AI_MODELS=f"{FIRST},{SECOND}",
+        AI_MAX_ATTEMPTS="1",
+        AI_BREAKER_FAILURES="1",
+        AI_BREAKER_PROBE_INTERVAL="1",
+    )
+    try:
+        every_model_erroring(model)
+        assert (await answer_to(process, "Как вернуть деньги за тур?"))["source"] == "offline"
+        model.heal_model(FIRST)
+        model.heal_model(SECOND)
+        healed = time.monotonic()
+        while (await answer_to(process, "Какие туры есть в июне?"))["source"] != "model":
+            assert time.monotonic() - healed < 5, "the model was not used again within 5 s"
+        assert time.monotonic() - healed < 3.5
+    finally:
+        process.stop()
+    assert app_failures(process.log()) == []
+
+
+async def test_line_separators_in_the_stream_reach_the_visitor_intact(server, model):
+    """#13: U+2028/U+2029 inside a JSON string are not SSE line ends."""
+    text = "Кремль\u2028и Кул-Шариф\u2029рядом."
+    body = sse(chunk({"role": "assistant", "content": ""}), chunk({"content": text}),
+               chunk({}, "stop"), "[DONE]")  # fmt: skip
+    model.replay_next(Replay([body[i : i + 9] for i in range(0, len(body), 9)]))
+    response = await answer_to(server, "Что посмотреть в Кремле?")
+    assert response["source"] == "model"
+    assert response["message"] == text

@@ -6,9 +6,11 @@ from datetime import date, timedelta
 from io import StringIO
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
+from django.db import IntegrityError, transaction
 
-from tours.models import Booking, Tour
+from tours.models import Booking, SearchAlias, Tour
 
 pytestmark = pytest.mark.django_db
 
@@ -33,3 +35,23 @@ def test_demo_tours_are_published_spread_over_the_next_year_and_some_nearly_sold
     assert any(0 < t.free_places <= 3 for t in tours)
     places = {t.place for t in tours}
     assert {"Казань", "Свияжск", "Болгар", "Раифа", "Елабуга"} <= places
+
+
+def test_demo_aliases_are_seeded_once_and_point_at_real_places_or_tours():
+    call_command("load_demo_tours", stdout=StringIO())
+    count = SearchAlias.objects.count()
+    call_command("load_demo_tours", stdout=StringIO())
+    assert SearchAlias.objects.count() == count >= 20
+    places = set(Tour.objects.values_list("place", flat=True))
+    for alias in SearchAlias.objects.all():
+        assert alias.tour_id is not None or alias.place in places, alias.name
+    assert SearchAlias.objects.get(name="Булгар").place == "Болгар"
+    assert SearchAlias.objects.get(name="Кул-Шариф").tour.slug == "kazan-kremlin-kul-sharif"
+
+
+def test_an_alias_must_stand_for_something():
+    alias = SearchAlias(name="  Чаша  ")
+    with pytest.raises(ValidationError):
+        alias.full_clean()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        SearchAlias.objects.create(name="Чаша")

@@ -718,12 +718,21 @@
     return el("label", { class: "field" }, [el("span", { text: label }), input]);
   }
 
+  // "Позовите оператора" is how the visitor asked for a person, not the question
+  // to leave for the team: the form takes the latest message that is not just that.
+  const ASKS_FOR_PERSON = /оператор|человек|менеджер|специалист|operator|human|person/i;
+
+  function realQuestion() {
+    const texts = [...ui.list.querySelectorAll(".msg--visitor")].slice(-5).map((node) => node._text.textContent.trim()).filter(Boolean);
+    const question = [...texts].reverse().find((text) => !(ASKS_FOR_PERSON.test(text) && text.split(/\s+/).length <= 6));
+    return question || texts.pop() || "";
+  }
+
   function showOfflineForm(message) {
-    const lastQuestion = [...ui.list.querySelectorAll(".msg--visitor")].pop();
     const name = el("input", { name: "name", required: true, maxlength: "120", autocomplete: "name" });
     const contact = el("input", { name: "contact", required: true, maxlength: "120", autocomplete: "email" });
     const question = el("textarea", { name: "question", required: true, rows: "3", maxlength: String(MAX_CHARS) });
-    question.value = lastQuestion ? lastQuestion._text.textContent : "";
+    question.value = realQuestion();
     const form = el("form", { class: "offline", onsubmit: (event) => {
       event.preventDefault();
       const value = contact.value.trim();

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tours', '0001_initial'),
+        ('tours', '0002_search_alias'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
