@@ -19,7 +19,6 @@ See docs/security.md.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import logging
 import re
 import uuid
@@ -34,6 +33,7 @@ from chat import moderation, ratelimit
 from chat.errors import ClientError
 from chat.ratelimit import Verdict, Window
 from chat.tokens import hash_token
+from tatartours.client_ip import scope_client_ip
 
 logger = logging.getLogger(__name__)
 
@@ -85,37 +85,9 @@ class Sender:
 
 
 def client_ip(scope: dict[str, Any]) -> str | None:
-    """The visitor's IP address for the per-IP limits.
-
-    Without trusted proxies (TRUSTED_PROXY_COUNT = 0) it is the socket's peer
-    address, which daphne's --proxy-headers has already replaced with the
-    first X-Forwarded-For address. With N trusted proxies that each append
-    to X-Forwarded-For, it is the N-th address from the right: the one the
-    outermost trusted proxy saw; what a client wrote further left is ignored.
-    """
-    hops = settings.TRUSTED_PROXY_COUNT
-    if hops:
-        forwarded = _header(scope, b"x-forwarded-for")
-        addresses = [a.strip() for a in forwarded.split(",") if a.strip()]
-        if len(addresses) >= hops and _is_ip(addresses[-hops]):
-            return addresses[-hops]
-    client = scope.get("client")
-    if client and _is_ip(str(client[0])):
-        return str(client[0])
-    return None
-
-
-def _header(scope: dict[str, Any], name: bytes) -> str:
-    values = [v.decode("latin-1") for k, v in scope.get("headers", []) if k.lower() == name]
-    return ",".join(values)
-
-
-def _is_ip(value: str) -> bool:
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    return True
+    """The visitor's IP address for the per-IP limits: the rule HTTP uses too
+    (tatartours.client_ip: TRUSTED_PROXY_COUNT proxies counted from the right)."""
+    return scope_client_ip(scope)
 
 
 # --- content ----------------------------------------------------------------

@@ -237,11 +237,13 @@ CHAT_REGISTERS_PER_MINUTE = env_int(
     "CHAT_REGISTERS_PER_MINUTE", 0 if _LIMIT_DEFAULT_OFF else 30, minimum=0
 )
 # How many reverse proxies in front of daphne append to X-Forwarded-For. 0: the
-# client address is scope["client"] (what daphne saw, or what --proxy-headers
-# made of the header). N: the N-th address from the right of X-Forwarded-For.
+# client address is the connection's peer. N: the N-th address from the right
+# of X-Forwarded-For (tatartours/client_ip.py), for HTTP and WebSockets alike.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 # django-ratelimit (HTTP forms): login attempts and offline tickets per IP.
 RATELIMIT_USE_CACHE = "default"
+# The client IP by the sockets' rule (TRUSTED_PROXY_COUNT), not daphne's REMOTE_ADDR.
+RATELIMIT_IP_META_KEY = "tatartours.client_ip.ratelimit_ip"
 LOGIN_RATE_LIMIT = env_str("LOGIN_RATE_LIMIT", "10/m")
 LOGIN_RATE_LIMIT_PER_USERNAME = env_str("LOGIN_RATE_LIMIT_PER_USERNAME", "5/m")
 TICKET_RATE_LIMIT = env_str("TICKET_RATE_LIMIT", "5/m")

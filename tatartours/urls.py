@@ -4,11 +4,11 @@ from django.urls import include, path
 
 from analytics.views import prometheus_metrics
 from chat.widget_views import WidgetCatalog
-from tatartours.throttle import throttle_posts
+from tatartours.throttle import login_username, throttle_posts
 
 # Login attempts per IP and per username, shared by the site's and the admin's forms.
 throttle_logins = throttle_posts(
-    "login", ("ip", "LOGIN_RATE_LIMIT"), ("post:username", "LOGIN_RATE_LIMIT_PER_USERNAME")
+    "login", ("ip", "LOGIN_RATE_LIMIT"), (login_username, "LOGIN_RATE_LIMIT_PER_USERNAME")
 )
 
 urlpatterns = [

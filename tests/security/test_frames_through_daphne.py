@@ -239,7 +239,7 @@ async def test_a_server_survives_every_hostile_frame(daphne, clean_log):
     ids=["type", "type-and-client-id", "message-client-id", "rate-client-id", "long-type"],
 )
 async def test_unvalidated_input_is_never_echoed(ws, raw):
-    """Only validated values go back: a lone surrogate in the reply would crash the socket (1011)."""
+    """Only validated values go back: a lone surrogate in a reply crashed the socket (1011)."""
     frame = await reply_to(ws, raw)
     assert frame["type"] == "error"
     assert frame["code"] in {"unknown_type", "invalid"}, frame

@@ -44,6 +44,15 @@ def test_login_attempts_are_limited_per_username_across_ips(client, settings):
     assert statuses == [200] * 5 + [429]
 
 
+def test_spellings_of_one_username_share_its_limit(client, settings):
+    """Spaces, full-width letters and case make no new bucket: the form logs each in as one user."""
+    settings.LOGIN_RATE_LIMIT_PER_USERNAME = "5/h"
+    spellings = ["operator", " operator", "operator\t", "\uff4fperator", "OPERATOR"]
+    statuses = [attempt(client, name, f"203.0.113.{n}") for n, name in enumerate(spellings, 1)]
+    assert statuses == [200] * 5
+    assert attempt(client, "Operator ", "203.0.113.99") == 429
+
+
 def test_the_admin_login_shares_the_limit(client, settings):
     settings.LOGIN_RATE_LIMIT = "3/h"
     assert [attempt(client, f"u{n}", "203.0.113.30") for n in range(3)] == [200] * 3
