@@ -26,6 +26,7 @@ from tatartours.env import (
     env_int,
     env_int_set,
     env_list,
+    env_origin_list,
     env_str,
     env_time_range,
 )
@@ -51,8 +52,9 @@ if MODE == "production" and "ALLOWED_HOSTS" not in os.environ:
     # The defaults are loopback names; a public site must say which hosts it serves
     # (they are also the origins allowed to open the WebSockets).
     raise ImproperlyConfigured("ALLOWED_HOSTS must be set when TATARTOURS_MODE is production")
-# Extra hosts whose pages may embed the widget and open /ws/chat/ (origin check).
-WIDGET_ALLOWED_ORIGINS = env_list("WIDGET_ALLOWED_ORIGINS", [])
+# Other sites whose pages may embed the widget and open /ws/chat/: full origins
+# (scheme, host, port: "https://partner.example"), compared whole (tatartours/origins.py).
+WIDGET_ALLOWED_ORIGINS = env_origin_list("WIDGET_ALLOWED_ORIGINS", [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
