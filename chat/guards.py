@@ -72,6 +72,7 @@ def _throttle_message(name: str) -> str:
         "connections": _("Too many connections from your network. Please wait a little."),
         "registrations": _("This chat reconnects too often. Please wait a little."),
         "tickets": _("You have sent several requests already. Please wait a little."),
+        "support": _("You have called an operator several times already. Please wait a little."),
     }
     return messages.get(name, messages["messages"])
 
@@ -228,3 +229,16 @@ async def check_register(token: str | None) -> None:
         _MINUTE,
     )
     await _hit([window], uuid.uuid4().hex)
+
+
+async def check_support_cycle(kind: str, session_id: str, socket_id: str) -> None:
+    """`request_support` and `end_support` (`kind`: "request" or "end"): at most
+    CHAT_SUPPORT_REQUEST_LIMIT of each per CHAT_SUPPORT_WINDOW_SECONDS, per chat
+    session and per socket. Each one reaches every operator's dashboard, so a
+    script cycling them would flood the queue and the operators."""
+    limit, seconds = settings.CHAT_SUPPORT_REQUEST_LIMIT, settings.CHAT_SUPPORT_WINDOW_SECONDS
+    windows = [
+        Window("support", ratelimit.key("support", kind, "session", session_id), limit, seconds),
+        Window("support", ratelimit.key("support", kind, "socket", socket_id), limit, seconds),
+    ]
+    await _hit(windows, uuid.uuid4().hex)

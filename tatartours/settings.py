@@ -238,6 +238,12 @@ CHAT_CONNECTIONS_PER_MINUTE = env_int(
 CHAT_REGISTERS_PER_MINUTE = env_int(
     "CHAT_REGISTERS_PER_MINUTE", 0 if _LIMIT_DEFAULT_OFF else 30, minimum=0
 )
+# Calls for an operator (request_support) and ends of the call (end_support), each
+# at most this many per window, per chat session and per socket; 0 turns it off.
+CHAT_SUPPORT_REQUEST_LIMIT = env_int(
+    "CHAT_SUPPORT_REQUEST_LIMIT", 0 if _LIMIT_DEFAULT_OFF else 5, minimum=0
+)
+CHAT_SUPPORT_WINDOW_SECONDS = env_int("CHAT_SUPPORT_WINDOW_SECONDS", 600, minimum=1)
 # How many reverse proxies in front of daphne append to X-Forwarded-For. 0: the
 # client address is the connection's peer. N: the N-th address from the right
 # of X-Forwarded-For (tatartours/client_ip.py), for HTTP and WebSockets alike.
