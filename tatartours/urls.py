@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.contrib.auth.views import LoginView
+from django.contrib.auth.views import LoginView, LogoutView
 from django.urls import include, path
 
 from analytics.views import prometheus_metrics
@@ -15,7 +15,9 @@ urlpatterns = [
     path("admin/login/", throttle_logins(admin.site.login)),
     path("admin/", admin.site.urls),
     path("accounts/login/", throttle_logins(LoginView.as_view()), name="login"),
-    path("accounts/", include("django.contrib.auth.urls")),
+    # Only the auth views the site uses: Django's auth.urls would also serve password
+    # reset (unthrottled, mailing with no mail set up) and password change (the admin has it).
+    path("accounts/logout/", LogoutView.as_view(), name="logout"),
     # Before the support app's "support/" routes: the analytics app owns this subtree.
     path("support/analytics/", include("analytics.urls")),
     path("metrics", prometheus_metrics, name="metrics"),
