@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 
 from chat import moderation, ratelimit
 from chat.errors import ClientError
+from chat.links import count_links
 from chat.ratelimit import Verdict, Window
 from chat.tokens import hash_token
 from tatartours.client_ip import scope_client_ip
@@ -41,12 +42,6 @@ logger = logging.getLogger(__name__)
 CLOSE_RATE_LIMITED = 4429
 
 _MINUTE = 60
-_LINK = re.compile(
-    r"(?:https?://|www\.)\S+"
-    r"|\b[\w-]+(?:\.[\w-]+)*\.(?:ru|рф|su|com|net|org|info|biz|io|me|xyz|top|site|online|"
-    r"club|shop|link|click|tk|ml|ga|cf|gq|ua|kz|by)\b(?:/\S*)?",
-    re.IGNORECASE,
-)
 _SPACES = re.compile(r"\s+")
 
 
@@ -102,10 +97,6 @@ def check_text(text: str, *, client_id: str | None = None) -> None:
             _("Your message was not sent: it contains words we do not allow. Please rephrase it."),
             client_id=client_id,
         )
-
-
-def count_links(text: str) -> int:
-    return len(_LINK.findall(text))
 
 
 def _check_links(links: int, client_id: str) -> None:

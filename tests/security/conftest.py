@@ -8,6 +8,17 @@ from typing import Any
 import pytest
 from channels.testing import WebsocketCommunicator
 
+# The browser tests' fixtures (Chromium, a daphne with the fake model, `site`), for
+# the security tests that need a real browser (links as rendered, CSP).
+from tests.browser.conftest import (  # noqa: F401
+    browser,
+    chromium_path,
+    model,
+    server,
+    server_env,
+    server_overrides,
+    site,
+)
 from tests.factories import SITE_HOST, VisitorSocket, new_client_id
 
 
