@@ -17,6 +17,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -76,6 +77,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -351,6 +353,27 @@ if PRODUCTION_LIKE:
         # site opts in (SECURE_HSTS_PRELOAD=1), check --deploy need not nag about it.
         SILENCED_SYSTEM_CHECKS = ["security.W021"]
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy on every page (django-csp; docs/security.md). Scripts only
+# from our own origin, none inline: the site, the dashboard and the admin run no
+# inline script (the dashboard's config is a JSON data block). Inline style
+# attributes stay allowed: the tour cards' colours, the places meter, the admin's
+# and the analytics charts' SVG use them, and a style cannot run code. The widget
+# on a partner's page is under that page's policy, not ours (docs/widget.md).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        # 'self' covers ws:// and wss:// to the page's own host (CSP Level 3).
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 
