@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import unicodedata
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -111,8 +112,10 @@ def _check_links(links: int, client_id: str) -> None:
 
 
 def _fingerprint(text: str) -> str:
-    """The same text up to case and spacing."""
-    canonical = _SPACES.sub(" ", text.casefold()).strip()
+    """The same text up to case, spacing, compatibility forms and invisible characters
+    (an appended U+200B or Hangul filler must not make a repeat another text)."""
+    visible = moderation.strip_invisible(unicodedata.normalize("NFKC", text))
+    canonical = _SPACES.sub(" ", visible.casefold()).strip()
     return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
