@@ -34,6 +34,7 @@ def test_login_attempts_are_limited_per_ip(client, settings):
     )
     assert response.status_code == 429
     assert 1 <= int(response["Retry-After"]) <= 3600
+    assert "Слишком много попыток" in response.content.decode()
     # Another address still reaches the form.
     assert attempt(client, "user-y", "198.51.100.20") == 200
 
