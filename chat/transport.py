@@ -33,7 +33,7 @@ CLOSE_MESSAGE_TOO_BIG = 1009
 CLOSE_TRY_AGAIN_LATER = 1013
 
 # A type is named back in `unknown_type` only when it looks like one of ours.
-_KNOWN_LOOKING_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+_KNOWN_LOOKING_TYPE = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -104,12 +104,12 @@ class FrameConsumer(AsyncWebsocketConsumer):
             # Only a validated client_id goes back in an error: anything else a
             # client wrote (a lone surrogate, say) could not even be encoded.
             client_id = valid_client_id(data)
-            method_name = self.handlers.get(data["type"])
+            frame_type = data["type"]
+            method_name = self.handlers.get(frame_type)
             if method_name is None:
+                named = frame_type if _KNOWN_LOOKING_TYPE.fullmatch(frame_type) else "?"
                 raise ClientError(
-                    "unknown_type",
-                    _("Unknown message type: %(type)s.")
-                    % {"type": data["type"] if _KNOWN_LOOKING_TYPE.match(data["type"]) else "?"},
+                    "unknown_type", _("Unknown message type: %(type)s.") % {"type": named}
                 )
             handler: Handler = getattr(self, method_name)
             await handler(data)
