@@ -34,11 +34,15 @@ serve: venv
 		tatartours.asgi:application
 
 ## browser: Debian's Chromium for the Playwright tests (never `playwright install`),
-## and a compose CLI so the tests can check docker-compose.yml (no engine needed)
+## nginx for the tests of the shipped proxy config (tests/security), and a compose
+## CLI so the tests can check docker-compose.yml (no engine needed)
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 		echo "Installing Chromium from Debian's packages for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || { \
+		echo "Installing nginx from Debian's packages for the proxy tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; }
 	@docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null 2>&1 || { \
 		echo "Installing docker-compose from Debian's packages to validate docker-compose.yml"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null; }

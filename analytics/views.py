@@ -34,6 +34,7 @@ from analytics.dashboard import build_charts
 from analytics.metrics import Period
 from analytics.prometheus import scrape_registry
 from analytics.report import build_report, csv_rows
+from tatartours.client_ip import request_client_ip
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
@@ -163,7 +164,7 @@ def metrics_allowed(request: HttpRequest) -> bool:
             given.strip().encode(), token.encode()
         ):
             return True
-    return settings.METRICS_ALLOW_LOOPBACK and _is_loopback(request.META.get("REMOTE_ADDR"))
+    return settings.METRICS_ALLOW_LOOPBACK and _is_loopback(request_client_ip(request))
 
 
 @require_GET

@@ -26,13 +26,13 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
 
 from bench.stats import summarize
 
-ORIGIN = "http://127.0.0.1"
 FRAME_TIMEOUT = 30.0
 TICK = 0.010
 QUESTION = "Здравствуйте! Какие туры в Казань есть на выходные и сколько они стоят?"
@@ -90,9 +90,11 @@ class LatenessMonitor:
 
 async def open_socket(url: str, cookie: str | None = None) -> ClientConnection:
     headers = {"Cookie": cookie} if cookie else None
+    # The page's origin, as a browser sends it: the origin check compares scheme, host and port.
+    origin = f"http://{urlsplit(url).netloc}"
     return await connect(
         url,
-        origin=ORIGIN,  # type: ignore[arg-type]
+        origin=origin,  # type: ignore[arg-type]
         additional_headers=headers,
         compression=None,  # the server declines it anyway; say so plainly
         ping_interval=None,  # the server pings; the client only answers

@@ -219,6 +219,8 @@ class VisitorConsumer(FrameConsumer):
         session_pk = self._require_session()
         reason = optional_str(data, "reason", max_length=500) or ""
         guards.check_text(reason)
+        assert self.session_public_id is not None
+        await guards.check_support_cycle("request", self.session_public_id, self.channel_name)
         await support_actions.request_support_async(session_pk=session_pk, reason=reason)
 
     async def on_rate(self, data: dict[str, Any]) -> None:
@@ -237,7 +239,10 @@ class VisitorConsumer(FrameConsumer):
         await self.send_frame(frame)
 
     async def on_end_support(self, data: dict[str, Any]) -> None:
-        await support_visitor.end_support(session_pk=self._require_session())
+        session_pk = self._require_session()
+        assert self.session_public_id is not None
+        await guards.check_support_cycle("end", self.session_public_id, self.channel_name)
+        await support_visitor.end_support(session_pk=session_pk)
 
     async def on_booking_request(self, data: dict[str, Any]) -> None:
         """The tour page's «Забронировать»: a confirmation card for that tour (chat/booking.py)."""

@@ -19,9 +19,9 @@ See docs/security.md.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import logging
 import re
+import unicodedata
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,8 +32,10 @@ from django.utils.translation import gettext as _
 
 from chat import moderation, ratelimit
 from chat.errors import ClientError
+from chat.links import count_links
 from chat.ratelimit import Verdict, Window
 from chat.tokens import hash_token
+from tatartours.client_ip import scope_client_ip
 
 logger = logging.getLogger(__name__)
 
@@ -41,12 +43,6 @@ logger = logging.getLogger(__name__)
 CLOSE_RATE_LIMITED = 4429
 
 _MINUTE = 60
-_LINK = re.compile(
-    r"(?:https?://|www\.)\S+"
-    r"|\b[\w-]+(?:\.[\w-]+)*\.(?:ru|рф|su|com|net|org|info|biz|io|me|xyz|top|site|online|"
-    r"club|shop|link|click|tk|ml|ga|cf|gq|ua|kz|by)\b(?:/\S*)?",
-    re.IGNORECASE,
-)
 _SPACES = re.compile(r"\s+")
 
 
@@ -72,6 +68,7 @@ def _throttle_message(name: str) -> str:
         "connections": _("Too many connections from your network. Please wait a little."),
         "registrations": _("This chat reconnects too often. Please wait a little."),
         "tickets": _("You have sent several requests already. Please wait a little."),
+        "support": _("You have called an operator several times already. Please wait a little."),
     }
     return messages.get(name, messages["messages"])
 
@@ -85,37 +82,9 @@ class Sender:
 
 
 def client_ip(scope: dict[str, Any]) -> str | None:
-    """The visitor's IP address for the per-IP limits.
-
-    Without trusted proxies (TRUSTED_PROXY_COUNT = 0) it is the socket's peer
-    address, which daphne's --proxy-headers has already replaced with the
-    first X-Forwarded-For address. With N trusted proxies that each append
-    to X-Forwarded-For, it is the N-th address from the right: the one the
-    outermost trusted proxy saw; what a client wrote further left is ignored.
-    """
-    hops = settings.TRUSTED_PROXY_COUNT
-    if hops:
-        forwarded = _header(scope, b"x-forwarded-for")
-        addresses = [a.strip() for a in forwarded.split(",") if a.strip()]
-        if len(addresses) >= hops and _is_ip(addresses[-hops]):
-            return addresses[-hops]
-    client = scope.get("client")
-    if client and _is_ip(str(client[0])):
-        return str(client[0])
-    return None
-
-
-def _header(scope: dict[str, Any], name: bytes) -> str:
-    values = [v.decode("latin-1") for k, v in scope.get("headers", []) if k.lower() == name]
-    return ",".join(values)
-
-
-def _is_ip(value: str) -> bool:
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    return True
+    """The visitor's IP address for the per-IP limits: the rule HTTP uses too
+    (tatartours.client_ip: TRUSTED_PROXY_COUNT proxies counted from the right)."""
+    return scope_client_ip(scope)
 
 
 # --- content ----------------------------------------------------------------
@@ -131,10 +100,6 @@ def check_text(text: str, *, client_id: str | None = None) -> None:
         )
 
 
-def count_links(text: str) -> int:
-    return len(_LINK.findall(text))
-
-
 def _check_links(links: int, client_id: str) -> None:
     limit = settings.CHAT_MAX_LINKS_PER_MESSAGE
     if limit and links > limit:
@@ -147,8 +112,10 @@ def _check_links(links: int, client_id: str) -> None:
 
 
 def _fingerprint(text: str) -> str:
-    """The same text up to case and spacing."""
-    canonical = _SPACES.sub(" ", text.casefold()).strip()
+    """The same text up to case, spacing, compatibility forms and invisible characters
+    (an appended U+200B or Hangul filler must not make a repeat another text)."""
+    visible = moderation.strip_invisible(unicodedata.normalize("NFKC", text))
+    canonical = _SPACES.sub(" ", visible.casefold()).strip()
     return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
@@ -256,3 +223,16 @@ async def check_register(token: str | None) -> None:
         _MINUTE,
     )
     await _hit([window], uuid.uuid4().hex)
+
+
+async def check_support_cycle(kind: str, session_id: str, socket_id: str) -> None:
+    """`request_support` and `end_support` (`kind`: "request" or "end"): at most
+    CHAT_SUPPORT_REQUEST_LIMIT of each per CHAT_SUPPORT_WINDOW_SECONDS, per chat
+    session and per socket. Each one reaches every operator's dashboard, so a
+    script cycling them would flood the queue and the operators."""
+    limit, seconds = settings.CHAT_SUPPORT_REQUEST_LIMIT, settings.CHAT_SUPPORT_WINDOW_SECONDS
+    windows = [
+        Window("support", ratelimit.key("support", kind, "session", session_id), limit, seconds),
+        Window("support", ratelimit.key("support", kind, "socket", socket_id), limit, seconds),
+    ]
+    await _hit(windows, uuid.uuid4().hex)

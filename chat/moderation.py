@@ -3,10 +3,16 @@
 The words live in data files (chat/data/*.txt), not here; this module only
 reads them and undoes the usual disguises before matching:
 
-- Unicode tricks: compatibility forms (full-width letters), zero-width and
-  other invisible characters, combining accents;
-- look-alike letters and digits: Latin "x", "y", "e" inside a Cyrillic word,
-  "0" for "о", "6" for "б", "@" for "a" (chat/data/lookalikes.txt);
+- Unicode tricks: compatibility forms (NFKC: full-width and mathematical
+  letters), every Default_Ignorable code point (zero-width characters, the
+  soft hyphen, the Hangul fillers) and other format characters, combining
+  accents;
+- letters of other scripts made to look like ours: Unicode's confusables
+  data (TR39, through confusable-homoglyphs) maps "υ" to "u", "ƒ" to "f",
+  "ү" to "y", "і" to "i"; symbols whose Unicode name spells a Latin letter
+  ("NEGATIVE SQUARED LATIN CAPITAL LETTER F", regional indicators) become it;
+- transliteration and leetspeak: Latin "x", "y", "i" inside a Cyrillic word,
+  "0" for "о", "1" for "и", "6" for "б", "@" for "a" (chat/data/lookalikes.txt);
 - letters spelled apart: "х у й", "f.u.c.k" (runs of one-letter pieces are
   joined);
 - repeated letters: "хуууй" (a letter of a root matches a run of itself).
@@ -24,8 +30,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
+
+import regex
+from confusable_homoglyphs import confusables
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
@@ -36,6 +45,13 @@ _KEEP_MARKS = {"\u0306", "\u0308"}
 _SEPARATORS = re.compile(r"(?:[^\w@$]|_)+")
 _CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
 _LATIN = re.compile(r"[a-z]", re.IGNORECASE)
+# Characters that render as nothing (Unicode's Default_Ignorable_Code_Point:
+# zero-width, soft hyphen, Hangul fillers, variation selectors, tags) and other
+# format characters; the `re` module knows no such property, `regex` does.
+_INVISIBLE = regex.compile(r"[\p{Default_Ignorable_Code_Point}\p{Cf}]+")
+# "NEGATIVE SQUARED LATIN CAPITAL LETTER F", "REGIONAL INDICATOR SYMBOL LETTER F".
+_LETTER_NAME = re.compile(r"\b(?:LATIN (CAPITAL|SMALL) LETTER|SYMBOL LETTER) ([A-Z])$")
+_OURS = re.compile(r"[a-zA-Z0-9а-яёА-ЯЁ]")
 
 
 @dataclass(frozen=True)
@@ -127,17 +143,42 @@ def _fold(word: str, script: str) -> str:
     return fold_yo("".join(table.get(ch, table.get(ch.lower(), ch.lower())) for ch in word))
 
 
-def _clean(text: str) -> str:
-    """Undo Unicode disguises: compatibility forms, invisible characters, accents."""
-    text = unicodedata.normalize("NFKC", text)
+def strip_invisible(text: str) -> str:
+    """`text` without the characters that render as nothing (also for the repeat limit)."""
+    return _INVISIBLE.sub("", text)
+
+
+def _without_marks(text: str) -> str:
     decomposed = unicodedata.normalize("NFD", text)
-    kept = (
-        ch
-        for ch in decomposed
-        if unicodedata.category(ch) != "Cf"
-        and (unicodedata.category(ch) != "Mn" or ch in _KEEP_MARKS)
-    )
+    kept = (ch for ch in decomposed if unicodedata.category(ch) != "Mn" or ch in _KEEP_MARKS)
     return unicodedata.normalize("NFC", "".join(kept))
+
+
+@lru_cache(maxsize=4096)
+def _prototype(ch: str) -> str:
+    """The Latin letter or digit (or Russian letter) another script's character poses as.
+
+    Ours (ASCII letters and digits, the Russian alphabet) stay as they are;
+    the look-alikes between those two are the readings' business (`_fold`).
+    """
+    if _OURS.match(ch) or (not ch.isalnum() and unicodedata.category(ch) != "So"):
+        return ch
+    found = confusables.is_confusable(ch, greedy=True)
+    for glyph in found[0]["homoglyphs"] if found else ():
+        base = _without_marks(glyph["c"])
+        if len(base) == 1 and _OURS.match(base):
+            return base
+    named = _LETTER_NAME.search(unicodedata.name(ch, ""))
+    if named:
+        return named[2].lower() if named[1] == "SMALL" else named[2]
+    return ch
+
+
+def _clean(text: str) -> str:
+    """Undo Unicode disguises: compatibility forms, invisible characters, accents,
+    other scripts' look-alikes."""
+    text = _without_marks(strip_invisible(unicodedata.normalize("NFKC", text)))
+    return "".join(_prototype(ch) for ch in text)
 
 
 def candidate_words(text: str) -> list[str]:

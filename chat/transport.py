@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
@@ -22,7 +23,7 @@ from redis.exceptions import RedisError
 from analytics.counters import error_frame_sent
 from analytics.sockets import socket_open
 from chat.errors import ClientError
-from chat.wire import decode_frame
+from chat.wire import decode_frame, valid_client_id
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +31,9 @@ logger = logging.getLogger(__name__)
 CLOSE_UNSUPPORTED_DATA = 1003
 CLOSE_MESSAGE_TOO_BIG = 1009
 CLOSE_TRY_AGAIN_LATER = 1013
+
+# A type is named back in `unknown_type` only when it looks like one of ours.
+_KNOWN_LOOKING_TYPE = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -97,13 +101,15 @@ class FrameConsumer(AsyncWebsocketConsumer):
         client_id: str | None = None
         try:
             data = decode_frame(text_data)
-            raw_client_id = data.get("client_id")
-            client_id = raw_client_id if isinstance(raw_client_id, str) else None
-            method_name = self.handlers.get(data["type"])
+            # Only a validated client_id goes back in an error: anything else a
+            # client wrote (a lone surrogate, say) could not even be encoded.
+            client_id = valid_client_id(data)
+            frame_type = data["type"]
+            method_name = self.handlers.get(frame_type)
             if method_name is None:
+                named = frame_type if _KNOWN_LOOKING_TYPE.fullmatch(frame_type) else "?"
                 raise ClientError(
-                    "unknown_type",
-                    _("Unknown message type: %(type)s.") % {"type": data["type"][:50]},
+                    "unknown_type", _("Unknown message type: %(type)s.") % {"type": named}
                 )
             handler: Handler = getattr(self, method_name)
             await handler(data)

@@ -109,6 +109,14 @@ def require_client_id(data: dict[str, Any]) -> str:
     return value.lower()
 
 
+def valid_client_id(data: dict[str, Any]) -> str | None:
+    """The frame's client_id if it is a well-formed UUID, else None (never raises)."""
+    try:
+        return require_client_id(data)
+    except ClientError:
+        return None
+
+
 def require_uuid(data: dict[str, Any], field: str) -> uuid.UUID:
     value = data.get(field)
     if not isinstance(value, str):

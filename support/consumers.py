@@ -33,7 +33,7 @@ from chat.wire import (
     require_uuid,
 )
 from support import actions, presence
-from support.access import operator_access
+from support.access import operator_access, session_operator_access
 from support.context import chat_context, held_session_ids
 from support.events import (
     ASSIGNED,
@@ -46,6 +46,7 @@ from support.events import (
 )
 from support.names import display_name
 from support.queue import announce_queue, current_queue_frame
+from support.revocation import ACCESS_CHANGED
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +84,7 @@ class OperatorConsumer(FrameConsumer):
     }
 
     user_id: int | None = None
+    revoked = False
 
     async def connect(self) -> None:
         # Accept first: closing before accept() would make daphne answer HTTP
@@ -132,11 +134,15 @@ class OperatorConsumer(FrameConsumer):
     # --- handlers ------------------------------------------------------------------------
 
     async def on_get_queue(self, data: dict[str, Any]) -> None:
+        if not await self._still_allowed():
+            return
         await self._refresh_presence()
         await self._sweep_if_due()
         await self.send_frame(await current_queue_frame())
 
     async def on_join_support_chat(self, data: dict[str, Any]) -> None:
+        if not await self._still_allowed():
+            return
         session_id = str(require_uuid(data, "session_id"))
         await self._refresh_presence()
         await run_action(
@@ -145,6 +151,8 @@ class OperatorConsumer(FrameConsumer):
         await self._announce()
 
     async def on_message(self, data: dict[str, Any]) -> None:
+        if not await self._still_allowed():
+            return
         session_id = str(require_uuid(data, "session_id"))
         client_id = require_client_id(data)
         text = require_message_text(data, client_id)
@@ -163,6 +171,8 @@ class OperatorConsumer(FrameConsumer):
     async def on_typing(self, data: dict[str, Any]) -> None:
         session_id = str(require_uuid(data, "session_id"))
         typing = require_bool(data, "typing")
+        if self.revoked:
+            return
         if session_id not in self.held:
             raise ClientError("forbidden", _("You do not hold this chat."), session_id=session_id)
         gate = self._typing_gates.get(session_id)
@@ -173,11 +183,15 @@ class OperatorConsumer(FrameConsumer):
         await send_events([(session_group(session_id), operator_typing_frame(session_id, typing))])
 
     async def on_close_chat(self, data: dict[str, Any]) -> None:
+        if not await self._still_allowed():
+            return
         session_id = str(require_uuid(data, "session_id"))
         await run_action(actions.close_chat, operator_id=self._operator_id(), session_id=session_id)
         await self._announce()
 
     async def on_transfer_chat(self, data: dict[str, Any]) -> None:
+        if not await self._still_allowed():
+            return
         session_id = str(require_uuid(data, "session_id"))
         to_operator = require_int(data, "operator_id", minimum=1)
         present = await presence.snapshot()
@@ -192,10 +206,14 @@ class OperatorConsumer(FrameConsumer):
         await self._broadcast_operators()
 
     async def on_heartbeat(self, data: dict[str, Any]) -> None:
+        if not await self._still_allowed():
+            return
         await self._refresh_presence(force=True)
         await self._sweep_if_due()
 
     async def on_set_status(self, data: dict[str, Any]) -> None:
+        if not await self._still_allowed():
+            return
         status = require_str(data, "status", max_length=10)
         if status not in {"online", "away"}:
             raise ClientError("invalid", _("The status must be “online” or “away”."))
@@ -207,9 +225,13 @@ class OperatorConsumer(FrameConsumer):
         await self._presence_changed()
 
     async def on_get_operators(self, data: dict[str, Any]) -> None:
+        if not await self._still_allowed():
+            return
         await self.send_frame(await actions.operators_frame_now())
 
     async def on_set_ticket_status(self, data: dict[str, Any]) -> None:
+        if not await self._still_allowed():
+            return
         ticket_id = require_int(data, "ticket_id", minimum=1)
         status = require_str(data, "status", max_length=20)
         await run_action(
@@ -223,6 +245,15 @@ class OperatorConsumer(FrameConsumer):
 
     async def should_forward(self, frame: dict[str, Any]) -> bool:
         frame_type = frame.get("type")
+        if self.revoked:
+            return False
+        if frame_type == ACCESS_CHANGED:
+            logged_out = frame.get("logged_out")
+            if logged_out is not None and logged_out == self.scope.get("session_key"):
+                await self._revoke(CLOSE_NOT_LOGGED_IN)
+            else:
+                await self._still_allowed()
+            return False
         session_id = frame.get("session_id")
         if frame_type == ASSIGNED:
             await self._open_chat(str(session_id), frame.get("transferred_from"))
@@ -246,6 +277,29 @@ class OperatorConsumer(FrameConsumer):
         return frame_type in ("visitor_typing", "operator_message", *BOOKING_FRAMES)
 
     # --- helpers ------------------------------------------------------------------------------
+
+    async def _still_allowed(self) -> bool:
+        """Re-read this socket's access (session, user, permission); close it if it is gone.
+
+        Before every privileged action and when a signal says access may have
+        changed: a logged-out, deactivated or demoted operator's open socket
+        must not keep receiving requests or acting on chats.
+        """
+        if self.revoked:
+            return False
+        access = await database_sync_to_async(session_operator_access)(
+            self.scope.get("session_key"), self._operator_id()
+        )
+        if access == "ok":
+            return True
+        await self._revoke(CLOSE_NOT_LOGGED_IN if access == "login" else CLOSE_FORBIDDEN)
+        return False
+
+    async def _revoke(self, code: int) -> None:
+        """Stop everything this socket receives, then close it with `code`."""
+        self.revoked = True
+        logger.info("operator %s lost access; closing its socket (%d)", self.user_id, code)
+        await self.close(code=code)
 
     def _operator_id(self) -> int:
         assert self.user_id is not None

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import urlparse
 
-from channels.security.websocket import OriginValidator
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -25,7 +23,7 @@ from support.booking_panel import booking_panel_strings
 from support.dashboard_strings import dashboard_strings
 from support.models import CannedReply
 from support.tickets import clean_ticket
-from tatartours.origins import widget_origins
+from tatartours.origins import request_origin_allowed
 from tatartours.throttle import throttle_posts
 
 # A ticket is a few short fields; anything bigger is not one.
@@ -59,14 +57,6 @@ def _error(status: int, code: str, message: str, field: str | None = None) -> Js
     return JsonResponse({"error": error}, status=status)
 
 
-def _origin_allowed(request: HttpRequest) -> bool:
-    """Only the site's pages and the widget's hosts may post (the view is CSRF-exempt)."""
-    origin = request.headers.get("Origin")
-    if not origin or origin == "null":
-        return False
-    return bool(OriginValidator(None, widget_origins()).valid_origin(urlparse(origin)))
-
-
 @csrf_exempt  # A JSON endpoint for the widget on other hosts; the Origin check replaces CSRF.
 @throttle_posts("ticket", ("ip", "TICKET_RATE_LIMIT"), as_json=True)
 @require_POST
@@ -75,7 +65,8 @@ def offline_ticket(request: HttpRequest) -> JsonResponse:
 
     201 {id, message}; 400 {error: {code, message, field?}}; 403 for a foreign origin.
     """
-    if not _origin_allowed(request):
+    # Only the site's pages and the widget's hosts may post (the view is CSRF-exempt).
+    if not request_origin_allowed(request):
         return _error(403, "forbidden", _("This page may not send tickets."))
     if len(request.body) > MAX_TICKET_BODY_BYTES:
         return _error(413, "too_long", _("The ticket is too long."))

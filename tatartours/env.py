@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from datetime import time
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -113,3 +114,25 @@ def env_int_set(name: str, default: str, *, minimum: int, maximum: int) -> froze
             )
         values.update(range(low, high + 1))
     return frozenset(values)
+
+
+def env_origin_list(name: str, default: list[str]) -> list[str]:
+    """Comma-separated web origins, "https://partner.example[:port]" (scheme, host, port)."""
+    origins = env_list(name, default)
+    for origin in origins:
+        try:
+            parts = urlsplit(origin)
+            parts.port  # noqa: B018 - raises ValueError on a bad port
+        except ValueError:
+            parts = None
+        if (
+            parts is None
+            or parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or parts.path not in ("", "/")
+        ):
+            raise ImproperlyConfigured(
+                f"{name} must list origins such as https://partner.example "
+                f"(scheme, host and optional port), got {origin!r}"
+            )
+    return origins

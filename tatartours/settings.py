@@ -17,6 +17,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -26,6 +27,7 @@ from tatartours.env import (
     env_int,
     env_int_set,
     env_list,
+    env_origin_list,
     env_str,
     env_time_range,
 )
@@ -51,8 +53,9 @@ if MODE == "production" and "ALLOWED_HOSTS" not in os.environ:
     # The defaults are loopback names; a public site must say which hosts it serves
     # (they are also the origins allowed to open the WebSockets).
     raise ImproperlyConfigured("ALLOWED_HOSTS must be set when TATARTOURS_MODE is production")
-# Extra hosts whose pages may embed the widget and open /ws/chat/ (origin check).
-WIDGET_ALLOWED_ORIGINS = env_list("WIDGET_ALLOWED_ORIGINS", [])
+# Other sites whose pages may embed the widget and open /ws/chat/: full origins
+# (scheme, host, port: "https://partner.example"), compared whole (tatartours/origins.py).
+WIDGET_ALLOWED_ORIGINS = env_origin_list("WIDGET_ALLOWED_ORIGINS", [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
@@ -74,6 +77,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -236,12 +240,20 @@ CHAT_CONNECTIONS_PER_MINUTE = env_int(
 CHAT_REGISTERS_PER_MINUTE = env_int(
     "CHAT_REGISTERS_PER_MINUTE", 0 if _LIMIT_DEFAULT_OFF else 30, minimum=0
 )
+# Calls for an operator (request_support) and ends of the call (end_support), each
+# at most this many per window, per chat session and per socket; 0 turns it off.
+CHAT_SUPPORT_REQUEST_LIMIT = env_int(
+    "CHAT_SUPPORT_REQUEST_LIMIT", 0 if _LIMIT_DEFAULT_OFF else 5, minimum=0
+)
+CHAT_SUPPORT_WINDOW_SECONDS = env_int("CHAT_SUPPORT_WINDOW_SECONDS", 600, minimum=1)
 # How many reverse proxies in front of daphne append to X-Forwarded-For. 0: the
-# client address is scope["client"] (what daphne saw, or what --proxy-headers
-# made of the header). N: the N-th address from the right of X-Forwarded-For.
+# client address is the connection's peer. N: the N-th address from the right
+# of X-Forwarded-For (tatartours/client_ip.py), for HTTP and WebSockets alike.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 # django-ratelimit (HTTP forms): login attempts and offline tickets per IP.
 RATELIMIT_USE_CACHE = "default"
+# The client IP by the sockets' rule (TRUSTED_PROXY_COUNT), not daphne's REMOTE_ADDR.
+RATELIMIT_IP_META_KEY = "tatartours.client_ip.ratelimit_ip"
 LOGIN_RATE_LIMIT = env_str("LOGIN_RATE_LIMIT", "10/m")
 LOGIN_RATE_LIMIT_PER_USERNAME = env_str("LOGIN_RATE_LIMIT_PER_USERNAME", "5/m")
 TICKET_RATE_LIMIT = env_str("TICKET_RATE_LIMIT", "5/m")
@@ -349,6 +361,27 @@ if PRODUCTION_LIKE:
         # site opts in (SECURE_HSTS_PRELOAD=1), check --deploy need not nag about it.
         SILENCED_SYSTEM_CHECKS = ["security.W021"]
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy on every page (django-csp; docs/security.md). Scripts only
+# from our own origin, none inline: the site, the dashboard and the admin run no
+# inline script (the dashboard's config is a JSON data block). Inline style
+# attributes stay allowed: the tour cards' colours, the places meter, the admin's
+# and the analytics charts' SVG use them, and a style cannot run code. The widget
+# on a partner's page is under that page's policy, not ours (docs/widget.md).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        # 'self' covers ws:// and wss:// to the page's own host (CSP Level 3).
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 

@@ -3,12 +3,14 @@
 django-ratelimit counts in the default cache, which is Redis: every server
 process shares the counts. Only POSTs count; a refused POST gets HTTP 429
 with Retry-After (the seconds left in the window) and never reaches the view.
-The client IP is REMOTE_ADDR: daphne's --proxy-headers sets it from the
-proxy's X-Forwarded-For (docs/security.md).
+The client IP is the one the sockets use (tatartours.client_ip, through
+RATELIMIT_IP_META_KEY): trusted proxies are counted from the right of
+X-Forwarded-For, so a client cannot rotate its address by writing one there.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -20,8 +22,20 @@ from django_ratelimit.core import get_usage
 
 View = Callable[..., HttpResponseBase]
 # (django-ratelimit key, name of the setting that holds its rate), e.g.
-# ("ip", "LOGIN_RATE_LIMIT") or ("post:username", "LOGIN_RATE_LIMIT_PER_USERNAME").
-Limit = tuple[str, str]
+# ("ip", "LOGIN_RATE_LIMIT") or (login_username, "LOGIN_RATE_LIMIT_PER_USERNAME").
+Limit = tuple[str | Callable[[str, HttpRequest], str], str]
+
+
+def login_username(group: str, request: HttpRequest) -> str:
+    """The posted username as authentication reads it, so that one account is one bucket.
+
+    Django's login form strips the field and NFKC-normalises it (" admin",
+    "admin\t" and "ａdmin" all log in as "admin"); case is folded too, as
+    case-insensitive lookups are common and a bucket per capitalisation would
+    multiply the limit.
+    """
+    raw = request.POST.get("username", "")
+    return unicodedata.normalize("NFKC", raw).strip().casefold()[:200]
 
 
 def too_many_requests(retry_after: int, *, as_json: bool) -> HttpResponse:

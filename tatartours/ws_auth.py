@@ -7,7 +7,8 @@ wrapper stay alive as long as the socket does: ~2.9 KiB per idle socket
 40 KiB. Our consumers read only `scope["user"]`, and nothing writes the
 session over a socket (operators log in over HTTP), so this resolves the user
 once at connect, with Channels' own `get_user` (the same session hash check),
-and hands the consumer a scope with the user and nothing else added.
+and hands the consumer a scope with the user and the session key (with which
+the operator socket re-checks its access before each privileged action).
 """
 
 from __future__ import annotations
@@ -33,4 +34,4 @@ class SessionUserMiddleware:
                 break
         engine = import_module(settings.SESSION_ENGINE)
         user = await get_user({"session": engine.SessionStore(session_key)})
-        return await self.inner(dict(scope, user=user), receive, send)
+        return await self.inner(dict(scope, user=user, session_key=session_key), receive, send)

@@ -14,6 +14,8 @@ from channels.testing import WebsocketCommunicator
 from tours.models import Tour
 
 SITE_ORIGIN = (b"origin", b"http://testserver")
+# The Host a browser sends with it: the origin check compares the two (scheme, host, port).
+SITE_HOST = (b"host", b"testserver")
 
 
 def make_tour(**overrides: Any) -> Tour:
@@ -58,6 +60,8 @@ class PersonaSocket:
         """Connect to `path` on the real ASGI app; `refused` is the failure message."""
         from tatartours.asgi import application
 
+        if not any(name == b"host" for name, _ in headers):
+            headers = [SITE_HOST, *headers]
         communicator = WebsocketCommunicator(application, path, headers=headers, **kwargs)
         connected, _ = await communicator.connect()
         assert connected, refused

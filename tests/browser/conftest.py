@@ -19,7 +19,7 @@ from playwright.async_api import Browser, async_playwright, expect
 
 from tests.browser.personas import Site
 from tests.fakes.openrouter import FakeOpenRouter
-from tests.servers import ServerProcess, start_daphne
+from tests.servers import ServerProcess, free_port, start_daphne
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -35,8 +35,11 @@ CHROMIUM_ARGS = [
     # loopback server, as a public site may reach a public one.)
     "--host-resolver-rules=MAP *.test 127.0.0.1",
 ]
-# The partner site allowed to embed the widget (WIDGET_ALLOWED_ORIGINS).
+# The partner site allowed to embed the widget (WIDGET_ALLOWED_ORIGINS: an origin
+# is scheme, host and port, so the partner's page is served on a port fixed here).
 PARTNER_HOST = "partner.test"
+PARTNER_PORT = free_port()
+PARTNER_ORIGIN = f"http://{PARTNER_HOST}:{PARTNER_PORT}"
 
 # Generous: a loaded 2-core CI machine runs the whole suite.
 expect.set_options(timeout=15_000)
@@ -78,7 +81,7 @@ def server_env(model: FakeOpenRouter, server_overrides: dict[str, str]) -> dict[
     return {
         "OPENROUTER_BASE_URL": model.base_url,
         "OPENROUTER_API_KEY": "test-key",
-        "WIDGET_ALLOWED_ORIGINS": PARTNER_HOST,
+        "WIDGET_ALLOWED_ORIGINS": PARTNER_ORIGIN,
         **server_overrides,
     }
 

@@ -63,8 +63,8 @@ async def screenshot(page: Page, name: str) -> None:
 
 
 @contextmanager
-def serving_page(html: str) -> Iterator[int]:
-    """Another website on loopback serving one page; yields its port."""
+def serving_page(html: str, port: int = 0) -> Iterator[int]:
+    """Another website on loopback serving one page (on `port`, or a free one); yields its port."""
     body = html.encode("utf-8")
 
     class Page(BaseHTTPRequestHandler):
@@ -78,7 +78,7 @@ def serving_page(html: str) -> Iterator[int]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    server = ThreadingHTTPServer(("127.0.0.1", port), Page)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -7,7 +7,7 @@ from asgiref.sync import sync_to_async
 from playwright.async_api import expect
 
 from chat.models import ChatSession
-from tests.browser.conftest import PARTNER_HOST
+from tests.browser.conftest import PARTNER_HOST, PARTNER_PORT
 from tests.browser.personas import Visitor, serving_page
 from tests.factories import make_tour
 
@@ -35,10 +35,10 @@ HOSTILE_PAGE = """<!doctype html>
 </html>"""
 
 
-async def partner_visitor(site, host: str, tour: str = "") -> Visitor:
+async def partner_visitor(site, host: str, tour: str = "", port: int = 0) -> Visitor:
     """A visitor on `host`, a page of another site that embeds our widget."""
     html = HOSTILE_PAGE.format(script=site.url("/static/chat/widget.js"), tour=tour)
-    port = site.enter(serving_page(html))
+    port = site.enter(serving_page(html, port))
     visitor = await site.visitor(path=None)
     await visitor.page.goto(f"http://{host}:{port}/")
     return visitor
@@ -47,7 +47,7 @@ async def partner_visitor(site, host: str, tour: str = "") -> Visitor:
 async def test_widget_works_on_a_partner_site_despite_its_css(site, model):
     tour = await sync_to_async(make_tour)(slug="sviyazhsk-island-town")
     model.reply = "Добро пожаловать в Свияжск!"
-    visitor = await partner_visitor(site, PARTNER_HOST, tour=tour.slug)
+    visitor = await partner_visitor(site, PARTNER_HOST, tour=tour.slug, port=PARTNER_PORT)
 
     # Our styles hold: the button is a 60px circle, the Russian texts came
     # from the catalog on our server (a cross-origin request).
@@ -81,6 +81,14 @@ async def test_widget_works_on_a_partner_site_despite_its_css(site, model):
 
 async def test_widget_on_a_site_not_allowed_to_embed_it_gets_no_chat(site):
     visitor = await partner_visitor(site, "intruder.test")
+    await visitor.open_chat()
+    await expect(visitor.panel.get_by_role("alert")).to_have_text("Нет связи. Переподключаемся…")
+    assert await ChatSession.objects.acount() == 0
+
+
+async def test_the_partner_host_on_another_port_gets_no_chat(site):
+    """An origin is scheme, host and port: the allowed partner's host alone is not enough."""
+    visitor = await partner_visitor(site, PARTNER_HOST)  # a free port, not PARTNER_PORT
     await visitor.open_chat()
     await expect(visitor.panel.get_by_role("alert")).to_have_text("Нет связи. Переподключаемся…")
     assert await ChatSession.objects.acount() == 0

@@ -48,7 +48,10 @@ def test_web_runs_several_daphne_replicas_with_the_contract_limits(
     assert argv[0] == "daphne"
     assert argv[argv.index("--websocket-max-message-size") + 1] == "65536"
     assert argv[argv.index("--websocket-max-frame-size") + 1] == "65536"
-    assert "--proxy-headers" in argv
+    # The client IP comes from TRUSTED_PROXY_COUNT (the last X-Forwarded-For entry,
+    # which nginx appended); --proxy-headers would take the first, the client's own.
+    assert "--proxy-headers" not in argv
+    assert default_value(web["environment"]["TRUSTED_PROXY_COUNT"]) == "1"
     assert int(default_value(web["deploy"]["replicas"])) >= 2
     assert "ports" not in web, "replicas are reached through the proxy only"
     assert web["environment"]["TATARTOURS_MODE"] == "production"

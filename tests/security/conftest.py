@@ -8,7 +8,18 @@ from typing import Any
 import pytest
 from channels.testing import WebsocketCommunicator
 
-from tests.factories import VisitorSocket, new_client_id
+# The browser tests' fixtures (Chromium, a daphne with the fake model, `site`), for
+# the security tests that need a real browser (links as rendered, CSP).
+from tests.browser.conftest import (  # noqa: F401
+    browser,
+    chromium_path,
+    model,
+    server,
+    server_env,
+    server_overrides,
+    site,
+)
+from tests.factories import SITE_HOST, VisitorSocket, new_client_id
 
 
 async def open_socket(
@@ -17,7 +28,11 @@ async def open_socket(
     """A raw visitor WebSocket handshake; (communicator, accepted, close code)."""
     from tatartours.asgi import application
 
-    all_headers = [*([(b"origin", origin)] if origin is not None else []), *headers]
+    all_headers = [
+        SITE_HOST,
+        *([(b"origin", origin)] if origin is not None else []),
+        *headers,
+    ]
     communicator = WebsocketCommunicator(application, "/ws/chat/", headers=all_headers)
     if ip is not None:
         communicator.scope["client"] = (ip, 40000)

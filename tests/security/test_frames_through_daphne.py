@@ -224,3 +224,25 @@ async def test_a_server_survives_every_hostile_frame(daphne, clean_log):
         frame = await reply_to(socket, message("Добрый день!"))
         assert frame["type"] == "message_ack"
     assert daphne.process.poll() is None
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        # Written by hand: each holds a lone surrogate, which no UTF-8 frame can carry back.
+        r'{"type": "\ud800"}',
+        r'{"type": "x\udfff", "client_id": "\ud800"}',
+        r'{"type": "message", "client_id": "\ud800", "message": "hi"}',
+        r'{"type": "rate", "score": 0, "client_id": "\udc00"}',
+        '{"type": "' + "t" * 30_000 + '"}',
+    ],
+    ids=["type", "type-and-client-id", "message-client-id", "rate-client-id", "long-type"],
+)
+async def test_unvalidated_input_is_never_echoed(ws, raw):
+    """Only validated values go back: a lone surrogate in a reply crashed the socket (1011)."""
+    frame = await reply_to(ws, raw)
+    assert frame["type"] == "error"
+    assert frame["code"] in {"unknown_type", "invalid"}, frame
+    assert "client_id" not in frame
+    assert len(frame["message"]) < 200
+    await still_open(ws)

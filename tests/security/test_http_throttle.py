@@ -34,6 +34,7 @@ def test_login_attempts_are_limited_per_ip(client, settings):
     )
     assert response.status_code == 429
     assert 1 <= int(response["Retry-After"]) <= 3600
+    assert "Слишком много попыток" in response.content.decode()
     # Another address still reaches the form.
     assert attempt(client, "user-y", "198.51.100.20") == 200
 
@@ -42,6 +43,15 @@ def test_login_attempts_are_limited_per_username_across_ips(client, settings):
     settings.LOGIN_RATE_LIMIT_PER_USERNAME = "5/h"
     statuses = [attempt(client, "operator", f"203.0.113.{n}") for n in range(1, 7)]
     assert statuses == [200] * 5 + [429]
+
+
+def test_spellings_of_one_username_share_its_limit(client, settings):
+    """Spaces, full-width letters and case make no new bucket: the form logs each in as one user."""
+    settings.LOGIN_RATE_LIMIT_PER_USERNAME = "5/h"
+    spellings = ["operator", " operator", "operator\t", "\uff4fperator", "OPERATOR"]
+    statuses = [attempt(client, name, f"203.0.113.{n}") for n, name in enumerate(spellings, 1)]
+    assert statuses == [200] * 5
+    assert attempt(client, "Operator ", "203.0.113.99") == 429
 
 
 def test_the_admin_login_shares_the_limit(client, settings):

@@ -292,3 +292,38 @@ def test_ordinary_questions_pass(sentence):
 
 def test_the_offending_word_is_reported_as_typed():
     assert offending_word("Добрый день, вы xyeсосы") == "xyeсосы"
+
+
+# Disguises made of other scripts' look-alikes and Unicode oddities (issue 15,
+# item 9): undone with Unicode's confusables data (TR39), NFKC, the letter a
+# symbol's Unicode name spells, and Default_Ignorable code points dropped.
+UNICODE_DISGUISES = [
+    "пiздец",  # Latin i
+    "піздец",  # Ukrainian і
+    "п1здец",  # a digit
+    "χуй",  # Greek chi
+    "хүй",  # Cyrillic straight u (Tatar, Kazakh)
+    "ху\u3164й",  # the Hangul filler inside the word
+    "ху\uffa0й",  # its half-width form
+    "х\u00adуй",  # a soft hyphen
+    "fυck",  # Greek upsilon
+    "ƒuck",  # f with hook
+    "\U0001f175\U0001f184\U0001f172\U0001f17a",  # negative squared letters
+    "\U0001f1eb\U0001f1fa\U0001f1e8\U0001f1f0",  # regional indicator letters
+    "ｆｕｃｋ",  # full-width
+    "𝐟𝐮𝐜𝐤",  # mathematical bold
+]
+
+
+@pytest.mark.parametrize("text", UNICODE_DISGUISES)
+def test_unicode_disguises_are_refused(text):
+    assert not is_clean(text), text
+
+
+# Tatar words, with the letters the confusables data folds (ү, ө, һ, ә, җ, ң).
+TATAR = ["Түбән Кама", "Әлмәт", "Бөгелмә", "Һөнәр", "җәй", "Иске Казан", "рәхмәт", "сәлам"]
+
+
+@pytest.mark.parametrize("text", TATAR)
+def test_tatar_words_pass(text):
+    assert is_clean(text), text

@@ -26,6 +26,16 @@ async def test_the_same_text_a_fourth_time_in_two_minutes_is_throttled(visitor_f
     assert (await send_and_settle(socket, "А для детей?"))["type"] == "message_ack"
 
 
+@pytest.mark.parametrize("tail", ["\u200b", "\u3164", "\ufeff", "\u2060\u200d"])
+async def test_invisible_characters_do_not_make_another_text(visitor_from, tail):
+    socket = await visitor_from()
+    for n in range(3):
+        frame = await send_and_settle(socket, "Есть скидки?" + tail * n)
+        assert frame["type"] == "message_ack"
+    refused = await send_and_settle(socket, "Есть\u200b скидки?" + tail * 3)
+    assert (refused["code"], refused["limit"]) == ("rate_limited", "repeat")
+
+
 async def test_repeats_are_counted_per_session(visitor_from):
     first = await visitor_from()
     second = await visitor_from()

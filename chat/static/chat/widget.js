@@ -92,10 +92,14 @@
   const ICON_CLOSE = "M6 6l12 12M18 6L6 18";
   const ICON_SEND = "M3 11l18-8-8 18-2-8-8-2z";
 
+  // What becomes a link. The server counts links with this very line (chat/links.py
+  // reads it from this file), so the link limits see what visitors will click.
+  const LINK_PATTERN = /https?:\/\/[^\s<>"'«»]+/gi;
+
   /** Text with safe links: http(s) only, new tab, no opener. Line breaks kept by CSS. */
   function renderText(node, text) {
     node.textContent = "";
-    const pattern = /https?:\/\/[^\s<>"'«»]+/gi;
+    const pattern = new RegExp(LINK_PATTERN);
     let last = 0;
     let match;
     while ((match = pattern.exec(text))) {
