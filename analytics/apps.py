@@ -12,3 +12,10 @@ class AnalyticsConfig(AppConfig):
         from analytics import signals
 
         signals.connect()
+        # The socket shell (chat/transport.py) counts sockets and error frames
+        # through this hook; chat never imports analytics.
+        from analytics.counters import error_frame_sent
+        from analytics.sockets import socket_open
+        from chat.hooks import SocketObserver, install_socket_observer
+
+        install_socket_observer(SocketObserver(socket_open, error_frame_sent))

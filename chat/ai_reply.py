@@ -20,8 +20,8 @@ from ai.types import AIRequest
 from chat import actions
 from chat.errors import ClientError
 from chat.events import ai_chunk_frame, ai_typing_frame, session_group
+from chat.hooks import support_line
 from chat.publish import Outgoing, run_action, run_action_collected, send_events
-from support import actions as support_actions
 from tatartours.redis import get_redis
 
 logger = logging.getLogger(__name__)
@@ -174,8 +174,6 @@ async def hand_off(session_pk: int, reason: str) -> None:
     its AI task, which is this one; the request must still complete.
     """
     try:
-        await asyncio.shield(
-            support_actions.request_support_async(session_pk=session_pk, reason=reason)
-        )
+        await asyncio.shield(support_line().request_support(session_pk=session_pk, reason=reason))
     except ClientError as error:
         logger.warning("AI handoff for session %s refused: %s", session_pk, error)

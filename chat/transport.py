@@ -1,7 +1,8 @@
 """The WebSocket shell shared by the visitor and operator sockets.
 
 It turns frames into handler calls and every failure into the contract's
-`error` frame; it holds no business rule. Handlers are methods named in
+`error` frame; it holds no business rule, and it is instrumented only
+through `chat.hooks.SocketObserver` (analytics installs it). Handlers are methods named in
 `handlers`, keyed by frame type.
 """
 
@@ -19,9 +20,8 @@ from django.db import InterfaceError, OperationalError
 from django.utils.translation import gettext as _
 from redis.exceptions import RedisError
 
-from analytics.counters import error_frame_sent
-from analytics.sockets import socket_open
 from chat.errors import ClientError
+from chat.hooks import socket_observer
 from chat.wire import decode_frame
 
 logger = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ class FrameConsumer(AsyncWebsocketConsumer):
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         # The open-socket gauge covers the consumer's whole life, however it ends.
-        with socket_open(type(self).__name__):
+        with socket_observer().socket_open(type(self).__name__):
             await super().__call__(scope, receive, send)
 
     # --- the channel layer going away (Redis down or restarted) ----------------
@@ -123,9 +123,9 @@ class FrameConsumer(AsyncWebsocketConsumer):
 
     async def send_frame(self, frame: dict[str, Any]) -> None:
         if frame.get("type") == "error":
-            # Prometheus count by code, and the daily rate_limited/moderated figures
-            # (a fire-and-forget Redis increment; never raises, never waits on the DB).
-            error_frame_sent(str(frame.get("code", "")))
+            # Instrumentation (analytics installs it: a Prometheus count by code
+            # and the daily refusal figures); never raises, never waits on the DB.
+            socket_observer().error_frame_sent(str(frame.get("code", "")))
         await self.send(text_data=json.dumps(frame, ensure_ascii=False))
 
     async def chat_event(self, event: dict[str, Any]) -> None:

@@ -1,7 +1,8 @@
-"""The support side of the visitor socket: what `chat.consumers` delegates here.
+"""The support side of the visitor socket: the `chat.hooks.SupportLine` this app installs.
 
 Kept apart so the visitor consumer stays a shell and every support rule
-lives in the support app.
+lives in the support app; chat reaches these only through the hook
+(support/apps.py installs `LINE`), so it never imports support.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from chat.hooks import SupportOutcome
 from chat.models import ChatSession
 from chat.publish import run_action
 from support import actions, presence
@@ -96,3 +98,34 @@ async def end_support(*, session_pk: int) -> None:
     """The visitor's `end_support`: leave the queue, or end the operator conversation."""
     await run_action(actions.end_support_by_visitor, session_pk=session_pk)
     await announce_queue()
+
+
+async def request_support(*, session_pk: int, reason: str) -> SupportOutcome:
+    """The visitor or the AI's handoff asks for a person (support.actions.request_support_async)."""
+    return await actions.request_support_async(session_pk=session_pk, reason=reason)
+
+
+def unrated_conversation(session_pk: int) -> int | None:
+    """The newest closed operator conversation of the session that has no rating yet."""
+    return (
+        SupportRequest.objects.filter(
+            session_id=session_pk, status=SupportRequest.Status.CLOSED, rating__isnull=True
+        )
+        .order_by("-closed_at")
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
+class VisitorSupportLine:
+    """`chat.hooks.SupportLine`: the functions above, as the visitor's conversation calls them."""
+
+    request_support = staticmethod(request_support)
+    visitor_registered = staticmethod(visitor_registered)
+    visitor_left = staticmethod(visitor_left)
+    leave_offline_ticket = staticmethod(leave_offline_ticket)
+    end_support = staticmethod(end_support)
+    unrated_conversation = staticmethod(unrated_conversation)
+
+
+LINE = VisitorSupportLine()
