@@ -12,10 +12,12 @@ class AnalyticsConfig(AppConfig):
         from analytics import signals
 
         signals.connect()
-        # The socket shell (chat/transport.py) counts sockets and error frames
-        # through this hook; chat never imports analytics.
+        # The socket shell (chat/transport.py) and the message path's prebuilt
+        # SQL report through this hook; chat never imports analytics.
         from analytics.counters import error_frame_sent
         from analytics.sockets import socket_open
-        from chat.hooks import SocketObserver, install_socket_observer
+        from chat.hooks import Instrumentation, install_instrumentation
 
-        install_socket_observer(SocketObserver(socket_open, error_frame_sent))
+        install_instrumentation(
+            Instrumentation(socket_open, error_frame_sent, signals.message_stored)
+        )

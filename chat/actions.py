@@ -27,7 +27,7 @@ from chat.events import (
     session_group,
     visitor_message_frame,
 )
-from chat.hooks import support_line
+from chat.hooks import instrumentation, support_line
 from chat.message_rows import (
     is_answered_by_ai,
     lock_session,
@@ -223,11 +223,12 @@ def post_visitor_message(
         message = ChatMessage(
             session=session, author=ChatMessage.Author.VISITOR, text=text, client_id=client_id
         )
-        insert(message)
+        message = insert(message)
     except IntegrityError:
         raise ClientError(
             "invalid", _("This client_id was already used."), client_id=client_id
         ) from None
+    instrumentation().message_stored(message)
 
     update = ["last_activity_at"]
     session.last_activity_at = message.created_at
@@ -344,7 +345,8 @@ def store_ai_answer(*, session_pk: int, reply_to: int, answer: AIAnswer) -> Chat
         ai_error=answer.error[:300],
         meta=answer.meta,
     )
-    insert(message)
+    message = insert(message)
+    instrumentation().message_stored(message)
     session.last_activity_at = message.created_at
     session.ai_tokens_used += (answer.prompt_tokens or 0) + (answer.completion_tokens or 0)
     update = ["last_activity_at", "ai_tokens_used"]

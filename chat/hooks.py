@@ -7,9 +7,9 @@ keep it so in `make lint` and CI). Where the visitor socket or a chat action
 must reach the support line (ask for a person, note that a visitor came or
 left, find the operator conversation a rating belongs to), it calls the
 `SupportLine` that the support app installs when Django starts
-(`support/apps.py`). The socket shell's instrumentation (sockets open,
-error frames sent) is a `SocketObserver` that analytics installs; without
-one the shell simply counts nothing.
+(`support/apps.py`). Instrumentation (sockets open and error frames sent by
+the socket shell, messages the actions store with prebuilt SQL) is an
+`Instrumentation` that analytics installs; without one nothing is counted.
 """
 
 from __future__ import annotations
@@ -18,9 +18,12 @@ import contextlib
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from django.core.exceptions import ImproperlyConfigured
+
+if TYPE_CHECKING:
+    from chat.models import ChatMessage
 
 Frame = dict[str, Any]
 SupportOutcome = Literal["queued", "pending", "operator", "unavailable"]
@@ -60,20 +63,28 @@ class SupportLine(Protocol):
 
 
 @dataclass(frozen=True)
-class SocketObserver:
-    """Instrumentation of the socket shell (chat/transport.py); both must never raise."""
+class Instrumentation:
+    """What the chat reports as it runs; none of these may raise or wait."""
 
-    socket_open: Callable[[str], AbstractContextManager[None]]  # for a consumer class's name
-    error_frame_sent: Callable[[str], None]  # an `error` frame's code
+    # Wraps a socket's whole life; called with the consumer class's name.
+    socket_open: Callable[[str], AbstractContextManager[None]]
+    # An `error` frame sent, with its code.
+    error_frame_sent: Callable[[str], None]
+    # A message an action stored with prebuilt SQL (tatartours/lean_rows.py),
+    # inside its transaction: counted once that commits. Messages saved
+    # through the ORM are counted from post_save by the same observer.
+    message_stored: Callable[[ChatMessage], None]
 
 
-def _nothing_to_count(code: str) -> None:
+def _nothing(*args: Any) -> None:
     return None
 
 
 _support_line: SupportLine | None = None
-_observer = SocketObserver(
-    socket_open=lambda consumer: contextlib.nullcontext(), error_frame_sent=_nothing_to_count
+_instrumentation = Instrumentation(
+    socket_open=lambda consumer: contextlib.nullcontext(),
+    error_frame_sent=_nothing,
+    message_stored=_nothing,
 )
 
 
@@ -90,10 +101,10 @@ def support_line() -> SupportLine:
     return _support_line
 
 
-def install_socket_observer(observer: SocketObserver) -> None:
-    global _observer
-    _observer = observer
+def install_instrumentation(instruments: Instrumentation) -> None:
+    global _instrumentation
+    _instrumentation = instruments
 
 
-def socket_observer() -> SocketObserver:
-    return _observer
+def instrumentation() -> Instrumentation:
+    return _instrumentation

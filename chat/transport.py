@@ -2,13 +2,12 @@
 
 It turns frames into handler calls and every failure into the contract's
 `error` frame; it holds no business rule, and it is instrumented only
-through `chat.hooks.SocketObserver` (analytics installs it). Handlers are methods named in
+through `chat.hooks.Instrumentation` (analytics installs it). Handlers are methods named in
 `handlers`, keyed by frame type.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -21,7 +20,7 @@ from django.utils.translation import gettext as _
 from redis.exceptions import RedisError
 
 from chat.errors import ClientError
-from chat.hooks import socket_observer
+from chat.hooks import instrumentation
 from chat.wire import decode_frame
 
 logger = logging.getLogger(__name__)
@@ -50,35 +49,15 @@ class FrameConsumer(AsyncWebsocketConsumer):
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         # The open-socket gauge covers the consumer's whole life, however it ends.
-        with socket_observer().socket_open(type(self).__name__):
+        with instrumentation().socket_open(type(self).__name__):
             await super().__call__(scope, receive, send)
 
     # --- the channel layer going away (Redis down or restarted) ----------------
-    # Channels reads the layer in its dispatch loop; a Redis error there would
-    # kill the consumer ("Exception inside application", close 1011). The
-    # property below wraps the reader channels installs, so that the socket is
-    # instead told `unavailable` and closed with 1013: the client reconnects
+    # The project's layer (tatartours/channel_layer.py) turns a Redis error in
+    # Channels' dispatch loop into one `layer.lost` event instead of killing
+    # the consumer ("Exception inside application", close 1011): the socket
+    # is told `unavailable` and closed with 1013, and the client reconnects
     # and resyncs by message id (the groups died with Redis anyway).
-
-    _layer_lost = False
-
-    @property
-    def channel_receive(self) -> Callable[[], Awaitable[dict[str, Any]]]:
-        return self._guarded_channel_receive
-
-    @channel_receive.setter
-    def channel_receive(self, layer_receive: Callable[[], Awaitable[dict[str, Any]]]) -> None:
-        self._layer_receive = layer_receive
-
-    async def _guarded_channel_receive(self) -> dict[str, Any]:
-        if self._layer_lost:
-            await asyncio.Future()  # Never returns; the consumer ends on disconnect.
-        try:
-            return await self._layer_receive()
-        except DEPENDENCY_ERRORS as error:
-            self._layer_lost = True
-            logger.warning("channel layer lost in %s: %r", type(self).__name__, error)
-            return {"type": "layer.lost"}
 
     async def layer_lost(self, message: dict[str, Any]) -> None:
         await self.send_frame(unavailable_error().as_frame())
@@ -125,7 +104,7 @@ class FrameConsumer(AsyncWebsocketConsumer):
         if frame.get("type") == "error":
             # Instrumentation (analytics installs it: a Prometheus count by code
             # and the daily refusal figures); never raises, never waits on the DB.
-            socket_observer().error_frame_sent(str(frame.get("code", "")))
+            instrumentation().error_frame_sent(str(frame.get("code", "")))
         await self.send(text_data=json.dumps(frame, ensure_ascii=False))
 
     async def chat_event(self, event: dict[str, Any]) -> None:
