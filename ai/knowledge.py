@@ -21,10 +21,11 @@ from typing import Any
 
 from django.contrib.postgres.search import SearchQuery
 from django.db import connection
+from django.db.backends.postgresql.operations import DatabaseOperations as PostgresOperations
 
 from ai import catalog
 from ai.russian import Reading, places_in, read
-from tours.models import FaqEntry
+from tours.models import FaqEntry, faq_search_document, faq_search_ranking
 
 # Words that say nothing about which answer fits: greetings, politeness and
 # the site's own subject (every entry is about tours).
@@ -96,26 +97,27 @@ def search_faq(text: str, limit: int = 3) -> list[FaqHit]:
 # The FAQ is searched for every question the AI answers. Built by the ORM
 # (SearchVector, SearchRank) this statement took ~2 ms of Python to compile,
 # a fifth of the server's Python time per answer in the benchmark's profile;
-# prebuilt, one per number of terms, it is the same SQL for nothing. The WHERE
-# expression is the GIN index's (tours.FaqEntry.Meta.indexes) to the letter.
-_FAQ_DOCUMENT = (
-    "to_tsvector('russian'::regconfig, COALESCE(question, '') || ' ' || "
-    "COALESCE(answer, '') || ' ' || COALESCE(tags, ''))"
-)
-_FAQ_WEIGHTED = (
-    "setweight(to_tsvector('russian'::regconfig, COALESCE(question, '')), 'A') || "
-    "setweight(to_tsvector('russian'::regconfig, COALESCE(tags, '')), 'A') || "
-    "setweight(to_tsvector('russian'::regconfig, COALESCE(answer, '')), 'C')"
-)
+# prebuilt, one per number of terms, it is the same SQL for nothing. Its
+# document and ranking are tours.models' own expressions, compiled once by
+# Django with their constants inlined: the WHERE is the GIN index's
+# expression exactly, also under prepared statements.
+def _compiled(expression: Any) -> str:
+    query = FaqEntry.objects.all().query
+    sql, params = query.get_compiler(connection=connection).compile(
+        expression.resolve_expression(query)
+    )
+    operations = connection.ops
+    assert isinstance(operations, PostgresOperations), "FAQ search needs PostgreSQL"
+    return str(operations.compose_sql(sql, params))
 
 
 @cache
 def _faq_search_sql(terms: int) -> str:
     query = " || ".join(["plainto_tsquery('russian'::regconfig, %s)"] * terms)
     return (
-        f"SELECT id, question, answer, ts_rank({_FAQ_WEIGHTED}, q.query) AS rank "
-        f"FROM {FaqEntry._meta.db_table}, (SELECT {query} AS query) AS q "
-        f"WHERE is_published AND {_FAQ_DOCUMENT} @@ q.query "
+        f"SELECT id, question, answer, ts_rank({_compiled(faq_search_ranking())}, q.query) "
+        f"AS rank FROM {FaqEntry._meta.db_table}, (SELECT {query} AS query) AS q "
+        f"WHERE is_published AND {_compiled(faq_search_document())} @@ q.query "
         "ORDER BY rank DESC, position, id LIMIT %s"
     )
 
