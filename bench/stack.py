@@ -173,7 +173,8 @@ class Stack:
         port = free_port()
         if kind == "daphne":
             argv = [
-                sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+                sys.executable, "-m", "tatartours.daphne_server",
+                "-b", "127.0.0.1", "-p", str(port),
                 "--websocket-max-message-size", "65536",
                 "--websocket-max-frame-size", "65536",
                 "--ping-interval", str(PING_INTERVAL_SECONDS),
