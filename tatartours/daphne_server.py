@@ -50,7 +50,12 @@ class ContractServer(Server):
     def __init__(self, *args: Any, ready_callable: Callable[[], None] | None = None, **kwargs: Any):
         def ready() -> None:
             self.ws_factory.protocol = ContractWebSocketProtocol
-            self.ws_factory.setProtocolOptions(failByDrop=False)
+            # autobahn's setProtocolOptions resets allowNullOrigin to False unless
+            # given; keep daphne's True (Channels' origin validator answers a
+            # `null` Origin with the 403 the contract wants).
+            self.ws_factory.setProtocolOptions(
+                failByDrop=False, allowNullOrigin=self.ws_factory.allowNullOrigin
+            )
             if ready_callable is not None:
                 ready_callable()
 
