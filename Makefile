@@ -29,7 +29,7 @@ run: venv
 	$(MAKE) serve
 
 serve: venv
-	$(BIN)/daphne -b $(HOST) -p $(PORT) \
+	$(BIN)/python -m tatartours.daphne_server -b $(HOST) -p $(PORT) \
 		--websocket-max-message-size 65536 --websocket-max-frame-size 65536 --ping-interval 30 \
 		tatartours.asgi:application
 
@@ -68,6 +68,7 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
+	$(BIN)/lint-imports
 
 format: venv
 	$(BIN)/ruff check --fix .

@@ -10,7 +10,7 @@ which is an `unknown_tool`) books nothing.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -18,8 +18,14 @@ from django.conf import settings
 from ai import catalog
 from tours import booking as bookings
 
-if TYPE_CHECKING:
-    from ai.tools import ToolRun
+
+class ToolRun(Protocol):
+    """What this tool needs of `ai.tools.ToolRun` (tools imports this module, not back)."""
+
+    booking_proposals: list[dict[str, Any]]
+
+    def saw_tours(self, tours: list[dict[str, Any]]) -> None: ...
+
 
 NAME = "propose_booking"
 # One card per answer: a visitor confirms one booking at a time.

@@ -12,3 +12,12 @@ class AnalyticsConfig(AppConfig):
         from analytics import signals
 
         signals.connect()
+        # The socket shell (chat/transport.py) and the message path's prebuilt
+        # SQL report through this hook; chat never imports analytics.
+        from analytics.counters import error_frame_sent
+        from analytics.sockets import socket_open
+        from chat.hooks import Instrumentation, install_instrumentation
+
+        install_instrumentation(
+            Instrumentation(socket_open, error_frame_sent, signals.message_stored)
+        )

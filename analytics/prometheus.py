@@ -153,15 +153,14 @@ def multiprocess_dir() -> str | None:
     return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
 
 
-def scrape_registry() -> CollectorRegistry:
-    """What one scrape of /metrics reports, built per request."""
+def scrape_registry(*collectors: Collector) -> CollectorRegistry:
+    """What one scrape of /metrics reports, built per request, with `collectors` added."""
     registry = CollectorRegistry(auto_describe=False)
     if multiprocess_dir():
         MultiProcessCollector(registry)
     else:
         registry.register(_ThisProcess())
     registry.register(LiveStateCollector())
-    from analytics.bookings import ChatBookingsCollector
-
-    registry.register(ChatBookingsCollector())
+    for collector in collectors:
+        registry.register(collector)
     return registry

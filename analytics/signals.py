@@ -1,9 +1,12 @@
 """Counts every stored chat message in Prometheus, whichever code path stores it.
 
-A `post_save` receiver rather than calls sprinkled through the action
-modules: visitor, AI, operator and system messages are created by several
-apps, and a metric that misses one path silently is worse than no metric.
-The counter moves only once the message is committed.
+Visitor, AI, operator and system messages are created by several apps, and
+a metric that misses one path silently is worse than no metric: messages
+saved through the ORM are counted by a `post_save` receiver; the message
+path's actions, which write with prebuilt SQL (tatartours/lean_rows.py,
+no model signals), call `message_stored` themselves through
+`chat.hooks.instrumentation()`. The counter moves only once the message is
+committed.
 """
 
 from __future__ import annotations
@@ -61,22 +64,26 @@ def observe_message(
         logger.warning("could not record message metrics", exc_info=True)
 
 
-def _message_saved(sender: Any, instance: ChatMessage, created: bool, **kwargs: Any) -> None:
-    if not created or kwargs.get("raw"):
-        return
+def message_stored(message: ChatMessage) -> None:
+    """Count `message`, just written in the current transaction, once that commits."""
     # Read the values now: the instance may change before the commit.
     observe = functools.partial(
         observe_message,
-        author=instance.author,
-        source=instance.ai_source,
-        model=instance.ai_model,
-        fallback=instance.ai_fallback_used,
-        latency_ms=instance.ai_latency_ms,
-        first_token_ms=instance.ai_first_token_ms,
-        prompt_tokens=instance.ai_prompt_tokens,
-        completion_tokens=instance.ai_completion_tokens,
+        author=message.author,
+        source=message.ai_source,
+        model=message.ai_model,
+        fallback=message.ai_fallback_used,
+        latency_ms=message.ai_latency_ms,
+        first_token_ms=message.ai_first_token_ms,
+        prompt_tokens=message.ai_prompt_tokens,
+        completion_tokens=message.ai_completion_tokens,
     )
     transaction.on_commit(observe)
+
+
+def _message_saved(sender: Any, instance: ChatMessage, created: bool, **kwargs: Any) -> None:
+    if created and not kwargs.get("raw"):
+        message_stored(instance)
 
 
 def connect() -> None:

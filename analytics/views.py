@@ -29,6 +29,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from prometheus_client.exposition import choose_encoder
 
+from analytics.bookings import ChatBookingsCollector
 from analytics.counters import flush_buffer
 from analytics.dashboard import build_charts
 from analytics.metrics import Period
@@ -177,4 +178,5 @@ def prometheus_metrics(request: HttpRequest) -> HttpResponse:
     # The format Prometheus asks for (classic text or OpenMetrics), as prometheus-client's
     # own HTTP server does.
     encode, content_type = choose_encoder(request.headers.get("Accept", ""))
-    return HttpResponse(encode(scrape_registry()), content_type=content_type)
+    registry = scrape_registry(ChatBookingsCollector())
+    return HttpResponse(encode(registry), content_type=content_type)

@@ -1,7 +1,7 @@
 """`python -m bench run [--scenario NAME ...]`: the benchmark from one command.
 
-Creates its own database and Redis database, starts the fake model, the
-servers and the load generators for each scenario, stops everything, prints
+Creates its own database (fresh for each scenario) and starts its own Redis,
+the fake model, the servers and the load generators for each scenario, stops everything, prints
 a table and writes bench/results/<timestamp>.json. See docs/benchmarks.md.
 """
 
@@ -105,9 +105,16 @@ def main(argv: list[str] | None = None) -> int:
     }
     stack.RESULTS.mkdir(parents=True, exist_ok=True)
     print(f"benchmark {stamp}: {', '.join(names)}", flush=True)
-    with stack.bench_database(), stack.bench_redis():
+    with stack.bench_database(), stack.bench_redis() as redis_url:
+        # The floor runs the same server and loads the same layer as the chat:
+        # both come from these settings and options (docs/benchmarks.md).
+        report["channel_layer"] = stack.channel_layer_backend(stack.server_env(**extra_env))
+        report["redis"] = redis_url
+        print(f"channel layer {report['channel_layer']}, redis {redis_url}", flush=True)
         for name in names:
             print(f"-- {name}", flush=True)
+            # Every scenario starts from the migrated schema and an empty Redis.
+            stack.fresh_database()
             stack.flush_redis()
             with stack.running(stack.RESULTS / f"logs-{stamp}") as processes:
                 result = run_scenario(processes, SCENARIOS[name], options)

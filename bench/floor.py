@@ -42,13 +42,15 @@ class RelayFloorConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        # `origin`: the chat's layer skips the sender, as it does for chat frames.
         await self.channel_layer.group_send(
             self.group, {"type": "relay.text", "text": text_data, "origin": self.channel_name}
         )
 
     async def relay_text(self, event: dict[str, Any]) -> None:
-        await self.send(text_data=event["text"])
+        # The sender is a member of the group too and drops its own text, as
+        # the chat's sockets drop an event whose `origin` they are.
+        if event["origin"] != self.channel_name:
+            await self.send(text_data=event["text"])
 
 
 application = ProtocolTypeRouter(

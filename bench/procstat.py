@@ -52,15 +52,6 @@ def cmdline(pid: int) -> str:
         return ""
 
 
-def pids_named(*names: str) -> list[int]:
-    """Processes whose command name (comm) is one of `names`."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and command_name(int(entry.name)) in names:
-            found.append(int(entry.name))
-    return sorted(found)
-
-
 def machine_cpu_seconds() -> float:
     """CPU seconds spent by every process on the machine (user + nice + system + irq)."""
     first = Path("/proc/stat").read_text().splitlines()[0].split()

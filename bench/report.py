@@ -18,7 +18,7 @@ SHOWN = [
     "idle_cpu_redis_percent", "idle_cpu_postgres_percent",
     "cpu_ms_per_message", "cpu_server_ms_per_message", "cpu_postgres_ms_per_message",
     "cpu_redis_ms_per_message", "db_transactions_per_message", "db_rows_read_per_message",
-    "cpu_server_s", "cpu_postgres_s", "cpu_redis_s",
+    "cpu_server_s", "cpu_postgres_s", "cpu_redis_s", "cpu_postgres_shared_s",
     "cpu_fake_model_s", "cpu_generator_s", "cpu_other_processes_s",
     "generator_cpu_share_max", "generator_lateness_p99_ms", "generator_lateness_max_ms",
 ]  # fmt: skip

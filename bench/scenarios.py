@@ -24,8 +24,9 @@ from bench.stack import (
     Generator,
     Process,
     Stack,
+    postgres_backend_pids,
     postgres_counters,
-    postgres_pids,
+    postgres_shared_pids,
     redis_pids,
     server_env,
 )
@@ -236,7 +237,8 @@ class Run:
     def groups(self, generators: list[Generator]) -> dict[str, list[int]]:
         return {
             "server": [s.pid for s in self.servers],
-            "postgres": postgres_pids(),
+            "postgres": postgres_backend_pids(),
+            "postgres_shared": postgres_shared_pids(),
             "redis": redis_pids(),
             "fake_model": [self.fake.pid] if self.fake else [],
             "generator": [g.pid for g in generators],
@@ -318,6 +320,8 @@ def cpu_metrics(raw: dict[str, Any], messages: int | None = None) -> dict[str, A
         "cpu_server_s": cpu["server"],
         "cpu_postgres_s": cpu["postgres"],
         "cpu_redis_s": cpu["redis"],
+        # The cluster's shared processes also work for every other database: not ours alone.
+        "cpu_postgres_shared_s": cpu["postgres_shared"],
         "cpu_fake_model_s": cpu["fake_model"],
         "cpu_generator_s": cpu["generator"],
         # CPU of every other process on the machine during the run: noise to know about.

@@ -1,20 +1,28 @@
 """Everything a benchmark run needs on this machine, started and stopped by the runner.
 
-- its own PostgreSQL database (created, migrated, dropped at the end) and its
-  own Redis database number (flushed before and after, never another one);
+- its own PostgreSQL database, migrated once into a template and copied
+  fresh for every scenario (so rows left by one run cannot drift the next),
+  dropped at the end;
+- its own redis-server on a free port, no persistence, flushed before every
+  scenario and stopped at the end: the Redis CPU it reports is that process
+  alone, never another instance on the machine;
 - the fake OpenRouter server (tests/fakes/openrouter.py) streaming with a
   given time to first token and tokens per second;
 - one or more server processes (daphne by default, uvicorn for comparison),
   with production settings in benchmark mode;
 - load generator processes (bench/loadgen.py), driven over pipes.
 
-All of it listens on loopback only, on free ports.
+All of it listens on loopback only, on free ports. CPU is counted for these
+processes only: the servers, the fake model, the generators, our Redis and
+the PostgreSQL backends serving our database (the cluster's shared processes
+are reported apart: they also work for every other database on the machine).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -28,14 +36,13 @@ from typing import Any
 import psycopg
 import redis
 
-from bench import procstat
 from tests.servers import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 DB_NAME = os.environ.get("BENCH_DB_NAME", "tatartours_bench")
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/7")
+TEMPLATE_NAME = f"{DB_NAME}_template"
 FAKE_MODULE = os.environ.get("BENCH_FAKE_MODULE", "tests.fakes.openrouter")
 # As in production (Makefile, Dockerfile, docker-compose.yml): a ping per socket
 # every 30 s, not daphne's 20; pings were most of an idle process's CPU.
@@ -43,20 +50,25 @@ PING_INTERVAL_SECONDS = 30
 BENCH_SECRET = "benchmark-only-secret-key-not-for-production-0123456789abcdefghij"  # noqa: S105
 
 
-def database_url() -> str:
+def database_url(name: str = DB_NAME) -> str:
     admin = psycopg.conninfo.conninfo_to_dict(PG_ADMIN_URL)
     user = admin.get("user", "postgres")
     host = admin.get("host", "127.0.0.1")
     port = admin.get("port", 5432)
-    return f"postgres://{user}@{host}:{port}/{DB_NAME}"
+    return f"postgres://{user}@{host}:{port}/{name}"
 
 
 def server_env(**extra: str) -> dict[str, str]:
     """Production settings in benchmark mode: the only differences are the mode's own."""
+    return base_env(**{"REDIS_URL": redis_url(), **extra})
+
+
+def base_env(**extra: str) -> dict[str, str]:
+    """`server_env` without Redis, for what needs none (the fake model); REDIS_URL unset."""
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("TATARTOURS_", "DJANGO_", "DEBUG", "TEST_"))
+        if not key.startswith(("TATARTOURS_", "DJANGO_", "DEBUG", "TEST_", "REDIS_URL"))
     }
     env.update(
         {
@@ -64,7 +76,6 @@ def server_env(**extra: str) -> dict[str, str]:
             "TATARTOURS_MODE": "benchmark",
             "SECRET_KEY": BENCH_SECRET,
             "DATABASE_URL": database_url(),
-            "REDIS_URL": REDIS_URL,
             "LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",
         }
@@ -137,7 +148,7 @@ class Stack:
             "--scenario",
             "echo",
         ]
-        process = self._spawn(f"fake-openrouter-{port}", argv, server_env(), port)
+        process = self._spawn(f"fake-openrouter-{port}", argv, base_env(), port)
         wait_for_port(port, timeout=30.0, process=process.popen)
         base_url = ""
         deadline = time.monotonic() + 10
@@ -162,7 +173,8 @@ class Stack:
         port = free_port()
         if kind == "daphne":
             argv = [
-                sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+                sys.executable, "-m", "tatartours.daphne_server",
+                "-b", "127.0.0.1", "-p", str(port),
                 "--websocket-max-message-size", "65536",
                 "--websocket-max-frame-size", "65536",
                 "--ping-interval", str(PING_INTERVAL_SECONDS),
@@ -213,52 +225,110 @@ def _admin() -> psycopg.Connection[Any]:
 
 @contextmanager
 def bench_database() -> Iterator[str]:
-    """A fresh, migrated database for this run; dropped afterwards."""
+    """Our database's template, migrated once for the run; dropped afterwards with the copy."""
     with _admin() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+        for name in (DB_NAME, TEMPLATE_NAME):
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{TEMPLATE_NAME}"')
     try:
         subprocess.run(
             [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
             cwd=ROOT,
-            env=server_env(),
+            env=base_env(DATABASE_URL=database_url(TEMPLATE_NAME)),
             check=True,
         )
         yield DB_NAME
     finally:
         with _admin() as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+            for name in (DB_NAME, TEMPLATE_NAME):
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def fresh_database() -> None:
+    """Our database as migrations left it: a copy of the template (a second, not a migrate)."""
+    with _admin() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{DB_NAME}" TEMPLATE "{TEMPLATE_NAME}"')
+
+
+@dataclass
+class RedisService:
+    """The bench's own redis-server: its URL and pid, once `bench_redis()` started it."""
+
+    url: str = ""
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
+
+REDIS = RedisService()
+
+
+def redis_url() -> str:
+    if not REDIS.url:
+        raise RuntimeError("the bench's Redis is not running (bench_redis())")
+    return REDIS.url
 
 
 @contextmanager
 def bench_redis() -> Iterator[str]:
-    """Our Redis database number, empty before and after (never any other number)."""
-    client = redis.Redis.from_url(REDIS_URL)
-    client.flushdb()
+    """A private redis-server on a free loopback port for the whole run.
+
+    Started here so that the Redis CPU of a run is this one process's: the
+    machine's shared instance serves tests and other programs too, and
+    counting every redis-server summed their work into ours.
+    """
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
+    port = free_port()
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    REDIS.url, REDIS.process = f"redis://127.0.0.1:{port}/0", process
     try:
-        yield REDIS_URL
+        wait_for_port(port, timeout=10.0, process=process)
+        yield REDIS.url
     finally:
-        client.flushdb()
-        client.close()
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+        REDIS.url, REDIS.process = "", None
 
 
 def flush_redis() -> None:
-    client = redis.Redis.from_url(REDIS_URL)
+    client = redis.Redis.from_url(redis_url())
     client.flushdb()
     client.close()
 
 
-def postgres_pids() -> list[int]:
-    """The backends serving our database and PostgreSQL's own shared processes."""
+def postgres_backend_pids() -> list[int]:
+    """The backends serving our database: the PostgreSQL work the run itself caused."""
     with _admin() as conn:
         rows = conn.execute(
-            "SELECT pid FROM pg_stat_activity "
-            "WHERE (datname = %s OR backend_type <> 'client backend') AND pid <> pg_backend_pid()",
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
             [DB_NAME],
         ).fetchall()
-    pids = [int(row[0]) for row in rows]
+    return sorted(int(row[0]) for row in rows)
+
+
+def postgres_shared_pids() -> list[int]:
+    """The cluster's own processes (postmaster, WAL writer, checkpointer...), shared by
+    every database on the machine: reported apart, never counted per message."""
+    with _admin() as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE backend_type <> 'client backend'"
+        ).fetchall()
+    pids = {int(row[0]) for row in rows}
     postmaster = {_parent(pid) for pid in pids}
-    return sorted(set(pids) | {p for p in postmaster if p > 1})
+    return sorted(pids | {p for p in postmaster if p > 1})
 
 
 POSTGRES_COUNTERS = (
@@ -287,7 +357,26 @@ def _parent(pid: int) -> int:
 
 
 def redis_pids() -> list[int]:
-    return procstat.pids_named("redis-server")
+    """Our redis-server only (bench_redis), never another instance on the machine."""
+    return [REDIS.pid] if REDIS.pid is not None else []
+
+
+def channel_layer_backend(env: dict[str, str]) -> str:
+    """The channel layer class the servers load with `env` (the chat's and the floor's)."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; "
+            "print(settings.CHANNEL_LAYERS['default']['BACKEND'])",
+        ],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return out.strip().splitlines()[-1]
 
 
 # --- load generators --------------------------------------------------------------

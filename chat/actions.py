@@ -27,6 +27,7 @@ from chat.events import (
     session_group,
     visitor_message_frame,
 )
+from chat.hooks import instrumentation, support_line
 from chat.message_rows import (
     is_answered_by_ai,
     lock_session,
@@ -244,11 +245,12 @@ def post_visitor_message(
         message = ChatMessage(
             session=session, author=ChatMessage.Author.VISITOR, text=text, client_id=client_id
         )
-        insert(message)
+        message = insert(message)
     except IntegrityError:
         raise ClientError(
             "invalid", _("This client_id was already used."), client_id=client_id
         ) from None
+    instrumentation().message_stored(message)
 
     update = ["last_activity_at"]
     session.last_activity_at = message.created_at
@@ -374,7 +376,8 @@ def store_ai_answer(*, session_pk: int, reply_to: int, answer: AIAnswer) -> Chat
         ai_error=answer.error[:300],
         meta=answer.meta,
     )
-    insert(message)
+    message = insert(message)
+    instrumentation().message_stored(message)
     session.last_activity_at = message.created_at
     session.ai_tokens_used += (answer.prompt_tokens or 0) + (answer.completion_tokens or 0)
     update = ["last_activity_at", "ai_tokens_used"]
@@ -398,20 +401,13 @@ def rate_conversation(*, session_pk: int, score: int, comment: str = "") -> Rati
     An operator conversation that has closed is rated first; otherwise the
     AI-only conversation of the session, once.
     """
-    from support.models import SupportRequest
-
     if not 1 <= score <= 5:
         raise ClientError("invalid", _("The rating must be a whole number from 1 to 5."))
     session = ChatSession.objects.select_for_update().get(pk=session_pk)
-    unrated = (
-        SupportRequest.objects.filter(session=session, status=SupportRequest.Status.CLOSED)
-        .filter(Q(rating__isnull=True))
-        .order_by("-closed_at")
-        .first()
-    )
+    unrated = support_line().unrated_conversation(session.pk)
     if unrated is not None:
         return Rating.objects.create(
-            session=session, support_request=unrated, score=score, comment=comment
+            session=session, support_request_id=unrated, score=score, comment=comment
         )
     if Rating.objects.filter(session=session, support_request__isnull=True).exists():
         raise ClientError("invalid", _("This conversation has already been rated."))

@@ -12,7 +12,6 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from chat.models import ChatMessage, ChatSession, Rating
-from support.models import SupportRequest
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -57,18 +56,6 @@ class RatingInline(ReadOnlyInline):
     fields = readonly_fields = ("score", "comment", "support_request", "created_at")
 
 
-class SupportRequestInline(ReadOnlyInline):
-    model = SupportRequest
-    fields = readonly_fields = (
-        "status",
-        "operator",
-        "requested_at",
-        "assigned_at",
-        "first_reply_at",
-        "closed_at",
-    )
-
-
 @admin.register(ChatSession)
 class ChatSessionAdmin(ReadOnlyAdmin):
     list_display = ["public_id", "status", "user", "tour", "created_at", "last_activity_at"]
@@ -89,7 +76,8 @@ class ChatSessionAdmin(ReadOnlyAdmin):
         "token_expires_at",
     ]
     exclude = ["token_hash"]
-    inlines = [SupportRequestInline, RatingInline, TranscriptInline]
+    # support/admin.py adds the session's support requests in front of these.
+    inlines = [RatingInline, TranscriptInline]
 
 
 @admin.register(ChatMessage)

@@ -21,9 +21,8 @@ from ai.types import AIRequest, SupportLine
 from chat import actions
 from chat.errors import ClientError
 from chat.events import ai_chunk_frame, ai_typing_frame, session_group
+from chat.hooks import support_line
 from chat.publish import Outgoing, run_action, run_action_collected, send_events
-from support import actions as support_actions
-from support.hours import working_hours_label
 from tatartours.redis import get_redis
 
 logger = logging.getLogger(__name__)
@@ -180,7 +179,7 @@ async def _generate(session_pk: int, request: AIRequest, *, owner: str, send: Se
     batcher = ChunkBatcher(send, request.reply_to)
     try:
         answer = await agent.answer(
-            request, on_text=batcher.add, support=partial(support_line, session_pk)
+            request, on_text=batcher.add, support=partial(handoff_outlook, session_pk)
         )
         await batcher.flush()
         stored, committed = await run_action_collected(
@@ -198,22 +197,9 @@ async def _generate(session_pk: int, request: AIRequest, *, owner: str, send: Se
     return stored is not None
 
 
-async def support_line(session_pk: int) -> SupportLine:
-    """What asking for an operator would do now: the model words its handoff by it.
-
-    Read only; `hand_off` makes the request after the answer is stored, and
-    the visitor then gets `support_pending` or `support_unavailable`.
-    """
-    unavailable = await support_actions.unavailable_now()
-    state, position = await run_action(support_actions.support_line, session_pk)
-    if state == "operator":
-        return SupportLine("operator")
-    if state == "pending":
-        return SupportLine("pending", position=position)
-    if unavailable is not None:
-        hours = working_hours_label() if unavailable == "outside_hours" else ""
-        return SupportLine("unavailable", reason=unavailable, working_hours=hours)
-    return SupportLine("queued", position=position)
+async def handoff_outlook(session_pk: int) -> SupportLine:
+    """What asking for an operator would do now, from the support app (chat.hooks)."""
+    return await support_line().handoff_outlook(session_pk=session_pk)
 
 
 async def hand_off(session_pk: int, reason: str) -> None:
@@ -223,8 +209,6 @@ async def hand_off(session_pk: int, reason: str) -> None:
     its AI task, which is this one; the request must still complete.
     """
     try:
-        await asyncio.shield(
-            support_actions.request_support_async(session_pk=session_pk, reason=reason)
-        )
+        await asyncio.shield(support_line().request_support(session_pk=session_pk, reason=reason))
     except ClientError as error:
         logger.warning("AI handoff for session %s refused: %s", session_pk, error)

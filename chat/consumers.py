@@ -1,6 +1,6 @@
 """The visitor socket `/ws/chat/` (see docs/protocol.md).
 
-A shell: parse, validate, delegate to `chat.actions` / `support.actions`,
+A shell: parse, validate, delegate to `chat.actions` / the support line (`chat.hooks`),
 send the result. The AI answer runs as this consumer's own task so the
 socket keeps receiving (typing, takeover, disconnect) while it is generated.
 """
@@ -22,6 +22,7 @@ from chat import actions, booking, guards
 from chat.ai_reply import answer_pending
 from chat.errors import ClientError
 from chat.events import message_ack_frame, registered_frame, session_group
+from chat.hooks import support_line
 from chat.publish import run_action, run_action_from, send_events
 from chat.transport import (
     CLOSE_TRY_AGAIN_LATER,
@@ -41,8 +42,6 @@ from chat.wire import (
     require_slug,
     require_uuid,
 )
-from support import actions as support_actions
-from support import visitor as support_visitor
 
 logger = logging.getLogger(__name__)
 
@@ -109,7 +108,7 @@ class VisitorConsumer(FrameConsumer):
             self._ai_task.cancel()
         if self.session_pk is not None:
             # The support queue abandons a waiting chat whose visitor has gone.
-            await support_visitor.visitor_left(
+            await support_line().visitor_left(
                 session_pk=self.session_pk, socket_id=self.channel_name
             )
         if self.group:
@@ -158,7 +157,7 @@ class VisitorConsumer(FrameConsumer):
             registered_frame(registration.session, registration.token, registration.messages)
         )
         # Waiting for or talking to an operator: say so again (position, who).
-        for frame in await support_visitor.visitor_registered(
+        for frame in await support_line().visitor_registered(
             session_pk=registration.session.pk,
             status=registration.session.status,
             socket_id=self.channel_name,
@@ -196,9 +195,7 @@ class VisitorConsumer(FrameConsumer):
             # "Позовите оператора": a person answers instead of the AI, if one can;
             # with nobody available the AI still answers (and the visitor gets
             # support_unavailable with the offline form).
-            outcome = await support_actions.request_support_async(
-                session_pk=session_pk, reason=text[:500]
-            )
+            outcome = await support_line().request_support(session_pk=session_pk, reason=text[:500])
             if outcome != "unavailable":
                 return
         if posted.needs_ai:
@@ -221,7 +218,7 @@ class VisitorConsumer(FrameConsumer):
         guards.check_text(reason)
         assert self.session_public_id is not None
         await guards.check_support_cycle("request", self.session_public_id, self.channel_name)
-        await support_actions.request_support_async(session_pk=session_pk, reason=reason)
+        await support_line().request_support(session_pk=session_pk, reason=reason)
 
     async def on_rate(self, data: dict[str, Any]) -> None:
         session_pk = self._require_session()
@@ -235,14 +232,14 @@ class VisitorConsumer(FrameConsumer):
 
     async def on_offline_ticket(self, data: dict[str, Any]) -> None:
         await guards.check_offline_ticket(self.client_ip, self.session_public_id)
-        frame = await support_visitor.leave_offline_ticket(session_pk=self.session_pk, data=data)
+        frame = await support_line().leave_offline_ticket(session_pk=self.session_pk, data=data)
         await self.send_frame(frame)
 
     async def on_end_support(self, data: dict[str, Any]) -> None:
         session_pk = self._require_session()
         assert self.session_public_id is not None
         await guards.check_support_cycle("end", self.session_public_id, self.channel_name)
-        await support_visitor.end_support(session_pk=session_pk)
+        await support_line().end_support(session_pk=session_pk)
 
     async def on_booking_request(self, data: dict[str, Any]) -> None:
         """The tour page's «Забронировать»: a confirmation card for that tour (chat/booking.py)."""

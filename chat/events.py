@@ -11,6 +11,7 @@ from typing import Any, Literal, NotRequired, TypedDict
 from uuid import UUID
 
 from chat.models import ChatMessage, ChatSession
+from chat.names import display_name
 
 Author = Literal["visitor", "ai", "operator", "system"]
 
@@ -46,8 +47,6 @@ def isoformat(message: ChatMessage) -> str:
 
 
 def operator_name(message: ChatMessage) -> str:
-    from support.names import display_name
-
     return display_name(message.operator) if message.operator else ""
 
 

@@ -3,6 +3,9 @@
 Each function is one round trip inside the caller's transaction and returns
 model instances, so the actions in chat/actions.py and support/actions.py
 read like ORM code and keep their rules; only the query compiler is skipped.
+Every table and column is named through the models (`lean_rows.column`,
+`table`, `select_list`): a renamed field fails here at once, a changed
+column follows by itself.
 """
 
 from __future__ import annotations
@@ -13,17 +16,16 @@ from uuid import UUID
 from django.db import connection
 
 from chat.models import ChatMessage, ChatSession
-from tatartours.lean_rows import fetch_optional, fetch_row, select_list
+from tatartours.lean_rows import column, fetch_optional, fetch_row, select_list, table
 from tours.models import Tour
 
 
 @cache
 def _session_sql(by: str) -> str:
-    session, tour = ChatSession._meta.db_table, Tour._meta.db_table
     return (
-        f"SELECT {select_list(ChatSession)}, {tour}.slug FROM {session} "
-        f"LEFT JOIN {tour} ON {tour}.id = {session}.tour_id "
-        f"WHERE {session}.{by} = %s FOR UPDATE OF {session}"
+        f"SELECT {select_list(ChatSession)}, {column(Tour, 'slug')} FROM {table(ChatSession)} "
+        f"LEFT JOIN {table(Tour)} ON {column(Tour, 'id')} = {column(ChatSession, 'tour')} "
+        f"WHERE {column(ChatSession, by)} = %s FOR UPDATE OF {table(ChatSession)}"
     )
 
 
@@ -46,9 +48,9 @@ def lock_session_by_public_id(public_id: UUID | str) -> ChatSession | None:
 
 @cache
 def _by_client_id_sql() -> str:
-    table = ChatMessage._meta.db_table
     return (
-        f"SELECT {select_list(ChatMessage)} FROM {table} WHERE session_id = %s AND client_id = %s"
+        f"SELECT {select_list(ChatMessage)} FROM {table(ChatMessage)} "
+        f"WHERE {column(ChatMessage, 'session')} = %s AND {column(ChatMessage, 'client_id')} = %s"
     )
 
 
@@ -59,16 +61,32 @@ def message_by_client_id(session_pk: int, client_id: str) -> ChatMessage | None:
 CONTEXT_FIELDS = ["id", "author", "text", "reply_to_id"]
 
 
+@cache
+def _recent_sql() -> str:
+    columns = ", ".join(column(ChatMessage, name) for name in CONTEXT_FIELDS)
+    return (
+        f"SELECT {columns} FROM {table(ChatMessage)} "
+        f"WHERE {column(ChatMessage, 'session')} = %s AND {column(ChatMessage, 'author')} <> %s "
+        f"ORDER BY {column(ChatMessage, 'id')} DESC LIMIT %s"
+    )
+
+
 def recent_conversation(session_pk: int, limit: int) -> list[ChatMessage]:
     """The newest `limit` non-system messages, newest first, with only CONTEXT_FIELDS loaded."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT id, author, text, reply_to_id FROM {ChatMessage._meta.db_table} "
-            "WHERE session_id = %s AND author <> %s ORDER BY id DESC LIMIT %s",
-            [session_pk, ChatMessage.Author.SYSTEM, limit],
-        )
+        cursor.execute(_recent_sql(), [session_pk, ChatMessage.Author.SYSTEM, limit])
         rows = cursor.fetchall()
     return [ChatMessage.from_db(connection.alias, CONTEXT_FIELDS, row) for row in rows]
+
+
+@cache
+def _answered_sql() -> str:
+    reply_to = column(ChatMessage, "reply_to")
+    return (
+        f"SELECT 1 FROM {table(ChatMessage)} WHERE {column(ChatMessage, 'session')} = %s "
+        f"AND {column(ChatMessage, 'id')} > %s AND {column(ChatMessage, 'author')} = %s "
+        f"AND {reply_to} >= %s LIMIT 1"
+    )
 
 
 def is_answered_by_ai(session_pk: int, reply_to: int) -> bool:
@@ -78,9 +96,5 @@ def is_answered_by_ai(session_pk: int, reply_to: int) -> bool:
     Postgres range-scan the (session, id) index instead of every AI message.
     """
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT 1 FROM {ChatMessage._meta.db_table} WHERE session_id = %s AND id > %s "
-            "AND author = %s AND reply_to_id >= %s LIMIT 1",
-            [session_pk, reply_to, ChatMessage.Author.AI, reply_to],
-        )
+        cursor.execute(_answered_sql(), [session_pk, reply_to, ChatMessage.Author.AI, reply_to])
         return cursor.fetchone() is not None

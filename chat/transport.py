@@ -1,13 +1,13 @@
 """The WebSocket shell shared by the visitor and operator sockets.
 
 It turns frames into handler calls and every failure into the contract's
-`error` frame; it holds no business rule. Handlers are methods named in
+`error` frame; it holds no business rule, and it is instrumented only
+through `chat.hooks.Instrumentation` (analytics installs it). Handlers are methods named in
 `handlers`, keyed by frame type.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
@@ -20,9 +20,8 @@ from django.db import InterfaceError, OperationalError
 from django.utils.translation import gettext as _
 from redis.exceptions import RedisError
 
-from analytics.counters import error_frame_sent
-from analytics.sockets import socket_open
 from chat.errors import ClientError
+from chat.hooks import instrumentation
 from chat.wire import decode_frame, valid_client_id
 
 logger = logging.getLogger(__name__)
@@ -54,35 +53,15 @@ class FrameConsumer(AsyncWebsocketConsumer):
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         # The open-socket gauge covers the consumer's whole life, however it ends.
-        with socket_open(type(self).__name__):
+        with instrumentation().socket_open(type(self).__name__):
             await super().__call__(scope, receive, send)
 
     # --- the channel layer going away (Redis down or restarted) ----------------
-    # Channels reads the layer in its dispatch loop; a Redis error there would
-    # kill the consumer ("Exception inside application", close 1011). The
-    # property below wraps the reader channels installs, so that the socket is
-    # instead told `unavailable` and closed with 1013: the client reconnects
+    # The project's layer (tatartours/channel_layer.py) turns a Redis error in
+    # Channels' dispatch loop into one `layer.lost` event instead of killing
+    # the consumer ("Exception inside application", close 1011): the socket
+    # is told `unavailable` and closed with 1013, and the client reconnects
     # and resyncs by message id (the groups died with Redis anyway).
-
-    _layer_lost = False
-
-    @property
-    def channel_receive(self) -> Callable[[], Awaitable[dict[str, Any]]]:
-        return self._guarded_channel_receive
-
-    @channel_receive.setter
-    def channel_receive(self, layer_receive: Callable[[], Awaitable[dict[str, Any]]]) -> None:
-        self._layer_receive = layer_receive
-
-    async def _guarded_channel_receive(self) -> dict[str, Any]:
-        if self._layer_lost:
-            await asyncio.Future()  # Never returns; the consumer ends on disconnect.
-        try:
-            return await self._layer_receive()
-        except DEPENDENCY_ERRORS as error:
-            self._layer_lost = True
-            logger.warning("channel layer lost in %s: %r", type(self).__name__, error)
-            return {"type": "layer.lost"}
 
     async def layer_lost(self, message: dict[str, Any]) -> None:
         await self.send_frame(unavailable_error().as_frame())
@@ -129,9 +108,9 @@ class FrameConsumer(AsyncWebsocketConsumer):
 
     async def send_frame(self, frame: dict[str, Any]) -> None:
         if frame.get("type") == "error":
-            # Prometheus count by code, and the daily rate_limited/moderated figures
-            # (a fire-and-forget Redis increment; never raises, never waits on the DB).
-            error_frame_sent(str(frame.get("code", "")))
+            # Instrumentation (analytics installs it: a Prometheus count by code
+            # and the daily refusal figures); never raises, never waits on the DB.
+            instrumentation().error_frame_sent(str(frame.get("code", "")))
         await self.send(text_data=json.dumps(frame, ensure_ascii=False))
 
     async def chat_event(self, event: dict[str, Any]) -> None:

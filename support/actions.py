@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 
 from chat.errors import ClientError
 from chat.events import session_group
+from chat.hooks import instrumentation
 from chat.message_rows import lock_session_by_public_id, message_by_client_id
 from chat.models import ChatMessage, ChatSession
 from chat.publish import publish_on_commit, run_action, send_events
@@ -265,7 +266,8 @@ def post_operator_message(
         text=text,
         client_id=client_id,
     )
-    insert(message)
+    message = insert(message)
+    instrumentation().message_stored(message)
     if held.request.first_reply_at is None:
         held.request.first_reply_at = message.created_at
         update_fields(held.request, ["first_reply_at"])

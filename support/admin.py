@@ -6,7 +6,8 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from chat.admin import ReadOnlyAdmin
+from chat.admin import ChatSessionAdmin, ReadOnlyAdmin, ReadOnlyInline
+from chat.models import ChatSession
 from support.models import CannedReply, OfflineTicket, OperatorProfile, SupportRequest
 
 
@@ -89,3 +90,26 @@ class OperatorProfileAdmin(admin.ModelAdmin):
     list_display = ["display_name", "user", "max_chats"]
     search_fields = ["display_name", "user__username"]
     raw_id_fields = ["user"]
+
+
+class SupportRequestInline(ReadOnlyInline):
+    model = SupportRequest
+    fields = readonly_fields = (
+        "status",
+        "operator",
+        "requested_at",
+        "assigned_at",
+        "first_reply_at",
+        "closed_at",
+    )
+
+
+# A chat session's page shows its support requests first. chat does not know
+# about support (dependencies point one way), so this app re-registers the
+# session admin with its inline in front of chat's own.
+admin.site.unregister(ChatSession)
+
+
+@admin.register(ChatSession)
+class ChatSessionWithSupportAdmin(ChatSessionAdmin):
+    inlines = [SupportRequestInline, *ChatSessionAdmin.inlines]

@@ -1,20 +1,12 @@
-"""How operators are named to visitors."""
+"""How operators are named to visitors: the rule lives in chat.names.
+
+The visitor's conversation names the operator in its own frames and
+history, so the rule sits in chat, below support; this module keeps the
+support app's imports where they were.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from chat.names import display_name, public_name
 
-
-def display_name(user: Any) -> str:
-    """The operator's public name: profile display name, else first name, else username."""
-    profile = getattr(user, "operator_profile", None)
-    return public_name(
-        profile.display_name if profile is not None else None,
-        user.first_name,
-        user.get_username(),
-    )
-
-
-def public_name(profile_name: str | None, first_name: str | None, username: str) -> str:
-    """`display_name` from the three columns it reads."""
-    return str(profile_name or first_name or username)
+__all__ = ["display_name", "public_name"]

@@ -15,7 +15,7 @@ from django.contrib.auth import get_user_model
 
 from support.models import OperatorProfile, SupportRequest
 from support.names import public_name
-from tatartours.lean_rows import fetch_row, select_list
+from tatartours.lean_rows import column, fetch_row, select_list, table
 
 
 @dataclass(frozen=True)
@@ -27,16 +27,17 @@ class HeldChat:
 
 @cache
 def _held_chat_sql() -> str:
-    user_model = get_user_model()
-    users, profiles = user_model._meta.db_table, OperatorProfile._meta.db_table
-    requests = SupportRequest._meta.db_table
-    username = user_model._meta.get_field(user_model.USERNAME_FIELD).column  # type: ignore[union-attr]
+    user = get_user_model()
+    user_pk = column(user, user._meta.pk.name)
     return (
-        f"SELECT {select_list(SupportRequest)}, u.is_active, p.display_name, u.first_name, "
-        f"u.{username} FROM {requests} "
-        f"JOIN {users} AS u ON u.id = {requests}.operator_id "
-        f"LEFT JOIN {profiles} AS p ON p.user_id = u.id "
-        f"WHERE {requests}.session_id = %s AND {requests}.status = %s LIMIT 1"
+        f"SELECT {select_list(SupportRequest)}, {column(user, 'is_active')}, "
+        f"{column(OperatorProfile, 'display_name')}, {column(user, 'first_name')}, "
+        f"{column(user, user.USERNAME_FIELD)} FROM {table(SupportRequest)} "
+        f"JOIN {table(user)} ON {user_pk} = {column(SupportRequest, 'operator')} "
+        f"LEFT JOIN {table(OperatorProfile)} "
+        f"ON {column(OperatorProfile, 'user')} = {user_pk} "
+        f"WHERE {column(SupportRequest, 'session')} = %s "
+        f"AND {column(SupportRequest, 'status')} = %s LIMIT 1"
     )
 
 

@@ -1,7 +1,8 @@
-"""The support side of the visitor socket: what `chat.consumers` delegates here.
+"""The support side of the visitor socket: the `chat.hooks.SupportLine` this app installs.
 
 Kept apart so the visitor consumer stays a shell and every support rule
-lives in the support app.
+lives in the support app; chat reaches these only through the hook
+(support/apps.py installs `LINE`), so it never imports support.
 """
 
 from __future__ import annotations
@@ -14,11 +15,14 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from ai.types import SupportLine as HandoffOutlook
+from chat.hooks import SupportOutcome
 from chat.models import ChatSession
 from chat.publish import run_action
 from support import actions, presence
 from support.estimate import estimated_wait_seconds
 from support.events import support_joined_frame, support_pending_frame
+from support.hours import working_hours_label
 from support.models import SupportRequest
 from support.names import display_name
 from support.queue import announce_queue, position_of, recent_waits
@@ -96,3 +100,53 @@ async def end_support(*, session_pk: int) -> None:
     """The visitor's `end_support`: leave the queue, or end the operator conversation."""
     await run_action(actions.end_support_by_visitor, session_pk=session_pk)
     await announce_queue()
+
+
+async def request_support(*, session_pk: int, reason: str) -> SupportOutcome:
+    """The visitor or the AI's handoff asks for a person (support.actions.request_support_async)."""
+    return await actions.request_support_async(session_pk=session_pk, reason=reason)
+
+
+async def handoff_outlook(*, session_pk: int) -> HandoffOutlook:
+    """What asking for an operator would do now: the model words its handoff by it.
+
+    Read only; the AI's handoff makes the request after the answer is stored,
+    and the visitor then gets `support_pending` or `support_unavailable`.
+    """
+    unavailable = await actions.unavailable_now()
+    state, position = await run_action(actions.support_line, session_pk)
+    if state == "operator":
+        return HandoffOutlook("operator")
+    if state == "pending":
+        return HandoffOutlook("pending", position=position)
+    if unavailable is not None:
+        hours = working_hours_label() if unavailable == "outside_hours" else ""
+        return HandoffOutlook("unavailable", reason=unavailable, working_hours=hours)
+    return HandoffOutlook("queued", position=position)
+
+
+def unrated_conversation(session_pk: int) -> int | None:
+    """The newest closed operator conversation of the session that has no rating yet."""
+    return (
+        SupportRequest.objects.filter(
+            session_id=session_pk, status=SupportRequest.Status.CLOSED, rating__isnull=True
+        )
+        .order_by("-closed_at")
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
+class VisitorSupportLine:
+    """`chat.hooks.SupportLine`: the functions above, as the visitor's conversation calls them."""
+
+    request_support = staticmethod(request_support)
+    handoff_outlook = staticmethod(handoff_outlook)
+    visitor_registered = staticmethod(visitor_registered)
+    visitor_left = staticmethod(visitor_left)
+    leave_offline_ticket = staticmethod(leave_offline_ticket)
+    end_support = staticmethod(end_support)
+    unrated_conversation = staticmethod(unrated_conversation)
+
+
+LINE = VisitorSupportLine()

@@ -4,17 +4,20 @@ Every chat message runs the same handful of statements (lock the session,
 look for the client_id, insert the message, touch the session). Through the
 ORM each costs ~0.5 ms of Python CPU to compile, against ~0.05 ms to execute
 (measured: `select_for_update().get()` 0.68 ms, the same row by a cursor and
-`Model.from_db` 0.25 ms, both including the round trip); on the message path
-that was two thirds of the database thread's CPU (docs/benchmarks.md).
+`Model.from_db` 0.25 ms, both including the round trip; `save()` of a new
+message plus `save(update_fields=...)` of its session 1.4-2.1 ms against
+0.7-1.5 ms here); on the message path that was two thirds of the database
+thread's CPU (docs/benchmarks.md).
 
-These helpers keep the model as the single description of the table: the
-column lists come from `_meta`, values go through each field's
-`get_db_prep_save` and come back through `from_db_value`, instances are made
-by `Model.from_db`, so a field added later is handled without touching the
-SQL here. They run on Django's own connection, inside the caller's
-transaction; `on_commit` publishing works as with the ORM, and `insert` and
-`update_fields` send `pre_save`/`post_save` as `Model.save` does (the
-analytics app counts messages for /metrics from `post_save`).
+The model stays the single description of the table, through Django's
+public model and field API only: column names come from `_meta` (`column`,
+`select_list`), values go through each field's `pre_save` and
+`get_db_prep_save` and come back through `from_db_value`, and instances are
+made by `Model.from_db`, which sets their state as any query would (an
+insert returns the stored row as a new instance). They run on Django's own
+connection, inside the caller's transaction, so `on_commit` publishing works
+as with the ORM. No model signal is sent: an action that writes here calls
+its own hooks (the message counters: `chat.hooks.instrumentation()`).
 """
 
 from __future__ import annotations
@@ -25,7 +28,6 @@ from typing import Any, TypeVar
 
 from django.db import connection
 from django.db.models import Field, Model
-from django.db.models.signals import post_save, pre_save
 
 M = TypeVar("M", bound=Model)
 
@@ -38,6 +40,19 @@ def _columns(model: type[Model]) -> tuple[str, list[str], list[Any]]:
     select = ", ".join(f'"{table}"."{f.column}"' for f in fields)
     converters = [getattr(f, "from_db_value", None) for f in fields]
     return select, [f.attname for f in fields], converters
+
+
+def column(model: type[Model], name: str) -> str:
+    """The column of field `name` (a field name or attname), qualified by its table."""
+    field = model._meta.get_field(name)
+    db_column = getattr(field, "column", None)
+    if db_column is None:
+        raise ValueError(f"{model.__name__}.{name} has no column")
+    return f'"{model._meta.db_table}"."{db_column}"'
+
+
+def table(model: type[Model]) -> str:
+    return f'"{model._meta.db_table}"'
 
 
 def select_list(model: type[Model]) -> str:
@@ -80,34 +95,31 @@ def _insert(model: type[Model]) -> tuple[str, list[Field[Any, Any]]]:
     fields = [f for f in meta.concrete_fields if not f.primary_key]
     columns = ", ".join(f'"{f.column}"' for f in fields)
     placeholders = ", ".join(["%s"] * len(fields))
-    pk = meta.pk
-    assert pk is not None
-    sql = f'INSERT INTO "{meta.db_table}" ({columns}) VALUES ({placeholders})'
-    return f'{sql} RETURNING "{pk.column}"', fields
+    sql = f"INSERT INTO {table(model)} ({columns}) VALUES ({placeholders})"
+    return f"{sql} RETURNING {select_list(model)}", fields
 
 
-def insert(instance: Model) -> None:
-    """`instance.save()` for a new row in one prebuilt INSERT; sets the pk (and auto_now_add)."""
+def insert(instance: M) -> M:
+    """Store the unsaved `instance` in one prebuilt INSERT; returns the stored row.
+
+    The row comes back whole (RETURNING every column) as a new instance made
+    by `Model.from_db`, with its primary key and `auto_now_add` values;
+    `instance` itself stays unsaved. Related objects are not cached on the
+    returned row: assign the ones a caller reads again (`row.session = ...`).
+    """
     model = type(instance)
     sql, fields = _insert(model)
-    using = connection.alias
-    pre_save.send(sender=model, instance=instance, raw=False, using=using, update_fields=None)
     params = [f.get_db_prep_save(f.pre_save(instance, add=True), connection) for f in fields]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        (instance.pk,) = cursor.fetchone()
-    instance._state.adding = False
-    instance._state.db = using
-    post_save.send(
-        sender=model, instance=instance, created=True, update_fields=None, raw=False, using=using
-    )
+        row = cursor.fetchone()
+    assert row is not None
+    return row_to_instance(model, row)
 
 
 def update_fields(instance: Model, names: Sequence[str]) -> None:
-    """`instance.save(update_fields=names)` as one UPDATE by primary key."""
-    meta, model, using = instance._meta, type(instance), connection.alias
-    changed = frozenset(names)
-    pre_save.send(sender=model, instance=instance, raw=False, using=using, update_fields=changed)
+    """Write the fields `names` of a stored `instance` in one UPDATE by primary key."""
+    meta = instance._meta
     fields = [meta.get_field(name) for name in names]
     assignments = ", ".join(f'"{f.column}" = %s' for f in fields)  # type: ignore[union-attr]
     params = [
@@ -118,14 +130,6 @@ def update_fields(instance: Model, names: Sequence[str]) -> None:
     assert pk is not None
     with connection.cursor() as cursor:
         cursor.execute(
-            f'UPDATE "{meta.db_table}" SET {assignments} WHERE "{pk.column}" = %s',
+            f'UPDATE {table(type(instance))} SET {assignments} WHERE "{pk.column}" = %s',
             [*params, instance.pk],
         )
-    post_save.send(
-        sender=model,
-        instance=instance,
-        created=False,
-        update_fields=changed,
-        raw=False,
-        using=using,
-    )

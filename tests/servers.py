@@ -112,7 +112,7 @@ def start_daphne(port: int | None = None, log_dir: Path | None = None, **env: st
         [
             sys.executable,
             "-m",
-            "daphne",
+            "tatartours.daphne_server",  # daphne with the contract's close codes
             "-b",
             "127.0.0.1",
             "-p",

@@ -10,6 +10,7 @@ from django.contrib.postgres.search import SearchVector
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.expressions import CombinedExpression
 from django.utils.translation import gettext_lazy as _
 
 
@@ -162,6 +163,25 @@ class Booking(models.Model):
         return f"{self.reference} · {self.tour}"
 
 
+def faq_search_document() -> SearchVector:
+    """What FAQ search matches: the whole entry in Russian word forms.
+
+    The one definition of the GIN index `faq_search_ru_idx` below and of the
+    WHERE of ai/knowledge.py's prebuilt search, which compiles it, so the
+    planner always finds the index for it.
+    """
+    return SearchVector("question", "answer", "tags", config="russian")
+
+
+def faq_search_ranking() -> CombinedExpression:
+    """How FAQ hits are ranked: the question and tags weigh more than the answer."""
+    return (
+        SearchVector("question", weight="A", config="russian")
+        + SearchVector("tags", weight="A", config="russian")
+        + SearchVector("answer", weight="C", config="russian")
+    )
+
+
 class FaqEntry(models.Model):
     """One question of the knowledge base the AI and the offline answerer use."""
 
@@ -181,10 +201,7 @@ class FaqEntry(models.Model):
         ordering = ["position", "id"]
         indexes = [
             # Full-text search in Russian word forms over the whole entry.
-            GinIndex(
-                SearchVector("question", "answer", "tags", config="russian"),
-                name="faq_search_ru_idx",
-            ),
+            GinIndex(faq_search_document(), name="faq_search_ru_idx"),
         ]
 
     def __str__(self) -> str:

@@ -104,7 +104,7 @@ def test_stored_messages_and_ai_timings_move_the_counters(
 def test_messages_stored_by_the_chats_own_actions_move_the_counters(
     client: Client, django_capture_on_commit_callbacks: object
 ) -> None:
-    """The actions write with prebuilt SQL (tatartours/lean_rows.py); post_save must still fire."""
+    """The actions write with prebuilt SQL (tatartours/lean_rows.py) and count what they store."""
     from ai.types import AIAnswer
     from chat import actions
     from chat.publish import collecting

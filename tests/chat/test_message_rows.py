@@ -33,11 +33,16 @@ def test_an_inserted_message_reads_back_through_the_orm_field_for_field():
         ai_latency_ms=812,
         meta={"faq": [3, 4], "tools": ["search_tours"], "handoff": False},
     )
-    insert(message)
-    assert message.pk is not None and message.created_at is not None
-    stored = ChatMessage.objects.get(pk=message.pk)
+    row = insert(message)
+    assert row.pk is not None and row.created_at is not None
+    stored = ChatMessage.objects.get(pk=row.pk)
     for field in ChatMessage._meta.concrete_fields:
-        assert getattr(stored, field.attname) == getattr(message, field.attname), field.name
+        assert getattr(stored, field.attname) == getattr(row, field.attname), field.name
+    # The returned row is a stored instance to the ORM, as if it had been queried.
+    row.text = "Исправлено"
+    row.save(update_fields=["text"])
+    assert ChatMessage.objects.get(pk=row.pk).text == "Исправлено"
+    assert ChatMessage.objects.count() == 1
 
 
 def test_the_locked_session_is_the_orm_row_with_its_tour_slug():

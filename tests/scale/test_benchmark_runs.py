@@ -4,7 +4,8 @@ Not a speed test (the figures belong to docs/benchmarks.md, measured on a
 quiet machine): this pins that the one command still starts its database,
 Redis database, fake model, servers and generators, speaks the protocol
 without errors, measures CPU from /proc and writes its JSON. Its own database
-and Redis database numbers, so a developer's `make bench` is not disturbed.
+name (the bench starts its own redis-server), so a developer's `make bench`
+is not disturbed.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import subprocess
 import sys
 
 import pytest
+from django.conf import settings
 
 from tests.servers import ROOT
 
@@ -28,7 +30,6 @@ def bench(*args: str) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "BENCH_DB_NAME": f"{os.environ.get('TEST_DB_NAME', 'test_tatartours')}_bench",
-        "BENCH_REDIS_URL": "redis://127.0.0.1:6379/12",
     }
     return subprocess.run(
         [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
@@ -54,6 +55,9 @@ def test_every_kind_of_scenario_runs_without_errors_and_reports_its_figures():
     assert by_name["idle"]["sockets_still_open"] == by_name["idle"]["sockets"]
     assert by_name["idle"]["rss_kib_per_socket"] > 0
     assert by_name["saturation"]["max_rate_p99_under_100ms"] >= 0
+    # Its own Redis, not the machine's shared one, and the floor on the chat's layer.
+    assert not report["redis"].startswith("redis://127.0.0.1:6379/"), report["redis"]
+    assert report["channel_layer"] == settings.CHANNEL_LAYERS["default"]["BACKEND"]
 
 
 def test_the_streaming_floor_prints_both_clients():

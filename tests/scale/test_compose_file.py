@@ -45,7 +45,7 @@ def test_web_runs_several_daphne_replicas_with_the_contract_limits(
 ) -> None:
     web = compose["services"]["web"]
     argv = command(web)
-    assert argv[0] == "daphne"
+    assert argv[:3] == ["python", "-m", "tatartours.daphne_server"]
     assert argv[argv.index("--websocket-max-message-size") + 1] == "65536"
     assert argv[argv.index("--websocket-max-frame-size") + 1] == "65536"
     # The client IP comes from TRUSTED_PROXY_COUNT (the last X-Forwarded-For entry,
