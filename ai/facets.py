@@ -23,6 +23,7 @@ from decimal import Decimal
 
 from ai.calendar import Period, normalize, periods_in
 from ai.retrieval import Catalogue, TourQuery, word_set
+from ai.russian import tokens
 
 _NUMBER_WORDS = {
     "один": 1,
@@ -274,6 +275,10 @@ def read_question(text: str, catalogue: Catalogue, today: date) -> Question:
                 search_text = search_text.replace(origin.group(0), " ")
                 if place == home and not places:
                     not_places.append(place)
+    # A place's own name is a filter, not a word to rank by: with one tour in Kazan,
+    # "ресторан в Казани" must not read as a match for it.
+    kept = [w for w in tokens(search_text) if not catalogue.places_named(w, aliases=False)[0]]
+    search_text = " ".join(kept)
     if home and _OUT_OF_TOWN.search(lowered):
         if home in places:
             places.remove(home)

@@ -118,3 +118,9 @@ def test_a_holiday_wins_over_its_own_month():
 def test_the_next_n_days():
     assert span("в ближайшие 10 дней что-нибудь") == (TUESDAY, date(2026, 12, 11))
     assert span("в ближайшие дни") == (TUESDAY, date(2026, 12, 8))
+
+
+def test_weekdays_and_months_are_said_as_when():
+    assert period_in("что есть в эту субботу", TUESDAY).label == "в субботу"
+    assert period_in("во вторник", TUESDAY).label == "во вторник"
+    assert period_in("туры на июль", TUESDAY).label == "в июле"
