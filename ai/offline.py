@@ -40,7 +40,7 @@ from ai.facets import Question
 from ai.intent import HANDOFF, Intent, classify
 from ai.prompt import pending_question, rub
 from ai.retrieval import HEADING, FaqHit, TourSearch, content_words
-from ai.russian import lemma, lemmas, part_of_speech, tokens
+from ai.russian import is_known_word, lemma, lemmas, part_of_speech, tokens
 from ai.types import AIAnswer, AIRequest, TourFacts
 
 FAQ_SHOWN = 2
@@ -256,7 +256,8 @@ def _covers(hit: FaqHit, words: list[str]) -> bool:
 
 def _missing_nouns(search: TourSearch) -> list[str]:
     """The things asked for that no tour mentions ("рыбалка"), not verbs ("опоздаю")."""
-    return [w for w in search.unmatched_words if part_of_speech(w) == "NOUN"]
+    # A dictionary noun only: an unknown word may be a typo ("круз"), not echoed back.
+    return [w for w in search.unmatched_words if part_of_speech(w) == "NOUN" and is_known_word(w)]
 
 
 def _current_tour(tour: TourFacts, question: Question) -> str:
