@@ -152,7 +152,10 @@ def _asked(question: Question) -> list[str]:
     if query.child_age is not None:
         said.append(_("for a child of %(age)s") % {"age": query.child_age})
     if query.max_hours is not None:
-        said.append(_("up to %(hours)s") % {"hours": _hours(query.max_hours)})
+        said.append(
+            ngettext("up to %(n)d hour", "up to %(n)d hours", query.max_hours)
+            % {"n": query.max_hours}
+        )
     if query.overnight is True:
         said.append(_("with a night's stay"))
     if query.overnight is False:

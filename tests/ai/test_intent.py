@@ -68,6 +68,8 @@ def test_not_requests_for_a_person(text):
         ("ВЫ ТАМ ВООБЩЕ РАБОТАЕТЕ?!!", Intent.ANGER),
         ("Позовите оператора", Intent.HUMAN),
         ("я хочу поменять количество человек в брони", Intent.BOOKING_CHANGE),
+        ("мне не пришло письмо с подтверждением", Intent.PAYMENT_PROBLEM),
+        ("spisali dvazhdy za odnu bron", Intent.PAYMENT_PROBLEM),
     ],
 )
 def test_what_a_person_should_handle(text, intent):
