@@ -23,6 +23,7 @@ from decimal import Decimal
 
 from ai.calendar import Period, normalize, periods_in
 from ai.retrieval import Catalogue, TourQuery, word_set
+from ai.russian import cyrillic, tokens
 
 _NUMBER_WORDS = {
     "один": 1,
@@ -151,7 +152,7 @@ _SUPERLATIVE = re.compile(
     r"\bсам(?:ый|ая|ое|ые|ую|ой|ого|ых)\b|\bнаиболее\b|\bближайш(?:ий|ая|ее|ую|его|ей)\b"
 )
 _HALF_DAY = re.compile(
-    r"\bполдня|\bпол\s+дня|\bпар[уы]\s+час\w*|\bнескольк\w*\s+час\w*|\bна\s+(\d)\s+час\w*|"
+    r"\bчас\w*\s+на\s+(\d|два|три|четыре|пять)\b|\bполдня|\bпол\s+дня|\bпар[уы]\s+час\w*|\bнескольк\w*\s+час\w*|\bна\s+(\d)\s+час\w*|"
     r"\bненадолго|\bкоротк\w*|\bнедолг\w*"
 )
 _OVERNIGHT = re.compile(
@@ -159,7 +160,7 @@ _OVERNIGHT = re.compile(
     r"\bмногоднев\w*|\bдвухднев\w*|\bтрехднев\w*|\bс\s+проживани\w*|\bгостиниц\w*|\bотел\w*"
 )
 _ONE_DAY = re.compile(
-    r"\bна\s+(?:один\s+|1\s+)?день\b|\bза\s+один\s+день|\bоднодневн\w*|\bбез\s+ночев\w*|"
+    r"\bна\s+(?:целый\s+|весь\s+)?день\b|\bцелый\s+день|\bна\s+(?:один\s+|1\s+)?день\b|\bза\s+один\s+день|\bоднодневн\w*|\bбез\s+ночев\w*|"
     r"\bв\s+тот\s+же\s+день|\bвернуться\s+(?:к\s+вечеру|вечером|в\s+тот\s+же)"
 )
 _DURATION_TOPIC = re.compile(
@@ -221,6 +222,13 @@ class Question:
         )
 
 
+def _hours_limit(match: re.Match[str]) -> int:
+    """ "часа на три" -> 4, "на 2 часа" -> 3, "на полдня" -> 5."""
+    raw = next((g for g in match.groups() if g), None)
+    hours = _number(raw) if raw else None
+    return hours + 1 if hours else 5
+
+
 def group_size(text: str) -> int | None:
     lowered = normalize(text)
     adults: int | None = None
@@ -252,6 +260,8 @@ def child_age(text: str) -> int | None:
 
 
 def read_question(text: str, catalogue: Catalogue, today: date) -> Question:
+    original = text
+    text = cyrillic(text)  # "na vyhodnye" is "на выходные" for every facet
     lowered = normalize(text)
     periods = periods_in(text, today)
     period: Period | None = None
@@ -274,6 +284,10 @@ def read_question(text: str, catalogue: Catalogue, today: date) -> Question:
                 search_text = search_text.replace(origin.group(0), " ")
                 if place == home and not places:
                     not_places.append(place)
+    # A place's own name is a filter, not a word to rank by: with one tour in Kazan,
+    # "ресторан в Казани" must not read as a match for it.
+    kept = [w for w in tokens(search_text) if not catalogue.places_named(w, aliases=False)[0]]
+    search_text = " ".join(kept)
     if home and _OUT_OF_TOWN.search(lowered):
         if home in places:
             places.remove(home)
@@ -321,11 +335,11 @@ def read_question(text: str, catalogue: Catalogue, today: date) -> Question:
     if _ONE_DAY.search(lowered):
         overnight = False
         if half:
-            max_hours = int(half.group(1)) + 1 if half.group(1) else 5
+            max_hours = _hours_limit(half)
     elif _OVERNIGHT.search(lowered):
         overnight = True
     elif half:
-        max_hours = int(half.group(1)) + 1 if half.group(1) else 5
+        max_hours = _hours_limit(half)
     elif _ONE_DAY.search(lowered):
         overnight = False
 
@@ -354,7 +368,7 @@ def read_question(text: str, catalogue: Catalogue, today: date) -> Question:
         sort=sort,
     )
     return Question(
-        text=text,
+        text=original,
         query=query,
         topics=frozenset(topics),
         asked=asked,
@@ -380,5 +394,6 @@ FACET_WORDS = word_set(
     полдня час часы ночёвка ночевка длиться длительность продолжительность короткий
     долгий длинный быстрый свободный место места осталось самый нас
     проживание гостиница отель ночлег однодневный многодневный двухдневный
+    предел пределы сумма максимум минимум целый весь
     """
 )

@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 import re
 
-from ai.russian import words
+from ai.russian import cyrillic, words
 
 _HUMAN = re.compile(
     r"^(оператор|менеджер|специалист|консультант|сотрудник|администратор)"
@@ -124,7 +124,9 @@ _COMPLAINT = _any(
     r"\bкомпенсац\w*",
 )
 _REFUND_DISPUTE = _any(
-    r"\bне\s+(?:вернули|возвращают|вернул|пришли|пришел|пришло|поступил\w*|получил\w*)",
+    r"\bне\s+(?:вернули|возвращают|вернул)\b",
+    r"\b(?:деньг|возврат|средств)\w*.{0,30}\bне\s+(?:пришл|пришел|поступил|получил|вернул)\w*",
+    r"\bне\s+(?:пришл|пришел|поступил|получил)\w*\s+(?:\w+\s+)?(?:деньг|возврат|средств)\w*",
     r"\bгде\s+(?:мои|наши)\s+деньг\w*",
     r"\bверните\s+(?:мне\s+|нам\s+)?(?:деньг\w*|оплат\w*|мои|наши)",
     r"\bтребую\b",
@@ -147,6 +149,8 @@ _PAYMENT_PROBLEM = _any(
     r"\bсписал\w*.*\b(?:брон\w*|подтвержд\w*|письм\w*)\s+(?:нет|не\s+пришл\w*)",
     r"\bденьги\s+списал\w*",
     r"\bоплатил\w*.*\bне\s+(?:пришл|пришел|пришло|вижу|появил)\w*",
+    r"\b(?:письм|подтвержден|чек|билет)\w*\s+(?:так\s+и\s+)?не\s+(?:пришл|пришел|приходит)\w*",
+    r"\bне\s+(?:пришл|пришел|приходит)\w*\s+(?:\w+\s+)?(?:письм|подтвержд|чек|билет)\w*",
 )
 _OWN_BOOKING = r"(?:мо[юяей]|наш[ауеи]|свою|свой|эт[ау])\s+(?:брон\w*|заказ\w*|тур\w*|поездк\w*)"
 _BOOKING_CHANGE = _any(
@@ -225,6 +229,7 @@ def _shouting(text: str) -> bool:
 
 def classify(text: str) -> Intent | None:
     """The intent of one visitor message, or None for an ordinary question."""
+    text = cyrillic(text)  # "pozovite operatora", "spisali dvazhdy"
     normal = _normal(text)
     if not normal:
         return None

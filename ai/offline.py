@@ -40,7 +40,7 @@ from ai.facets import Question
 from ai.intent import HANDOFF, Intent, classify
 from ai.prompt import pending_question, rub
 from ai.retrieval import HEADING, FaqHit, TourSearch, content_words
-from ai.russian import lemma, lemmas, part_of_speech, tokens
+from ai.russian import is_known_word, lemma, lemmas, part_of_speech, tokens
 from ai.types import AIAnswer, AIRequest, TourFacts
 
 FAQ_SHOWN = 2
@@ -152,7 +152,10 @@ def _asked(question: Question) -> list[str]:
     if query.child_age is not None:
         said.append(_("for a child of %(age)s") % {"age": query.child_age})
     if query.max_hours is not None:
-        said.append(_("up to %(hours)s") % {"hours": _hours(query.max_hours)})
+        said.append(
+            ngettext("up to %(n)d hour", "up to %(n)d hours", query.max_hours)
+            % {"n": query.max_hours}
+        )
     if query.overnight is True:
         said.append(_("with a night's stay"))
     if query.overnight is False:
@@ -256,7 +259,8 @@ def _covers(hit: FaqHit, words: list[str]) -> bool:
 
 def _missing_nouns(search: TourSearch) -> list[str]:
     """The things asked for that no tour mentions ("рыбалка"), not verbs ("опоздаю")."""
-    return [w for w in search.unmatched_words if part_of_speech(w) == "NOUN"]
+    # A dictionary noun only: an unknown word may be a typo ("круз"), not echoed back.
+    return [w for w in search.unmatched_words if part_of_speech(w) == "NOUN" and is_known_word(w)]
 
 
 def _current_tour(tour: TourFacts, question: Question) -> str:

@@ -487,7 +487,7 @@ class Catalogue:
         counts = Counter(t.place for t in self.tours)
         return counts.most_common(1)[0][0] if counts else None
 
-    def places_named(self, text: str) -> tuple[list[str], list[str]]:
+    def places_named(self, text: str, *, aliases: bool = True) -> tuple[list[str], list[str]]:
         """(places, tour slugs) the text names: by a tour's place or an alias, in any form."""
         words = tokens(text)
         read = [(w, self.matcher.read(w) | lemmas(w) | {w}) for w in words]
@@ -508,7 +508,7 @@ class Catalogue:
             place for place in self.places if named(tuple(_keys(word) for word in tokens(place)))
         ]
         slugs: list[str] = []
-        for alias in self.aliases:
+        for alias in self.aliases if aliases else []:
             if named(alias.keys):
                 if alias.place and alias.place not in places:
                     places.append(alias.place)
@@ -713,6 +713,9 @@ def _unfiltered(query: TourQuery) -> TourQuery:
     return query
 
 
+_RELAX_ORDER = ["age", "free_places", "price", "duration", "dates", "place"]
+
+
 def _explain_empty(
     catalogue: Catalogue,
     query: TourQuery,
@@ -726,10 +729,13 @@ def _explain_empty(
     emptying = []
     # A facet that alone left out what the words found is the reason; the words
     # themselves only when no facet is ("нас 4 человека, на гастротур": free places).
-    for name in query.filters():
+    # Several filters may each be the one to drop; the place (what the question is
+    # about) goes last: "сыну 6 лет, в Иннополис?" is about Innopolis, not any tour.
+    for name in sorted(query.filters(), key=_RELAX_ORDER.index):
         ranked, matched = _ranked(catalogue, query.without(name), words)
         if ranked and (matched or not (require_text and words)):
             emptying.append(name)
+            break
     if not emptying and "text" in names and _ranked(catalogue, query.without("text"), words)[0]:
         emptying = ["text"]
     if not emptying:

@@ -82,6 +82,8 @@ def to_cyrillic(word: str) -> str:
             if word.startswith(latin, index):
                 if latin == "e" and index == 0:
                     cyrillic = "э"  # ekskursiya, etnotur
+                elif latin == "ye" and index > 0 and word[index - 1] not in "aeiouy'":
+                    cyrillic = "ые"  # vyhodnye, golubye: an adjective's ending
                 elif latin == "y" and index > 0 and word[index - 1] in "aeiouy":
                     cyrillic = "й"  # raiy, bolshoy, stariy
                 out.append(cyrillic)
@@ -90,6 +92,14 @@ def to_cyrillic(word: str) -> str:
         else:
             index += 1
     return "".join(out)
+
+
+_LATIN_RUN = re.compile(r"[a-zA-Z']+")
+
+
+def cyrillic(text: str) -> str:
+    """The text with its Latin-typed words in Cyrillic, everything else as it was."""
+    return _LATIN_RUN.sub(lambda match: to_cyrillic(match.group(0)), text)
 
 
 def tokens(text: str) -> list[str]:

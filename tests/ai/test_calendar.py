@@ -118,3 +118,12 @@ def test_a_holiday_wins_over_its_own_month():
 def test_the_next_n_days():
     assert span("в ближайшие 10 дней что-нибудь") == (TUESDAY, date(2026, 12, 11))
     assert span("в ближайшие дни") == (TUESDAY, date(2026, 12, 8))
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [("что есть в эту субботу", "в субботу"), ("во вторник", "во вторник"), ("на июль", "в июле")],
+)
+def test_weekdays_and_months_are_said_as_when(text, label):
+    period = period_in(text, TUESDAY)
+    assert period is not None and period.label == label

@@ -67,6 +67,9 @@ def test_not_requests_for_a_person(text):
         ("Это безобразие, сколько можно ждать!", Intent.ANGER),
         ("ВЫ ТАМ ВООБЩЕ РАБОТАЕТЕ?!!", Intent.ANGER),
         ("Позовите оператора", Intent.HUMAN),
+        ("я хочу поменять количество человек в брони", Intent.BOOKING_CHANGE),
+        ("мне не пришло письмо с подтверждением", Intent.PAYMENT_PROBLEM),
+        ("spisali dvazhdy za odnu bron", Intent.PAYMENT_PROBLEM),
     ],
 )
 def test_what_a_person_should_handle(text, intent):
@@ -87,6 +90,8 @@ def test_what_a_person_should_handle(text, intent):
         "самая дешевая экскурсия",
         "если будет дождь, тур отменят?",
         "Казань для фотографов — сколько стоит?",
+        "сколько будет стоить на 3 человек кремль",
+        "за сколько можно отменить бронь без потери денег?",
     ],
 )
 def test_questions_and_head_counts_are_not_handed_off(text):

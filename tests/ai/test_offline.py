@@ -156,3 +156,17 @@ async def test_the_cheapest_is_named_first(no_key, faq):
     await sync_to_async(make_tour)(title="Дешёвый", price_per_person=Decimal(1200))
     result, _ = await answer(await start_chat("какая самая дешевая экскурсия?"))
     assert result.text.startswith("Самый недорогой тур — «Дешёвый»: 1\u00a0200\u00a0₽ с человека")
+
+
+async def test_a_thing_no_tour_offers_is_said_even_when_a_place_fits(no_key, faq):
+    await sync_to_async(make_tour)(title="Кремль", place="Казань")
+    result, _ = await answer(await start_chat("посоветуй ресторан в Казани"))
+    assert result.text.startswith("Тура по запросу «ресторан» у нас нет.")
+    assert "«Кремль»" in result.text  # what the place offers, as the alternative
+
+
+async def test_the_faq_fact_comes_first_when_it_is_what_was_asked(no_key, faq):
+    await sync_to_async(make_tour)(title="Кремль", max_participants=30, places_booked=0)
+    result, _ = await answer(await start_chat("нас 10 человек, есть скидка?"))
+    assert result.text.startswith("Группам от 10 человек — скидка 10%.")
+    assert "«Кремль»" in result.text and "мест: 30" in result.text

@@ -184,3 +184,10 @@ def test_words_naming_a_tour_the_filters_leave_out_are_reported(demo):
     assert search.tours == []
     assert search.emptied_by == ["free_places"]
     assert [t.slug for t in search.nearest] == ["kazan-gastro-tour"]
+
+
+def test_latin_dates_and_durations_in_words(demo):
+    query = knowledge.find("ekskursii na vyhodnye").question.query
+    assert query.period is not None and query.period.kind == "relative"
+    assert knowledge.find("часа на три что-нибудь").question.query.max_hours == 4
+    assert knowledge.find("на целый день поездка").question.query.overnight is False
