@@ -16,7 +16,8 @@ Expressions (all ranges inclusive, never before today):
 - `season:winter|spring|summer|autumn`: Dec-Feb, Mar-May, Jun-Aug, Sep-Nov, the next one
 - `holiday:NAME`: the next occurrence of a Russian public holiday's days off:
   `new_year` 31 Dec-8 Jan, `christmas` 25 Dec-8 Jan (both Christmases and the
-  festive days between), `may` 1-11 May, and `feb23`, `mar8`, `jun12`,
+  festive days between), `may` 1-11 May, each run on into a weekend that
+  directly follows it, and `feb23`, `mar8`, `jun12`,
   `nov4`: the day itself widened to the weekend it touches, bridges
   included (a Tuesday holiday makes Saturday to Tuesday, as the yearly
   decree usually moves the Monday off; a Thursday one Thursday to Sunday).
@@ -136,6 +137,10 @@ def _span(start_month: int, start_day: int, end_month: int, end_day: int, today:
         start = date(year, start_month, start_day)
         end_year = year + 1 if (end_month, end_day) < (start_month, start_day) else year
         end = date(end_year, end_month, end_day)
+        # A weekend right after the run is part of it (2027: 1-8 January runs
+        # into Saturday 9 and Sunday 10), as for the one-day holidays above.
+        while (end + timedelta(days=1)).weekday() >= 5:
+            end += timedelta(days=1)
         if end >= today:
             return max(today, start), end
     raise AssertionError("unreachable: a holiday comes every year")

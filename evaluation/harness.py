@@ -22,6 +22,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
@@ -33,9 +34,15 @@ from evaluation.scoring import Exchange
 HANDOFF_FRAMES = ("support_pending", "support_unavailable", "support_joined")
 # Fields an `ai_response` may carry to offer the operator button (any truthy one counts).
 OFFER_FIELDS = ("offer_operator", "handoff_offer", "offer_support", "handoff")
-ORIGIN = "http://127.0.0.1"
 
 HandoffComing = Callable[[int], Awaitable[bool]]
+
+
+def page_origin(ws_url: str) -> Origin:
+    """The origin a page served by that server sends: scheme, host and port (origins.py)."""
+    parts = urlsplit(ws_url)
+    scheme = "https" if parts.scheme == "wss" else "http"
+    return Origin(f"{scheme}://{parts.netloc}")
 
 
 async def _no_handoff_record(message_id: int) -> bool:
@@ -56,7 +63,7 @@ async def ask(
         async with (
             asyncio.timeout(timeout),
             connect(
-                f"{ws_url}/ws/chat/", origin=Origin(ORIGIN), open_timeout=10, max_size=2**20
+                f"{ws_url}/ws/chat/", origin=page_origin(ws_url), open_timeout=10, max_size=2**20
             ) as ws,
         ):
             register: dict[str, Any] = {"type": "register"}

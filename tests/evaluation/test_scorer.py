@@ -183,8 +183,8 @@ def test_the_cheapest_must_come_first():
         ("this_weekend", date(2026, 12, 2), (date(2026, 12, 5), date(2026, 12, 6))),
         ("this_weekend", date(2026, 12, 6), (date(2026, 12, 6), date(2026, 12, 6))),
         ("next_week", date(2026, 12, 6), (date(2026, 12, 7), date(2026, 12, 13))),
-        ("holiday:new_year", date(2026, 12, 2), (date(2026, 12, 31), date(2027, 1, 8))),
-        ("holiday:new_year", date(2027, 1, 5), (date(2027, 1, 5), date(2027, 1, 8))),
+        ("holiday:new_year", date(2026, 12, 2), (date(2026, 12, 31), date(2027, 1, 10))),
+        ("holiday:new_year", date(2027, 1, 5), (date(2027, 1, 5), date(2027, 1, 10))),
         # 23 February 2026 is a Monday: the weekend before it is part of the holiday.
         ("holiday:feb23", date(2026, 1, 10), (date(2026, 2, 21), date(2026, 2, 23))),
         # 2027: a Tuesday, the Monday bridged.
