@@ -312,7 +312,10 @@ def _tour_search(arguments: dict[str, Any]) -> _Search:
     date_to = _optional_date(arguments, "date_to")
     if date_from and date_to and date_from > date_to:
         raise ToolArgumentError("date_from is after date_to")
-    sort = _optional_str(arguments, "sort", 20) or "relevance"
+    text = _optional_str(arguments, "query") or ""
+    # With no words to rank by, "relevance" would find nothing: a bare call
+    # (the visitor asked "какие туры есть?") lists the coming tours by date.
+    sort = _optional_str(arguments, "sort", 20) or ("relevance" if text else "date")
     if sort not in retrieval.SORTS:
         raise ToolArgumentError(f"sort must be one of {', '.join(retrieval.SORTS)}")
     max_price = _optional_price(arguments, "max_price")
@@ -325,7 +328,7 @@ def _tour_search(arguments: dict[str, Any]) -> _Search:
         period = Period(str(month), (span,), "month")
     return _Search(
         query=retrieval.TourQuery(
-            text=_optional_str(arguments, "query") or "",
+            text=text,
             period=period,
             date_from=date_from,
             date_to=date_to,
@@ -338,7 +341,7 @@ def _tour_search(arguments: dict[str, Any]) -> _Search:
             overnight=_optional_bool(arguments, "overnight"),
             sort=sort,
         ),
-        require_text=bool(_optional_str(arguments, "query")),
+        require_text=bool(text),
         ignored=sorted(set(arguments) - _SEARCH_ARGUMENTS),
         given=frozenset(k for k, v in arguments.items() if v not in (None, "")),
     )
