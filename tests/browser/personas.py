@@ -167,6 +167,8 @@ class Operator:
     context: BrowserContext
     page: Page
     page_errors: list[str] = field(default_factory=list)
+    # Every response of 400 or more the operator's pages got (a missing favicon, say).
+    failed_requests: list[str] = field(default_factory=list)
 
     @property
     def queue(self) -> Locator:
@@ -254,6 +256,11 @@ class Site:
         page = await context.new_page()
         operator = Operator(context, page)
         page.on("pageerror", lambda error: operator.page_errors.append(str(error)))
+        page.on(
+            "response",
+            lambda response: response.status >= 400
+            and operator.failed_requests.append(f"{response.status} {response.url}"),
+        )
         self._operators.append(operator)
         await page.goto(self.url("/support/"))
         await page.locator("input[name=username]").fill(username)
