@@ -9,10 +9,32 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.db.models import Field
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from chat.models import ChatMessage, ChatSession, Rating
 from support.models import SupportRequest
+from support.names import display_name
+
+EMPTY = "—"
+
+
+def operator_name(user: Any) -> str:
+    """An operator as visitors and the dashboard name them ("Алия"), not by login."""
+    return display_name(user) if user is not None else EMPTY
+
+
+class OperatorFilter(admin.RelatedFieldListFilter):
+    """Filter by operator, each listed by their display name; only those who appear."""
+
+    def field_choices(
+        self, field: Field[Any, Any], request: HttpRequest, model_admin: admin.ModelAdmin[Any]
+    ) -> list[tuple[Any, str]]:
+        ids = model_admin.get_queryset(request).values_list(field.name, flat=True).distinct()
+        users = get_user_model().objects.filter(pk__in=ids).select_related("operator_profile")
+        return sorted(((user.pk, display_name(user)) for user in users), key=lambda c: c[1])
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -48,8 +70,15 @@ class TranscriptInline(ReadOnlyInline):
     model = ChatMessage
     # The messages' own (translated) name; the transcript is what they are.
     verbose_name_plural = ChatMessage._meta.verbose_name_plural
-    fields = readonly_fields = ("created_at", "author", "operator", "text", "ai_source", "ai_model")
+    fields = readonly_fields = ("created_at", "author", "operator_name", "text", "ai_source", "ai_model")
     ordering = ["id"]
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request).select_related("operator__operator_profile")
+
+    @admin.display(description=_("operator"))
+    def operator_name(self, obj: ChatMessage) -> str:
+        return operator_name(obj.operator)
 
 
 class RatingInline(ReadOnlyInline):
@@ -61,12 +90,16 @@ class SupportRequestInline(ReadOnlyInline):
     model = SupportRequest
     fields = readonly_fields = (
         "status",
-        "operator",
+        "operator_name",
         "requested_at",
         "assigned_at",
         "first_reply_at",
         "closed_at",
     )
+
+    @admin.display(description=_("operator"))
+    def operator_name(self, obj: SupportRequest) -> str:
+        return operator_name(obj.operator)
 
 
 @admin.register(ChatSession)
@@ -96,11 +129,15 @@ class ChatSessionAdmin(ReadOnlyAdmin):
 class ChatMessageAdmin(ReadOnlyAdmin):
     """Search across all transcripts; read-only."""
 
-    list_display = ["created_at", "session", "author", "operator", "short_text"]
-    list_filter = ["author", "ai_source", "created_at"]
+    list_display = ["created_at", "session", "author", "operator_name", "short_text"]
+    list_filter = ["author", "ai_source", ("operator", OperatorFilter), "created_at"]
     search_fields = ["text", "session__public_id"]
     date_hierarchy = "created_at"
-    list_select_related = ["session", "operator"]
+    list_select_related = ["session", "operator__operator_profile"]
+
+    @admin.display(description=_("operator"), ordering="operator__operator_profile__display_name")
+    def operator_name(self, obj: ChatMessage) -> str:
+        return operator_name(obj.operator)
 
     @admin.display(description=ChatMessage._meta.get_field("text").verbose_name)
     def short_text(self, obj: ChatMessage) -> str:

@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from chat.admin import ReadOnlyAdmin
+from chat.admin import OperatorFilter, ReadOnlyAdmin, operator_name
 from support.models import CannedReply, OfflineTicket, OperatorProfile, SupportRequest
 
 
@@ -17,7 +17,7 @@ class SupportRequestAdmin(ReadOnlyAdmin):
     list_display = [
         "session",
         "status",
-        "operator",
+        "operator_name",
         "requested_at",
         "assigned_at",
         "first_reply_at",
@@ -25,15 +25,20 @@ class SupportRequestAdmin(ReadOnlyAdmin):
         "closed_by",
         "requeue_count",
     ]
-    list_filter = ["status", "closed_by", "operator", "requested_at"]
-    search_fields = ["session__public_id", "reason", "operator__username"]
+    list_filter = ["status", "closed_by", ("operator", OperatorFilter), "requested_at"]
+    search_fields = [
+        "session__public_id",
+        "reason",
+        "operator__username",
+        "operator__operator_profile__display_name",
+    ]
     date_hierarchy = "requested_at"
-    list_select_related = ["session", "operator"]
+    list_select_related = ["session", "operator__operator_profile"]
     readonly_fields = [
         "session",
         "reason",
         "status",
-        "operator",
+        "operator_name",
         "requested_at",
         "queued_at",
         "assigned_at",
@@ -44,6 +49,10 @@ class SupportRequestAdmin(ReadOnlyAdmin):
         "requeued_at",
     ]
 
+    @admin.display(description=_("operator"), ordering="operator__operator_profile__display_name")
+    def operator_name(self, obj: SupportRequest) -> str:
+        return operator_name(obj.operator)
+
 
 @admin.register(OfflineTicket)
 class OfflineTicketAdmin(admin.ModelAdmin):
@@ -53,9 +62,10 @@ class OfflineTicketAdmin(admin.ModelAdmin):
         "email",
         "short_question",
         "status",
-        "handled_by",
+        "handled_by_name",
         "created_at",
     ]
+    list_select_related = ["handled_by__operator_profile"]
     list_filter = ["status", "created_at"]
     search_fields = ["name", "phone", "email", "question"]
     date_hierarchy = "created_at"
@@ -67,6 +77,10 @@ class OfflineTicketAdmin(admin.ModelAdmin):
     @admin.display(description=_("question"))
     def short_question(self, obj: OfflineTicket) -> str:
         return obj.question[:80]
+
+    @admin.display(description=_("handled by"))
+    def handled_by_name(self, obj: OfflineTicket) -> str:
+        return operator_name(obj.handled_by)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -98,13 +98,16 @@ class Booking(models.Model):
         CONFIRMED = "confirmed", _("Confirmed")
         CANCELLED = "cancelled", _("Cancelled")
 
-    tour = models.ForeignKey(Tour, on_delete=models.PROTECT, related_name="bookings")
+    tour = models.ForeignKey(
+        Tour, on_delete=models.PROTECT, related_name="bookings", verbose_name=_("tour")
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="bookings",
+        verbose_name=_("site user"),
     )
     contact_name = models.CharField(_("contact name"), max_length=120)
     phone = models.CharField(_("phone"), max_length=32, blank=True)
