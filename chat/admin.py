@@ -6,7 +6,7 @@ nobody edits it. Ratings are the visitor's; also read-only.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
 from django.contrib.auth import get_user_model
@@ -17,6 +17,9 @@ from django.utils.translation import gettext_lazy as _
 from chat.models import ChatMessage, ChatSession, Rating
 from support.models import SupportRequest
 from support.names import display_name
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrPromise
 
 EMPTY = "—"
 
@@ -31,10 +34,13 @@ class OperatorFilter(admin.RelatedFieldListFilter):
 
     def field_choices(
         self, field: Field[Any, Any], request: HttpRequest, model_admin: admin.ModelAdmin[Any]
-    ) -> list[tuple[Any, str]]:
+    ) -> list[tuple[str, str | StrPromise]]:
         ids = model_admin.get_queryset(request).values_list(field.name, flat=True).distinct()
         users = get_user_model().objects.filter(pk__in=ids).select_related("operator_profile")
-        return sorted(((user.pk, display_name(user)) for user in users), key=lambda c: c[1])
+        choices: list[tuple[str, str | StrPromise]] = [
+            (str(user.pk), display_name(user)) for user in users
+        ]
+        return sorted(choices, key=lambda choice: str(choice[1]))
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -70,7 +76,14 @@ class TranscriptInline(ReadOnlyInline):
     model = ChatMessage
     # The messages' own (translated) name; the transcript is what they are.
     verbose_name_plural = ChatMessage._meta.verbose_name_plural
-    fields = readonly_fields = ("created_at", "author", "operator_name", "text", "ai_source", "ai_model")
+    fields = readonly_fields = (
+        "created_at",
+        "author",
+        "operator_name",
+        "text",
+        "ai_source",
+        "ai_model",
+    )
     ordering = ["id"]
 
     def get_queryset(self, request: HttpRequest) -> Any:

@@ -299,7 +299,9 @@ def _finish(request: SupportRequest, session: ChatSession, by: SupportRequest.Cl
     session.save(update_fields=["status"])
     sid = str(session.public_id)
     notice = _store_notice(session, closed_notice(by, ask_rating=True))
-    publish_on_commit(session_group(sid), visitor_chat_closed_frame(by, notice=notice, ask_rating=True))
+    publish_on_commit(
+        session_group(sid), visitor_chat_closed_frame(by, notice=notice, ask_rating=True)
+    )
     if request.operator_id is not None:
         publish_on_commit(
             operator_group(request.operator_id),

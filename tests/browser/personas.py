@@ -19,7 +19,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from playwright.async_api import Browser, BrowserContext, Locator, Page, expect
+from playwright.async_api import Browser, BrowserContext, Locator, Page, Response, expect
 
 from tests.servers import ROOT, ServerProcess, start_daphne
 
@@ -256,11 +256,12 @@ class Site:
         page = await context.new_page()
         operator = Operator(context, page)
         page.on("pageerror", lambda error: operator.page_errors.append(str(error)))
-        page.on(
-            "response",
-            lambda response: response.status >= 400
-            and operator.failed_requests.append(f"{response.status} {response.url}"),
-        )
+
+        def note_failure(response: Response) -> None:
+            if response.status >= 400:
+                operator.failed_requests.append(f"{response.status} {response.url}")
+
+        page.on("response", note_failure)
         self._operators.append(operator)
         await page.goto(self.url("/support/"))
         await page.locator("input[name=username]").fill(username)

@@ -77,7 +77,12 @@ def test_every_list_has_russian_headers_filters_and_branding(staff, chat):
         headers = texts(html, r'<th scope="col"[^>]*>(.*?)</th>')
         assert headers, url
         assert english(headers) == [], url
-        assert english(texts(html, r'<details data-filter-title="[^"]*"[^>]*>\s*<summary>(.*?)</summary>')) == [], url
+        assert (
+            english(
+                texts(html, r'<details data-filter-title="[^"]*"[^>]*>\s*<summary>(.*?)</summary>')
+            )
+            == []
+        ), url
         assert "Туры по Татарстану" in html and "Django" not in html, url
         count = texts(html, r'<p class="paginator">(.*?)</p>')
         assert count and re.fullmatch(r"Всего: \d+", count[0]), (url, count)
@@ -90,7 +95,11 @@ def test_a_transcript_names_rows_and_operators_as_people_read_them(staff, chat):
     assert "Пользователь сайта:" in labels and "Тур:" in labels
     # Inline rows are titled by the author's Russian name, not "visitor: …".
     titles = texts(html, r'<td class="original">\s*<p>(.*?)</p>')
-    assert titles[-3:] == ["Посетитель: Здравствуйте", "ИИ-ассистент: Чем помочь?", "Оператор: Я тут"]
+    assert titles[-3:] == [
+        "Посетитель: Здравствуйте",
+        "ИИ-ассистент: Чем помочь?",
+        "Оператор: Я тут",
+    ]
     assert "Алия" in html and "alia-login" not in html
 
 
@@ -98,7 +107,8 @@ def test_support_requests_name_and_filter_the_operator_by_display_name(staff, ch
     html = staff.get("/admin/support/supportrequest/").content.decode()
     assert "Алия" in html and "alia-login" not in html
     filtered = staff.get(
-        "/admin/support/supportrequest/", {"operator__id__exact": chat.support_requests.get().operator_id}
+        "/admin/support/supportrequest/",
+        {"operator__id__exact": chat.support_requests.get().operator_id},
     )
     assert filtered.status_code == 200
     assert "Всего: 1" in " ".join(filtered.content.decode().split())

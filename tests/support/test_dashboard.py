@@ -152,7 +152,9 @@ def test_the_tour_card_reads_in_russian_as_on_the_site():
     from tests.factories import make_tour
 
     tour = make_tour(
-        price_per_person=Decimal("3200.00"), start_date=date(2026, 12, 21), end_date=date(2026, 12, 21)
+        price_per_person=Decimal("3200.00"),
+        start_date=date(2026, 12, 21),
+        end_date=date(2026, 12, 21),
     )
     card = tour_info(tour)
     assert card is not None

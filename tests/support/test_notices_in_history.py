@@ -27,8 +27,7 @@ async def test_join_transfer_and_close_come_back_after_a_reload(visitor, operato
     closed, _ = await guest.until("chat_closed")
 
     system = [
-        (m.id, m.text)
-        async for m in ChatMessage.objects.filter(author="system").order_by("id")
+        (m.id, m.text) async for m in ChatMessage.objects.filter(author="system").order_by("id")
     ]
     assert [text for _, text in system] == [
         "Алия подключается к чату.",
