@@ -31,6 +31,7 @@ from prometheus_client.exposition import choose_encoder
 
 from analytics.counters import flush_buffer
 from analytics.dashboard import build_charts
+from analytics.definitions import DEFINITIONS
 from analytics.metrics import Period
 from analytics.prometheus import scrape_registry
 from analytics.report import build_report, csv_rows
@@ -123,6 +124,13 @@ def analytics_page(request: HttpRequest) -> HttpResponse:
             "presets": presets,
         },
     )
+
+
+@require_GET
+@staff_only
+def analytics_definitions(request: HttpRequest) -> HttpResponse:
+    """What each figure means: the page links here instead of a repository path."""
+    return render(request, "analytics/definitions.html", {"sections": DEFINITIONS})
 
 
 @require_GET

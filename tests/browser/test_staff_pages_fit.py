@@ -1,0 +1,62 @@
+"""Staff pages fit a 1440 px window: nothing on the right is cut off.
+
+The analytics page (its "По дням" table has 14 columns) and the admin's
+tour list with the demo catalogue, in a real Chromium at 1440×900.
+"""
+
+from __future__ import annotations
+
+import pytest
+from asgiref.sync import sync_to_async
+from playwright.async_api import Page, expect
+
+from tours.demo import load_demo_tours
+
+pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.django_db(transaction=True)]
+
+WIDE = {"width": 1440, "height": 900}
+PASSWORD = "Kremlin-Kul-Sharif-1552"
+
+
+def make_manager() -> None:
+    from django.contrib.auth import get_user_model
+
+    get_user_model().objects.create_superuser("manager", password=PASSWORD)
+
+
+async def overflow(page: Page) -> list[str]:
+    """Elements whose right edge is past the window (the page may not scroll sideways)."""
+    found: list[str] = await page.evaluate(
+        """() => {
+            const width = document.documentElement.clientWidth;
+            const out = [];
+            if (document.documentElement.scrollWidth > width) out.push("page scrolls sideways");
+            for (const node of document.querySelectorAll("table, th, td")) {
+                const box = node.getBoundingClientRect();
+                if (box.width && box.right > width + 1) out.push(node.tagName + ": " + node.textContent.trim().slice(0, 40));
+            }
+            return out.slice(0, 5);
+        }"""
+    )
+    return found
+
+
+async def test_analytics_and_the_admin_tour_list_fit_1440_px(site):
+    await sync_to_async(load_demo_tours)()
+    await sync_to_async(make_manager)()
+    context = await site.new_context(WIDE)
+    page = await context.new_page()
+    await page.goto(site.url("/admin/login/?next=/admin/tours/tour/"))
+    await page.locator("input[name=username]").fill("manager")
+    await page.locator("input[name=password]").fill(PASSWORD)
+    await page.locator("input[name=password]").press("Enter")
+    await expect(page.locator("#result_list")).to_be_visible()
+    await expect(page.locator("#site-name")).to_contain_text("Туры по Татарстану")
+    assert await overflow(page) == []
+
+    await page.goto(site.url("/support/analytics/"))
+    daily = page.locator("table.daily")
+    await expect(daily).to_be_visible()
+    await daily.scroll_into_view_if_needed()
+    assert await overflow(page) == []
+    await context.close()
