@@ -18,19 +18,23 @@ DEFINITIONS: list[tuple[Promise, list[tuple[Promise, Promise]]]] = [
             (
                 _("Period"),
                 _(
-                    "Whole local days in the site's time zone, both the first and the last day included. The default is the last 30 days, today included; at most 366 days."
+                    "Whole local days in the site's time zone, both the first and"
+                    " the last day included. The default is the last 30 days, "
+                    "today included; at most 366 days."
                 ),
             ),
             (
                 _("Dash"),
                 _(
-                    "A figure with nothing to measure (no answers, no ratings) is shown as a dash, never as zero."
+                    "A figure with nothing to measure (no answers, no ratings) is"
+                    " shown as a dash, never as zero."
                 ),
             ),
             (
                 _("Median and p95"),
                 _(
-                    "Half of the values are below the median; 95% are below p95. Both are interpolated between the two nearest values."
+                    "Half of the values are below the median; 95% are below p95. "
+                    "Both are interpolated between the two nearest values."
                 ),
             ),
         ],
@@ -41,25 +45,33 @@ DEFINITIONS: list[tuple[Promise, list[tuple[Promise, Promise]]]] = [
             (
                 _("Conversation"),
                 _(
-                    "A chat with at least one visitor message or one request for an operator in the period. A chat active on several days is one conversation for the period and one on each of those days."
+                    "A chat with at least one visitor message or one request for "
+                    "an operator in the period. A chat active on several days is "
+                    "one conversation for the period and one on each of those "
+                    "days."
                 ),
             ),
             (
                 _("Handed to operators"),
                 _(
-                    "Conversations with a request for an operator made in the period, whatever became of it. Handoff rate: their share of all conversations."
+                    "Conversations with a request for an operator made in the "
+                    "period, whatever became of it. Handoff rate: their share of "
+                    "all conversations."
                 ),
             ),
             (
                 _("Resolved by the AI"),
                 _(
-                    "The AI answered in the period, nobody asked for an operator, and the visitor did not rate the AI conversation 1 or 2. Resolution rate: their share of all conversations."
+                    "The AI answered in the period, nobody asked for an operator,"
+                    " and the visitor did not rate the AI conversation 1 or 2. "
+                    "Resolution rate: their share of all conversations."
                 ),
             ),
             (
                 _("No answer and no handoff"),
                 _(
-                    "Conversations in which no AI answer was stored in the period and no operator was requested."
+                    "Conversations in which no AI answer was stored in the period"
+                    " and no operator was requested."
                 ),
             ),
         ],
@@ -70,25 +82,30 @@ DEFINITIONS: list[tuple[Promise, list[tuple[Promise, Promise]]]] = [
             (
                 _("Total answer time"),
                 _(
-                    "From the start of the generation to the complete answer, retries, fallback models and tool calls included."
+                    "From the start of the generation to the complete answer, "
+                    "retries, fallback models and tool calls included."
                 ),
             ),
             (
                 _("Time to first token"),
                 _(
-                    "From the start of the generation to the first streamed text. Offline answers have none."
+                    "From the start of the generation to the first streamed text."
+                    " Offline answers have none."
                 ),
             ),
             (
                 _("Fallback and offline answers"),
                 _(
-                    "Answered by a fallback model: the first model failed and another one answered. Offline: no model answered and the knowledge base did."
+                    "Answered by a fallback model: the first model failed and "
+                    "another one answered. Offline: no model answered and the "
+                    "knowledge base did."
                 ),
             ),
             (
                 _("Tokens and cost"),
                 _(
-                    "Prompt and completion tokens and the cost in US dollars as the provider (OpenRouter) reported them for each answer."
+                    "Prompt and completion tokens and the cost in US dollars as "
+                    "the provider (OpenRouter) reported them for each answer."
                 ),
             ),
         ],
@@ -99,7 +116,9 @@ DEFINITIONS: list[tuple[Promise, list[tuple[Promise, Promise]]]] = [
             (
                 _("Queue wait"),
                 _(
-                    "From the request for an operator to the moment an operator took the chat; requests never taken are not in it (see abandoned)."
+                    "From the request for an operator to the moment an operator "
+                    "took the chat; requests never taken are not in it (see "
+                    "abandoned)."
                 ),
             ),
             (
@@ -113,7 +132,8 @@ DEFINITIONS: list[tuple[Promise, list[tuple[Promise, Promise]]]] = [
             (
                 _("Put back in the queue"),
                 _(
-                    "Requests returned to the queue at least once because their operator went offline or left the visitor unanswered."
+                    "Requests returned to the queue at least once because their "
+                    "operator went offline or left the visitor unanswered."
                 ),
             ),
         ],
@@ -124,25 +144,35 @@ DEFINITIONS: list[tuple[Promise, list[tuple[Promise, Promise]]]] = [
             (
                 _("CSAT"),
                 _(
-                    "The visitors' ratings from 1 to 5 given in the period: the average, how many of each score, and the share rated 4 or 5; for AI-only conversations and conversations with an operator."
+                    "The visitors' ratings from 1 to 5 given in the period: the "
+                    "average, how many of each score, and the share rated 4 or 5;"
+                    " for AI-only conversations and conversations with an "
+                    "operator."
                 ),
             ),
             (
                 _("Popular tours"),
                 _(
-                    "Conversations about each tour: the visitor was on its page, or an AI answer named it. Each conversation counts once per tour."
+                    "Conversations about each tour: the visitor was on its page, "
+                    "or an AI answer named it. Each conversation counts once per "
+                    "tour."
                 ),
             ),
             (
                 _("Frequent words"),
                 _(
-                    "Words of visitor messages in all their forms (one stem); stop words and chat pleasantries such as «спасибо» or «жду» are left out. Messages: how many contain the word; occurrences: how many times it occurs."
+                    "Words of visitor messages in all their forms (one stem); "
+                    "stop words and chat pleasantries such as «спасибо» or «жду» "
+                    "are left out. Messages: how many contain the word; "
+                    "occurrences: how many times it occurs."
                 ),
             ),
             (
                 _("Refused messages"),
                 _(
-                    "Messages refused for sending too often (rate limit) or for breaking the chat rules (moderation), counted as they happen."
+                    "Messages refused for sending too often (rate limit) or for "
+                    "breaking the chat rules (moderation), counted as they "
+                    "happen."
                 ),
             ),
         ],

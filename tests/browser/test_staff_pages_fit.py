@@ -33,7 +33,8 @@ async def overflow(page: Page) -> list[str]:
             if (document.documentElement.scrollWidth > width) out.push("page scrolls sideways");
             for (const node of document.querySelectorAll("table, th, td")) {
                 const box = node.getBoundingClientRect();
-                if (box.width && box.right > width + 1) out.push(node.tagName + ": " + node.textContent.trim().slice(0, 40));
+                const name = node.tagName + ": " + node.textContent.trim().slice(0, 40);
+                if (box.width && box.right > width + 1) out.push(name);
             }
             return out.slice(0, 5);
         }"""
