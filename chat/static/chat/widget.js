@@ -88,6 +88,7 @@
     icon.append(shape);
     return icon;
   }
+  const IN_MONTH = ["in January", "in February", "in March", "in April", "in May", "in June", "in July", "in August", "in September", "in October", "in November", "in December"];
   const ICON_CHAT = "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z";
   const ICON_CLOSE = "M6 6l12 12M18 6L6 18";
   const ICON_SEND = "M3 11l18-8-8 18-2-8-8-2z";
@@ -160,7 +161,8 @@
     ui.welcome = el("div", { class: "welcome" }, [
       el("p", { text: gettext("Hello! I am the AI assistant of Tours of Tatarstan. Ask about tours, dates, prices or booking. If you need a person, press “Call an operator”.") }),
       (ui.suggestions = el("div", { class: "suggestions" }, [
-        gettext("Which tours are there this month?"),
+        // The month by name ("в декабре"): read as a month, not as "this" anything.
+        interpolate(gettext("Which tours are there %(in_month)s?"), { in_month: gettext(IN_MONTH[new Date().getMonth()]) }),
         gettext("How do I book a tour?"),
         gettext("Are there discounts for children?"),
       ].map((text) => el("button", { type: "button", class: "chip", text, onclick: () => sendMessage(text) })))),
