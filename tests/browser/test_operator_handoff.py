@@ -15,6 +15,7 @@ from asgiref.sync import sync_to_async
 from playwright.async_api import expect
 
 from chat.models import ChatMessage, Rating
+from support.demo_canned import load_demo_canned_replies
 from support.models import OfflineTicket
 from tests.browser.personas import Visitor, screenshot
 from tests.factories import make_operator, make_tour
@@ -50,7 +51,9 @@ async def test_operator_takes_the_chat_and_the_visitor_sees_the_reply(site, mode
         start_date=day,
     )
     username = await sync_to_async(operator_with_password)("Айгуль")
+    await sync_to_async(load_demo_canned_replies)("Айгуль")  # as `make run` seeds them
     operator = await site.operator(username, PASSWORD)
+    await expect(operator.page.locator("#canned .chip").first).to_have_text("Приветствие")
     model.reply = "Я могу позвать оператора, он поможет с бронированием."
 
     visitor = await visitor_asking_for_a_person(
