@@ -30,7 +30,7 @@ def test_round_the_clock_by_default_everywhere(settings):
     settings.SUPPORT_WORKING_HOURS = (time(0, 0), time(0, 0))
     settings.SUPPORT_WORKING_DAYS = frozenset(range(1, 8))
     load_demo_faq()
-    said = "Операторы отвечают круглосуточно и без выходных."
+    said = "Операторы на связи круглосуточно и без выходных."
     assert working_hours_sentence() == said
     assert footer() == f"Чат отвечает круглосуточно. {said}"
     answer = FaqEntry.objects.get(question=OPERATORS_FAQ).answer
@@ -41,7 +41,7 @@ def test_office_hours_on_weekdays_change_the_footer_and_the_faq(settings):
     settings.SUPPORT_WORKING_HOURS = (time(9, 0), time(18, 30))
     settings.SUPPORT_WORKING_DAYS = frozenset({1, 2, 3, 4, 5})
     load_demo_faq()
-    said = "Операторы отвечают: пн–пт, с 9:00 до 18:30 по московскому времени."
+    said = "Операторы на связи: пн–пт, с 9:00 до 18:30 по московскому времени."
     assert working_hours_sentence() == said
     assert said in footer()
     assert said in FaqEntry.objects.get(question=OPERATORS_FAQ).answer
@@ -52,5 +52,5 @@ def test_other_time_zones_and_windows_across_midnight_are_named(settings):
     settings.SUPPORT_WORKING_HOURS = (time(20, 0), time(0, 0))
     settings.SUPPORT_WORKING_DAYS = frozenset({1, 2, 3, 4, 5, 7})
     assert working_hours_sentence() == (
-        "Операторы отвечают: пн–пт, вс, с 20:00 до 24:00 часовой пояс Asia/Yekaterinburg."
+        "Операторы на связи: пн–пт, вс, с 20:00 до 24:00 часовой пояс Asia/Yekaterinburg."
     )
