@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from tours.models import Booking, FaqEntry, Tour
-from tours.templatetags.tours_extras import rub, tour_dates
+from tours.templatetags.tours_extras import NBSP, rub, tour_dates
 
 
 @admin.register(Tour)
@@ -16,13 +16,14 @@ class TourAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("dates"), ordering="start_date")
     def dates(self, obj: Tour) -> str:
-        return tour_dates(obj)
+        # Breakable here (a narrow column wraps "21 декабря / 2026"), unlike on the site.
+        return tour_dates(obj).replace(NBSP, " ")
 
     @admin.display(description=_("price per person"), ordering="price_per_person")
     def price(self, obj: Tour) -> str:
         return rub(obj.price_per_person)
 
-    @admin.display(description=_("places booked"), ordering="places_booked")
+    @admin.display(description=_("places taken"), ordering="places_booked")
     def places(self, obj: Tour) -> str:
         return f"{obj.places_booked} / {obj.max_participants}"
 
