@@ -6,12 +6,15 @@ nobody edits it. Ratings are the visitor's; also read-only.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.db.models import Field
 from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from chat.models import ChatMessage, ChatSession, Rating
@@ -22,6 +25,18 @@ if TYPE_CHECKING:
     from django_stubs_ext import StrPromise
 
 EMPTY = "—"
+
+
+def short_moment(moment: datetime | None) -> str:
+    """ "01.12.2026 20:25" in the site's time zone: list columns stay narrow."""
+    if moment is None:
+        return EMPTY
+    return date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
+
+
+def short_chat(session: ChatSession) -> str:
+    """A chat as the dashboard names it: the start of its public id."""
+    return str(session.public_id)[:8]
 
 
 def operator_name(user: Any) -> str:

@@ -1,7 +1,8 @@
 """Staff pages fit a 1440 px window: nothing on the right is cut off.
 
-The analytics page (its "По дням" table has 14 columns) and the admin's
-tour list with the demo catalogue, in a real Chromium at 1440×900.
+The analytics page (its "По дням" table has 14 columns), the admin's tour
+list with the demo catalogue and its support requests with demo traffic,
+in a real Chromium at 1440×900.
 """
 
 from __future__ import annotations
@@ -61,6 +62,11 @@ async def test_analytics_and_the_admin_tour_list_fit_1440_px(site):
     await page.locator("input[name=password]").press("Enter")
     await expect(page.locator("#result_list")).to_be_visible()
     await expect(page.locator("#site-name")).to_contain_text("Туры по Татарстану")
+    assert await overflow(page) == []
+
+    # The support requests of a month of demo traffic, with their many times.
+    await page.goto(site.url("/admin/support/supportrequest/"))
+    await expect(page.locator("#result_list")).to_be_visible()
     assert await overflow(page) == []
 
     await page.goto(site.url("/support/analytics/"))
