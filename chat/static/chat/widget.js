@@ -167,7 +167,7 @@
         gettext("Are there discounts for children?"),
       ].map((text) => el("button", { type: "button", class: "chip", text, onclick: () => sendMessage(text) })))),
     ]);
-    ui.log = el("div", { class: "log", role: "log", "aria-live": "off", "aria-label": gettext("Messages"), tabindex: "0", onscroll: onLogScroll }, [ui.welcome, ui.list, ui.typing]);
+    ui.log = el("div", { class: "log", role: "log", "aria-live": "off", "aria-label": gettext("Messages"), tabindex: "0", onscroll: onLogScroll, onwheel: (event) => event.deltaY < 0 && readAbove(), onkeydown: (event) => ["ArrowUp", "PageUp", "Home"].includes(event.key) && readAbove(), ontouchstart: (event) => (touchY = event.touches[0].clientY), ontouchmove: (event) => event.touches[0].clientY > touchY + 4 && readAbove() }, [ui.welcome, ui.list, ui.typing]);
     ui.pill = el("button", { class: "pill", type: "button", hidden: true, onclick: () => scrollDown(true, unseen) }, [gettext("New message"), el("span", { "aria-hidden": "true", text: " ↓" })]);
     ui.cards = el("div", { class: "cards" });
     ui.handoff = el("button", { class: "handoff", type: "button", onclick: () => (status === "operator" || status === "pending" ? endSupport() : requestSupport()) });
@@ -223,7 +223,13 @@
   let following = true;
   let unseen = null; // the first message that arrived while the visitor read above
   let lastScrollTop = 0;
+  let touchY = 0; // where a finger touched the log: moving it down reads above
   const atBottom = () => ui.log.scrollHeight - ui.log.scrollTop - ui.log.clientHeight < 40;
+
+  /** The visitor moves up to read: stop following at once (even mid-animation). */
+  function readAbove() {
+    following = false;
+  }
 
   function onLogScroll() {
     const top = ui.log.scrollTop;
@@ -253,6 +259,7 @@
     unseen = null;
     ui.pill.hidden = true;
     requestAnimationFrame(() => {
+      if (!following) return; // the visitor scrolled up since this was asked for
       const log = ui.log;
       let target = log.scrollHeight - log.clientHeight;
       if (node && node.isConnected) {
