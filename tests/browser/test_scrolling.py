@@ -97,8 +97,13 @@ async def test_own_message_and_each_answer_stay_in_view(site, model, screen: dic
     await until_in_view(visitor.messages("visitor").last)
     log = visitor.widget.locator(".log")
     await log.hover()
-    await visitor.page.mouse.wheel(0, -3000)
-    await eventually(lambda: _scrolled_up(visitor))
+
+    async def wheel_up() -> bool:
+        # Again if a wheel was swallowed by the smooth scroll still under way.
+        await visitor.page.mouse.wheel(0, -1500)
+        return await _scrolled_up(visitor)
+
+    await eventually(wheel_up)
     pill = visitor.widget.get_by_role("button", name="Новое сообщение")
     await expect(pill).to_be_visible()
     await visitor.wait_for_answer(5)
@@ -116,3 +121,4 @@ async def _scrolled_up(visitor: Visitor) -> bool:
             "(log) => log.scrollHeight - log.scrollTop - log.clientHeight > 200"
         )
     )
+
