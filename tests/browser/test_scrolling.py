@@ -121,4 +121,3 @@ async def _scrolled_up(visitor: Visitor) -> bool:
             "(log) => log.scrollHeight - log.scrollTop - log.clientHeight > 200"
         )
     )
-
