@@ -28,6 +28,7 @@ from datetime import date
 from typing import Any
 
 from channels.db import database_sync_to_async
+from django.conf import settings
 from django.utils import translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -39,9 +40,10 @@ from ai.client import OnText
 from ai.facets import Question
 from ai.intent import HANDOFF, Intent, classify
 from ai.prompt import pending_question, rub
-from ai.retrieval import HEADING, FaqHit, TourSearch, content_words
+from ai.retrieval import HEADING, FaqHit, TourQuery, TourSearch, content_words
 from ai.russian import is_known_word, lemma, lemmas, part_of_speech, tokens
 from ai.types import AIAnswer, AIRequest, TourFacts
+from tours.filters import list_url
 
 FAQ_SHOWN = 2
 TOURS_SHOWN = 3
@@ -214,8 +216,22 @@ def _tours_answer(question: Question, search: TourSearch, tours: list[dict[str, 
         lines.append(_("Next ones:"))
         lines += [_tour_line(t, question) for t in shown[1:]]
     if search.total > len(shown) and question.query.filters():
-        lines.append(_("%(n)d more in the catalogue.") % {"n": search.total - len(shown)})
+        lines.append(
+            _("%(n)d more in the catalogue: %(url)s")
+            % {"n": search.total - len(shown), "url": _catalogue_link(question.query)}
+        )
     return "\n".join(lines)
+
+
+def _catalogue_link(query: TourQuery) -> str:
+    """The site's tour list with the filters it has (month, place, budget): "and N more"."""
+    month = query.period.start if query.period and query.period.kind == "month" else None
+    return list_url(
+        settings.AI_SITE_URL,
+        month=month,
+        place=query.places[0] if len(query.places) == 1 else "",
+        price_max=query.max_price,
+    )
 
 
 def _nothing_fits(question: Question, search: TourSearch) -> str:

@@ -216,12 +216,14 @@ class Generator:
         if abandon:
             support_actions.end_support_by_visitor(session_pk=line.session.pk)
             times["closed_at"] = requested + timedelta(seconds=wait + self.rng.randint(60, 400))
+            self._notice(line, times["closed_at"])
             line.last = times["closed_at"]
             return line
         operator, name = self.rng.choice(self.operators)
         sid = line.session.public_id
         support_actions.join_support_chat(operator_id=operator.pk, session_id=sid)
         times["assigned_at"] = requested + timedelta(seconds=wait)
+        self._notice(line, times["assigned_at"])
         at = times["assigned_at"] + timedelta(seconds=self.rng.randint(8, 90))
         for i in range(self.rng.randint(2, 3)):
             text = (
@@ -241,11 +243,23 @@ class Generator:
             at += timedelta(seconds=self.rng.randint(20, 90))
         support_actions.close_chat(operator_id=operator.pk, session_id=sid)
         times["closed_at"] = at
+        self._notice(line, at)
         line.last = at
         if self.rng.random() < 0.6:
             score = self.rng.choice([5, 5, 5, 4, 4, 3, 2])
             self._rate(line, score, at + timedelta(seconds=20), good=score >= 4)
         return line
+
+    def _notice(self, line: Timeline, at: datetime) -> None:
+        """The system message the last support action stored ("Алия подключается…"), at `at`."""
+        latest = (
+            ChatMessage.objects.filter(session=line.session, author=ChatMessage.Author.SYSTEM)
+            .order_by("-pk")
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if latest is not None and all(pk != latest for pk, _ in line.messages):
+            line.messages.append((latest, at))
 
     def unanswered(self, at: datetime) -> Timeline:
         line = self._start(at)

@@ -33,6 +33,7 @@ from django.db.models import (
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from analytics.stopwords import stop_words_text
 from chat.models import ChatMessage, ChatSession, Rating
 from support.models import SupportRequest
 from tours.models import FaqEntry, Tour
@@ -472,7 +473,9 @@ def top_words(period: Period, limit: int = 20) -> list[TopWord]:
 
     Each message goes through the `tatartours_words` configuration (the
     `russian` Snowball stemmer and stop words, words only), so "экскурсия",
-    "экскурсии" and "экскурсию" are one lexeme and "и", "в", "на" none.
+    "экскурсии" and "экскурсию" are one lexeme and "и", "в", "на" none;
+    the lexemes of a fuller stop-word list and of chat pleasantries
+    (analytics/stopwords.py: "спасибо", "жду", "понял") are left out too.
     Counted like ts_stat (ndoc, nentry), from unnest(tsvector) so the period
     stays a bound parameter. Ranked by the number of messages containing the
     lexeme, then by occurrences, then alphabetically. The word shown is the
@@ -485,10 +488,11 @@ def top_words(period: Period, limit: int = 20) -> list[TopWord]:
             SELECT id, text FROM {messages}
             WHERE author = 'visitor' AND created_at >= %(start)s AND created_at < %(end)s
         ),
+        stop AS (SELECT lexeme FROM unnest(to_tsvector(%(config)s::regconfig, %(stop)s))),
         stats AS (
             SELECT v.lexeme, count(*) AS docs, sum(array_length(v.positions, 1)) AS entries
             FROM msgs CROSS JOIN LATERAL unnest(to_tsvector(%(config)s::regconfig, msgs.text)) v
-            WHERE char_length(v.lexeme) > 1
+            WHERE char_length(v.lexeme) > 1 AND v.lexeme NOT IN (SELECT lexeme FROM stop)
             GROUP BY v.lexeme ORDER BY docs DESC, entries DESC, v.lexeme LIMIT %(limit)s
         ),
         latest AS (SELECT text FROM msgs ORDER BY id DESC LIMIT %(sample)s),
@@ -513,6 +517,7 @@ def top_words(period: Period, limit: int = 20) -> list[TopWord]:
         "types": list(WORD_TOKEN_TYPES),
         "limit": limit,
         "sample": FORMS_SAMPLE,
+        "stop": stop_words_text(),
     }
     return [TopWord(*row) for row in _fetch(sql, params)]
 

@@ -7,4 +7,5 @@ app_name = "analytics"
 urlpatterns = [
     path("", views.analytics_page, name="page"),
     path("export.csv", views.analytics_csv, name="csv"),
+    path("definitions/", views.analytics_definitions, name="definitions"),
 ]

@@ -32,6 +32,7 @@ from prometheus_client.exposition import choose_encoder
 from analytics.bookings import ChatBookingsCollector
 from analytics.counters import flush_buffer
 from analytics.dashboard import build_charts
+from analytics.definitions import DEFINITIONS
 from analytics.metrics import Period
 from analytics.prometheus import scrape_registry
 from analytics.report import build_report, csv_rows
@@ -126,6 +127,13 @@ def analytics_page(request: HttpRequest) -> HttpResponse:
             "bookings": report.bookings,
         },
     )
+
+
+@require_GET
+@staff_only
+def analytics_definitions(request: HttpRequest) -> HttpResponse:
+    """What each figure means: the page links here instead of a repository path."""
+    return render(request, "analytics/definitions.html", {"sections": DEFINITIONS})
 
 
 @require_GET

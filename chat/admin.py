@@ -6,12 +6,55 @@ nobody edits it. Ratings are the visitor's; also read-only.
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.db.models import Field
 from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext_lazy as _
 
 from chat.models import ChatMessage, ChatSession, Rating
+from chat.names import display_name
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrPromise
+
+EMPTY = "—"
+
+
+def short_moment(moment: datetime | None) -> str:
+    """ "01.12.2026 20:25" in the site's time zone: list columns stay narrow."""
+    if moment is None:
+        return EMPTY
+    return date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
+
+
+def short_chat(session: ChatSession) -> str:
+    """A chat as the dashboard names it: the start of its public id."""
+    return str(session.public_id)[:8]
+
+
+def operator_name(user: Any) -> str:
+    """An operator as visitors and the dashboard name them ("Алия"), not by login."""
+    return display_name(user) if user is not None else EMPTY
+
+
+class OperatorFilter(admin.RelatedFieldListFilter):
+    """Filter by operator, each listed by their display name; only those who appear."""
+
+    def field_choices(
+        self, field: Field[Any, Any], request: HttpRequest, model_admin: admin.ModelAdmin[Any]
+    ) -> list[tuple[str, str | StrPromise]]:
+        ids = model_admin.get_queryset(request).values_list(field.name, flat=True).distinct()
+        users = get_user_model().objects.filter(pk__in=ids).select_related("operator_profile")
+        choices: list[tuple[str, str | StrPromise]] = [
+            (str(user.pk), display_name(user)) for user in users
+        ]
+        return sorted(choices, key=lambda choice: str(choice[1]))
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -47,8 +90,22 @@ class TranscriptInline(ReadOnlyInline):
     model = ChatMessage
     # The messages' own (translated) name; the transcript is what they are.
     verbose_name_plural = ChatMessage._meta.verbose_name_plural
-    fields = readonly_fields = ("created_at", "author", "operator", "text", "ai_source", "ai_model")
+    fields = readonly_fields = (
+        "created_at",
+        "author",
+        "operator_name",
+        "text",
+        "ai_source",
+        "ai_model",
+    )
     ordering = ["id"]
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request).select_related("operator__operator_profile")
+
+    @admin.display(description=_("operator"))
+    def operator_name(self, obj: ChatMessage) -> str:
+        return operator_name(obj.operator)
 
 
 class RatingInline(ReadOnlyInline):
@@ -84,11 +141,15 @@ class ChatSessionAdmin(ReadOnlyAdmin):
 class ChatMessageAdmin(ReadOnlyAdmin):
     """Search across all transcripts; read-only."""
 
-    list_display = ["created_at", "session", "author", "operator", "short_text"]
-    list_filter = ["author", "ai_source", "created_at"]
+    list_display = ["created_at", "session", "author", "operator_name", "short_text"]
+    list_filter = ["author", "ai_source", ("operator", OperatorFilter), "created_at"]
     search_fields = ["text", "session__public_id"]
     date_hierarchy = "created_at"
-    list_select_related = ["session", "operator"]
+    list_select_related = ["session", "operator__operator_profile"]
+
+    @admin.display(description=_("operator"), ordering="operator__operator_profile__display_name")
+    def operator_name(self, obj: ChatMessage) -> str:
+        return operator_name(obj.operator)
 
     @admin.display(description=ChatMessage._meta.get_field("text").verbose_name)
     def short_text(self, obj: ChatMessage) -> str:

@@ -34,6 +34,7 @@ class ChatSession(models.Model):
         null=True,
         blank=True,
         related_name="chat_sessions",
+        verbose_name=_("site user"),
     )
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.AI)
     tour = models.ForeignKey(
@@ -42,6 +43,7 @@ class ChatSession(models.Model):
         null=True,
         blank=True,
         related_name="chat_sessions",
+        verbose_name=_("tour"),
         help_text=_("The tour page the visitor is on"),
     )
     client_ip = models.GenericIPAddressField(_("client IP"), null=True, blank=True)
@@ -75,7 +77,9 @@ class ChatMessage(models.Model):
         OFFLINE = "offline", _("Offline answerer (knowledge base)")
         PARTIAL = "partial", _("Cut-off model answer")
 
-    session = models.ForeignKey(ChatSession, on_delete=models.CASCADE, related_name="messages")
+    session = models.ForeignKey(
+        ChatSession, on_delete=models.CASCADE, related_name="messages", verbose_name=_("chat")
+    )
     author = models.CharField(_("author"), max_length=16, choices=Author.choices)
     text = models.TextField(_("text"))
     # Made by the client; the same client_id again is a retry, not a new message.
@@ -89,9 +93,15 @@ class ChatMessage(models.Model):
         null=True,
         blank=True,
         related_name="chat_messages",
+        verbose_name=_("operator"),
     )
     reply_to = models.ForeignKey(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("in reply to"),
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
@@ -136,19 +146,23 @@ class ChatMessage(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.author}: {self.text[:60]}"
+        # The title of a transcript row in the admin: "Посетитель: …".
+        return f"{self.get_author_display()}: {self.text[:60]}"
 
 
 class Rating(models.Model):
     """Visitor satisfaction (CSAT) for one conversation: AI-only or with an operator."""
 
-    session = models.ForeignKey(ChatSession, on_delete=models.CASCADE, related_name="ratings")
+    session = models.ForeignKey(
+        ChatSession, on_delete=models.CASCADE, related_name="ratings", verbose_name=_("chat")
+    )
     support_request = models.OneToOneField(
         "support.SupportRequest",
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="rating",
+        verbose_name=_("support request"),
         help_text=_("Empty for a conversation with the AI only"),
     )
     score = models.PositiveSmallIntegerField(

@@ -30,7 +30,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from chat.errors import ClientError
-from chat.events import session_group
+from chat.events import MessageData, message_data, session_group
 from chat.hooks import instrumentation
 from chat.message_rows import lock_session_by_public_id, message_by_client_id
 from chat.models import ChatMessage, ChatSession
@@ -42,6 +42,8 @@ from support.events import (
     OperatorRef,
     UnavailableReason,
     assigned_event,
+    closed_notice,
+    joined_notice,
     new_support_request_frame,
     offline_ticket_frame,
     operator_group,
@@ -53,7 +55,6 @@ from support.events import (
     support_unavailable_frame,
     visitor_chat_closed_frame,
 )
-from support.hours import within_working_hours, working_hours_label
 from support.models import OfflineTicket, SupportRequest
 from support.names import display_name
 from support.queue import (
@@ -68,6 +69,7 @@ from support.request_rows import held_chat
 from support.tickets import TicketFields, ticket_data
 from tatartours.lean_rows import insert, update_fields
 from tatartours.redis import get_redis
+from tours.hours import within_working_hours, working_hours_label
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +116,18 @@ def _check_capacity(user: Any, *, session_id: str, own: bool) -> None:
             session_id=session_id,
             reason="capacity",
         )
+
+
+def _store_notice(session: ChatSession, text: str) -> MessageData:
+    """Keep a notice the visitor is shown as a system message of the chat.
+
+    So a reload (or another tab) shows the conversation as the visitor saw it:
+    who joined, that the operator conversation ended. Part of the caller's
+    transaction; the frame that announces the change carries it as `notice`.
+    """
+    message = ChatMessage(session=session, author=ChatMessage.Author.SYSTEM, text=text)
+    insert(message)
+    return message_data(message)
 
 
 # --- Queueing -------------------------------------------------------------------------
@@ -211,7 +225,8 @@ def join_support_chat(*, operator_id: int, session_id: UUID | str) -> Claim:
     session.save(update_fields=["status"])
     ref = operator_ref(operator)
     publish_on_commit(OPERATORS_GROUP, support_request_taken_frame(sid, ref))
-    publish_on_commit(session_group(sid), support_joined_frame(ref["name"]))
+    notice = _store_notice(session, joined_notice(ref["name"]))
+    publish_on_commit(session_group(sid), support_joined_frame(ref["name"], notice=notice))
     publish_on_commit(operator_group(operator_id), assigned_event(sid))
     return Claim(sid, ref, already_held=False)
 
@@ -285,7 +300,10 @@ def _finish(request: SupportRequest, session: ChatSession, by: SupportRequest.Cl
     session.status = ChatSession.Status.CLOSED
     session.save(update_fields=["status"])
     sid = str(session.public_id)
-    publish_on_commit(session_group(sid), visitor_chat_closed_frame(by, ask_rating=True))
+    notice = _store_notice(session, closed_notice(by, ask_rating=True))
+    publish_on_commit(
+        session_group(sid), visitor_chat_closed_frame(by, notice=notice, ask_rating=True)
+    )
     if request.operator_id is not None:
         publish_on_commit(
             operator_group(request.operator_id),
@@ -327,7 +345,10 @@ def end_support_by_visitor(*, session_pk: int) -> Literal["closed", "cancelled"]
     session.status = ChatSession.Status.AI
     session.save(update_fields=["status"])
     sid = str(session.public_id)
-    publish_on_commit(session_group(sid), visitor_chat_closed_frame("visitor", ask_rating=False))
+    notice = _store_notice(session, closed_notice("visitor", ask_rating=False))
+    publish_on_commit(
+        session_group(sid), visitor_chat_closed_frame("visitor", ask_rating=False, notice=notice)
+    )
     publish_on_commit(OPERATORS_GROUP, support_request_taken_frame(sid, None, "cancelled"))
     return "cancelled"
 
@@ -378,7 +399,10 @@ def transfer_chat(
         released_event(sid, by="operator", reason="transferred", to=ref),
     )
     publish_on_commit(operator_group(to_operator_id), assigned_event(sid, source_name))
-    publish_on_commit(session_group(sid), support_joined_frame(ref["name"], transferred=True))
+    notice = _store_notice(session, joined_notice(ref["name"], transferred=True))
+    publish_on_commit(
+        session_group(sid), support_joined_frame(ref["name"], transferred=True, notice=notice)
+    )
     return ref
 
 

@@ -19,6 +19,7 @@ from chat.models import ChatMessage, ChatSession
 from support.events import iso
 from support.models import SupportRequest
 from tours.models import Booking, Tour
+from tours.templatetags.tours_extras import date_range, long_date, rub
 
 BOOKINGS_SHOWN = 20
 
@@ -37,6 +38,9 @@ def tour_info(tour: Tour | None) -> dict[str, Any] | None:
         "price_per_person": str(tour.price_per_person),
         "start_date": tour.start_date.isoformat(),
         "end_date": tour.end_date.isoformat(),
+        # Extensions: the same Russian formatting as the site ("21 декабря 2026", "3 200 ₽").
+        "dates_label": date_range(tour.start_date, tour.end_date),
+        "price_label": rub(tour.price_per_person),
         "duration_hours": tour.duration_hours,
         "free_places": tour.free_places,
         "published": tour.status == Tour.Status.PUBLISHED,
@@ -52,6 +56,7 @@ def _bookings(user_id: int) -> list[dict[str, Any]]:
             "tour": b.tour.title,
             "tour_slug": b.tour.slug,
             "start_date": b.tour.start_date.isoformat(),
+            "start_date_label": long_date(b.tour.start_date),
             "participants": b.participants,
             "status": b.status,
             "status_label": str(b.get_status_display()),

@@ -22,7 +22,9 @@ from typing import Any, Literal, NotRequired, TypedDict
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from chat.events import MessageData
 from chat.models import ChatMessage
+from tours.hours import working_hours_sentence
 
 OPERATORS_GROUP = "support.operators"
 
@@ -170,10 +172,15 @@ def support_pending_frame(
 
 def support_unavailable_frame(reason: UnavailableReason, hours: str = "") -> dict[str, Any]:
     if reason == "outside_hours":
-        message = _(
-            "Operators work %(hours)s. Leave your name, phone or e-mail and your "
-            "question, and we will get back to you."
-        ) % {"hours": hours}
+        message = " ".join(
+            [
+                working_hours_sentence(),
+                _(
+                    "Leave your name, phone or e-mail and your question, and we will "
+                    "get back to you."
+                ),
+            ]
+        )
     elif reason == "timeout":
         message = _(
             "Sorry, no operator could take your chat in time. Leave your name, phone "
@@ -193,15 +200,29 @@ def support_unavailable_frame(reason: UnavailableReason, hours: str = "") -> dic
     }
 
 
-def support_joined_frame(operator_name: str, *, transferred: bool = False) -> dict[str, Any]:
-    return {
+def joined_notice(operator_name: str, *, transferred: bool = False) -> str:
+    """What the visitor reads in the conversation when an operator joins or takes over."""
+    if transferred:
+        return _("%(name)s has taken over the chat.") % {"name": operator_name}
+    return _("%(name)s has joined the chat.") % {"name": operator_name}
+
+
+def support_joined_frame(
+    operator_name: str, *, transferred: bool = False, notice: MessageData | None = None
+) -> dict[str, Any]:
+    """`notice` (extension): the system message stored for this join, when it is news."""
+    frame: dict[str, Any] = {
         "type": "support_joined",
         "operator": {"name": operator_name},
         "transferred": transferred,
     }
+    if notice is not None:
+        frame["notice"] = notice
+    return frame
 
 
-def visitor_chat_closed_frame(by: str, *, ask_rating: bool) -> dict[str, Any]:
+def closed_notice(by: str, *, ask_rating: bool) -> str:
+    """What the visitor reads in the conversation when the operator conversation ends."""
     if by == "operator":
         message = _("The operator has ended the conversation.")
     elif by == "visitor":
@@ -212,7 +233,22 @@ def visitor_chat_closed_frame(by: str, *, ask_rating: bool) -> dict[str, Any]:
     if ask_rating:
         parts.append(_("Please rate how we helped you."))
     parts.append(_("The AI assistant will answer your questions again."))
-    return {"type": "chat_closed", "by": by, "message": " ".join(parts), "ask_rating": ask_rating}
+    return " ".join(parts)
+
+
+def visitor_chat_closed_frame(
+    by: str, *, ask_rating: bool, notice: MessageData | None = None
+) -> dict[str, Any]:
+    """`notice` (extension): the system message stored with the same text."""
+    frame: dict[str, Any] = {
+        "type": "chat_closed",
+        "by": by,
+        "message": notice["message"] if notice else closed_notice(by, ask_rating=ask_rating),
+        "ask_rating": ask_rating,
+    }
+    if notice is not None:
+        frame["notice"] = notice
+    return frame
 
 
 def operator_typing_frame(session_id: str, typing: bool) -> dict[str, Any]:

@@ -27,7 +27,10 @@ class SupportRequest(models.Model):
         SYSTEM = "system", _("System")
 
     session = models.ForeignKey(
-        "chat.ChatSession", on_delete=models.CASCADE, related_name="support_requests"
+        "chat.ChatSession",
+        on_delete=models.CASCADE,
+        related_name="support_requests",
+        verbose_name=_("chat"),
     )
     reason = models.CharField(_("reason"), max_length=500, blank=True)
     status = models.CharField(
@@ -39,6 +42,7 @@ class SupportRequest(models.Model):
         null=True,
         blank=True,
         related_name="support_requests",
+        verbose_name=_("operator"),
     )
     requested_at = models.DateTimeField(_("requested"), auto_now_add=True)
     # Queue order. Equal to requested_at, except a chat returned to the queue
@@ -80,7 +84,10 @@ class SupportRequest(models.Model):
 
 class OperatorProfile(models.Model):
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="operator_profile"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="operator_profile",
+        verbose_name=_("user"),
     )
     display_name = models.CharField(_("display name"), max_length=80)
     max_chats = models.PositiveSmallIntegerField(
@@ -112,6 +119,7 @@ class OfflineTicket(models.Model):
         null=True,
         blank=True,
         related_name="offline_tickets",
+        verbose_name=_("chat"),
     )
     name = models.CharField(_("name"), max_length=120)
     phone = models.CharField(_("phone"), max_length=32, blank=True)
@@ -126,6 +134,7 @@ class OfflineTicket(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        verbose_name=_("handled by"),
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 

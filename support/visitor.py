@@ -22,11 +22,11 @@ from chat.publish import run_action
 from support import actions, presence
 from support.estimate import estimated_wait_seconds
 from support.events import support_joined_frame, support_pending_frame
-from support.hours import working_hours_label
 from support.models import SupportRequest
 from support.names import display_name
 from support.queue import announce_queue, position_of, recent_waits
 from support.tickets import clean_ticket
+from tours.hours import working_hours_label
 
 logger = logging.getLogger(__name__)
 

@@ -4,23 +4,30 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from tours.models import Booking, FaqEntry, SearchAlias, Tour
+from tours.templatetags.tours_extras import NBSP, rub, tour_dates
 
 
 @admin.register(Tour)
 class TourAdmin(admin.ModelAdmin):
-    list_display = [
-        "title",
-        "place",
-        "start_date",
-        "price_per_person",
-        "places_booked",
-        "max_participants",
-        "status",
-    ]
+    # Few, short columns: the list fits a 1440 px window beside the filters.
+    list_display = ["title", "place", "dates", "price", "places", "status"]
     list_filter = ["status", "place"]
     search_fields = ["title", "slug", "place"]
     prepopulated_fields = {"slug": ["title"]}
     date_hierarchy = "start_date"
+
+    @admin.display(description=_("dates"), ordering="start_date")
+    def dates(self, obj: Tour) -> str:
+        # Breakable here (a narrow column wraps "21 декабря / 2026"), unlike on the site.
+        return tour_dates(obj).replace(NBSP, " ")
+
+    @admin.display(description=_("price per person"), ordering="price_per_person")
+    def price(self, obj: Tour) -> str:
+        return rub(obj.price_per_person)
+
+    @admin.display(description=_("places taken"), ordering="places_booked")
+    def places(self, obj: Tour) -> str:
+        return f"{obj.places_booked} / {obj.max_participants}"
 
 
 @admin.register(Booking)

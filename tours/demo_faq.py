@@ -4,27 +4,37 @@ The AI assistant and the offline answerer search these (full-text, Russian
 word forms); entries tagged «правила» are the booking, payment and
 cancellation policy the AI's `get_booking_policy` tool returns. Loading is
 idempotent: entries are keyed by question.
+
+The texts describe the site as it is: a tour page has «Забронировать»,
+which opens the chat's booking card (the chat books too, when asked), and
+an operator confirms the booking. The operators' hours are never written
+here: `{operator_hours}` is filled in from SUPPORT_WORKING_HOURS and
+SUPPORT_WORKING_DAYS when the entries are loaded (`make run` reloads them).
 """
 
 from __future__ import annotations
 
 from django.db import transaction
 
+from tours.hours import working_hours_sentence
 from tours.models import FaqEntry
 
 # (question, answer, tags)
 DEMO_FAQ: list[tuple[str, str, str]] = [
     (
         "Как забронировать тур?",
-        "Откройте страницу тура, нажмите «Забронировать», укажите число участников и "
-        "контакты. Бронь держится 24 часа до оплаты; после оплаты на почту придёт "
-        "подтверждение с номером брони вида TT-XXXXXX.",
+        "Откройте страницу тура и нажмите «Забронировать»: в чате откроется карточка "
+        "брони. Укажите число участников, имя и телефон или e-mail и подтвердите. "
+        "Можно и просто написать в чат, например «забронируйте два места на Свияжск». "
+        "Места сразу держатся за вами, а оператор подтверждает бронь; номер брони "
+        "будет в чате.",
         "правила, бронирование, забронировать, бронь, записаться, заказать",
     ),
     (
         "Как оплатить тур?",
-        "Оплата онлайн банковской картой (Мир, Visa, Mastercard) или через СБП при "
-        "бронировании. Для групп от 10 человек возможна оплата по счёту для юрлиц. "
+        "Бронь в чате оплачивать сразу не нужно. После того как оператор подтвердит "
+        "бронь, он подскажет, как оплатить: банковской картой (Мир, Visa, Mastercard) "
+        "или через СБП; для групп от 10 человек возможна оплата по счёту для юрлиц. "
         "Наличными гиду мы оплату не принимаем.",
         "правила, оплата, оплатить, карта, СБП, счёт, предоплата",
     ),
@@ -32,7 +42,8 @@ DEMO_FAQ: list[tuple[str, str, str]] = [
         "Можно ли отменить бронь и вернуть деньги?",
         "Да. При отмене не позднее чем за 48 часов до начала тура вернём 100% стоимости. "
         "Если до начала меньше 48 часов — возвращаем 50%. При неявке деньги не "
-        "возвращаются. Отменить бронь можно в личном кабинете или через оператора чата.",
+        "возвращаются. Чтобы отменить бронь, напишите в чат номер брони и попросите "
+        "позвать оператора.",
         "правила, отмена, отменить, возврат, вернуть деньги, 48 часов",
     ),
     (
@@ -115,7 +126,8 @@ DEMO_FAQ: list[tuple[str, str, str]] = [
     (
         "Как связаться с живым оператором?",
         "Напишите в чате «позовите оператора» или нажмите кнопку «Позвать оператора». "
-        "Операторы отвечают ежедневно с 9:00 до 21:00 по московскому времени.",
+        "{operator_hours} Если сейчас никого нет на связи, чат предложит оставить "
+        "вопрос и контакты, и мы ответим.",
         "оператор, человек, менеджер, поддержка, связаться, телефон",
     ),
 ]
@@ -125,10 +137,16 @@ DEMO_FAQ: list[tuple[str, str, str]] = [
 def load_demo_faq() -> int:
     """Create or refresh the demo FAQ entries; returns how many were created."""
     created_count = 0
+    hours = working_hours_sentence()
     for position, (question, answer, tags) in enumerate(DEMO_FAQ, start=1):
         _, created = FaqEntry.objects.update_or_create(
             question=question,
-            defaults={"answer": answer, "tags": tags, "is_published": True, "position": position},
+            defaults={
+                "answer": answer.replace("{operator_hours}", hours),
+                "tags": tags,
+                "is_published": True,
+                "position": position,
+            },
         )
         created_count += created
     return created_count

@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any, cast
+from urllib.parse import urlencode
 
 from django import forms
 from django.db.models import Q
+from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
@@ -57,6 +59,27 @@ def filter_tours(tours: TourQuerySet, filters: TourFilters) -> TourQuerySet:
 
 def month_value(day: date) -> str:
     return day.strftime("%Y-%m")
+
+
+def list_url(
+    site_url: str, *, month: date | None = None, place: str = "", price_max: Decimal | None = None
+) -> str:
+    """The tour list on `site_url` filtered as given: where "and N more" answers link to.
+
+    Absolute, because the chat widget may be embedded on another site and
+    links only absolute http(s) addresses.
+    """
+    query = {
+        key: value
+        for key, value in (
+            ("month", month_value(month) if month else ""),
+            ("place", place),
+            ("price_max", f"{price_max:f}" if price_max is not None else ""),
+        )
+        if value
+    }
+    path = reverse("tours:list")
+    return f"{site_url.rstrip('/')}{path}" + (f"?{urlencode(query)}" if query else "")
 
 
 class TourFilterForm(forms.Form):

@@ -104,13 +104,16 @@ class Booking(models.Model):
     # Statuses that hold places of the tour (counted in Tour.places_booked).
     HOLDING = (Status.PENDING, Status.CONFIRMED)
 
-    tour = models.ForeignKey(Tour, on_delete=models.PROTECT, related_name="bookings")
+    tour = models.ForeignKey(
+        Tour, on_delete=models.PROTECT, related_name="bookings", verbose_name=_("tour")
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="bookings",
+        verbose_name=_("site user"),
     )
     contact_name = models.CharField(_("contact name"), max_length=120)
     phone = models.CharField(_("phone"), max_length=32, blank=True)

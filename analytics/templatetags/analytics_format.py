@@ -15,10 +15,10 @@ DASH = "—"
 
 @register.filter
 def percent(value: float | None, digits: int = 1) -> str:
-    """A fraction (0..1) as a percentage: 0.4286 -> "42,9 %"."""
+    """A fraction (0..1) as a percentage: 0.4286 -> "42,9 %" (a non-breaking space)."""
     if value is None:
         return DASH
-    return f"{floatformat(value * 100, digits)} %"
+    return f"{floatformat(value * 100, digits)}\u00a0%"
 
 
 @register.filter

@@ -109,3 +109,24 @@ def test_the_page_loads_nothing_from_other_sites(staff_client: Client) -> None:
     assert "<script src=" not in page
     assert "https://" not in page
     assert 'rel="stylesheet"' not in page
+
+
+def test_the_page_links_a_served_page_of_definitions_not_a_repository_path(
+    staff_client: Client,
+) -> None:
+    page = staff_client.get(URL).content.decode()
+    assert "docs/metrics.md" not in page
+    assert 'href="/support/analytics/definitions/"' in page
+
+    definitions = staff_client.get(URL + "definitions/")
+    assert definitions.status_code == 200
+    text = definitions.content.decode()
+    for term in ("Разговор", "Решены ИИ", "Время до первого токена", "Частые слова", "CSAT"):
+        assert f"<dt>{term}</dt>" in text
+    assert "вежливые формулы чата" in text
+
+
+def test_the_definitions_are_for_staff_only(client: Client) -> None:
+    assert client.get(URL + "definitions/").status_code == 302
+    client.force_login(get_user_model().objects.create_user("tourist", password="x"))
+    assert client.get(URL + "definitions/").status_code == 403

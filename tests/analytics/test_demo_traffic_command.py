@@ -47,6 +47,10 @@ def test_demo_traffic_gives_every_metric_something_to_show() -> None:
     assert len(days) >= 4
     assert max(days) <= timezone.localdate()
     assert DailyCounter.objects.filter(name="rate_limited").exists()
+    # The operators' notices (system messages) are backdated with their chats, in order.
+    for session in demo_sessions().filter(messages__author="system").distinct()[:20]:
+        times = list(session.messages.order_by("pk").values_list("created_at", flat=True))
+        assert times == sorted(times), session.pk
     # Through the real actions: every support request ended as the actions end them.
     assert set(SupportRequest.objects.values_list("status", flat=True)) <= {
         "closed",

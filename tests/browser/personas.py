@@ -19,7 +19,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from playwright.async_api import Browser, BrowserContext, Locator, Page, expect
+from playwright.async_api import Browser, BrowserContext, Locator, Page, Response, expect
 
 from tests.servers import ROOT, ServerProcess, start_daphne
 
@@ -167,6 +167,8 @@ class Operator:
     context: BrowserContext
     page: Page
     page_errors: list[str] = field(default_factory=list)
+    # Every response of 400 or more the operator's pages got (a missing favicon, say).
+    failed_requests: list[str] = field(default_factory=list)
 
     @property
     def queue(self) -> Locator:
@@ -254,6 +256,12 @@ class Site:
         page = await context.new_page()
         operator = Operator(context, page)
         page.on("pageerror", lambda error: operator.page_errors.append(str(error)))
+
+        def note_failure(response: Response) -> None:
+            if response.status >= 400:
+                operator.failed_requests.append(f"{response.status} {response.url}")
+
+        page.on("response", note_failure)
         self._operators.append(operator)
         await page.goto(self.url("/support/"))
         await page.locator("input[name=username]").fill(username)

@@ -7,12 +7,15 @@ the dashboard through the login page.
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from asgiref.sync import sync_to_async
 from playwright.async_api import expect
 
 from chat.models import ChatMessage, Rating
+from support.demo_canned import load_demo_canned_replies
 from support.models import OfflineTicket
 from tests.browser.personas import Visitor, screenshot
 from tests.factories import make_operator, make_tour
@@ -20,6 +23,7 @@ from tests.factories import make_operator, make_tour
 pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "Kazan-Kremlin-1552"
+MONTHS = "января февраля марта апреля мая июня июля августа сентября октября ноября декабря"
 
 
 def operator_with_password(name: str) -> str:
@@ -39,9 +43,17 @@ async def visitor_asking_for_a_person(site, question: str, tour_path: str = "/")
 
 
 async def test_operator_takes_the_chat_and_the_visitor_sees_the_reply(site, model):
-    tour = await sync_to_async(make_tour)(title="Древний Болгар", slug="bolgar-ancient-city")
+    day = date.today() + timedelta(days=20)
+    tour = await sync_to_async(make_tour)(
+        title="Древний Болгар",
+        slug="bolgar-ancient-city",
+        price_per_person=Decimal("3200.00"),
+        start_date=day,
+    )
     username = await sync_to_async(operator_with_password)("Айгуль")
+    await sync_to_async(load_demo_canned_replies)("Айгуль")  # as `make run` seeds them
     operator = await site.operator(username, PASSWORD)
+    await expect(operator.page.locator("#canned .chip").first).to_have_text("Приветствие")
     model.reply = "Я могу позвать оператора, он поможет с бронированием."
 
     visitor = await visitor_asking_for_a_person(
@@ -58,6 +70,14 @@ async def test_operator_takes_the_chat_and_the_visitor_sees_the_reply(site, mode
     await expect(visitor.panel.locator(".status")).to_have_text("В чате оператор Айгуль")
     await expect(visitor.messages("system").last).to_contain_text("Айгуль подключается к чату.")
     await expect(notice).to_be_hidden()
+
+    # The tour card reads as on the site: "21 декабря 2026", "3 200 ₽", unbreakable.
+    card = operator.page.locator("#tour-card")
+    await expect(card).to_contain_text("Древний Болгар")
+    shown = await card.text_content()
+    month = MONTHS.split()[day.month - 1]
+    assert f"{day.day}\u00a0{month}\u00a0{day.year}" in str(shown), shown
+    assert "3\u00a0200\u00a0₽" in str(shown), shown
 
     # The visitor sees the operator typing, then the reply, signed with her name.
     await operator.composer.press_sequentially("Здравствуйте", delay=30)
@@ -94,6 +114,19 @@ async def test_operator_takes_the_chat_and_the_visitor_sees_the_reply(site, mode
     await expect(visitor.panel.get_by_text("Спасибо за оценку!")).to_be_visible()
     stored = await Rating.objects.aget()
     assert (stored.score, stored.comment) == (5, "Быстро и вежливо")
+
+    # After a reload the visitor sees the conversation as it was, notices included.
+    before = await visitor.texts()
+    await visitor.reload()
+    await expect(visitor.stored()).to_have_count(len(before))
+    assert await visitor.texts() == before
+    assert [t for t in before if "подключается" in t or "завершил" in t] == [
+        "Айгуль подключается к чату.",
+        "Оператор завершил разговор. Пожалуйста, оцените, как мы вам помогли. "
+        "На ваши вопросы снова отвечает ИИ-ассистент.",
+    ]
+    # The dashboard and the login page loaded everything they asked for (favicon too).
+    assert operator.failed_requests == []
 
 
 async def test_no_operator_online_offers_the_offline_form(site, model):

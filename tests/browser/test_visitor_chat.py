@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from asgiref.sync import sync_to_async
+from django.utils import timezone
 from playwright.async_api import expect
 
 from chat.models import ChatMessage, ChatSession
@@ -104,3 +107,26 @@ async def test_a_visitor_who_never_opens_the_chat_creates_no_session(site):
         return await ChatSession.objects.acount() == 1
 
     await eventually(registered)
+
+
+MONTHS_IN = "январе феврале марте апреле мае июне июле августе сентябре октябре ноябре декабре"
+
+
+@pytest.mark.parametrize("server_overrides", [{"OPENROUTER_API_KEY": ""}], ids=["offline"])
+async def test_the_month_chip_asks_about_this_month_by_name(site):
+    today = timezone.localdate()  # the site's day, as the widget's month is the visitor's
+    await sync_to_async(make_tour)(title="Зимний Свияжск", start_date=today)
+    await sync_to_async(make_tour)(
+        title="Весенняя Раифа", start_date=today.replace(day=1) + timedelta(days=200)
+    )
+    visitor = await site.visitor("/")
+    await visitor.open_chat()
+    month = MONTHS_IN.split()[today.month - 1]
+    chip = visitor.panel.get_by_role("button", name=f"Какие туры есть в {month}?")
+    await chip.click()
+    await expect(visitor.messages("visitor").locator(".text")).to_have_text(
+        f"Какие туры есть в {month}?"
+    )
+    await visitor.wait_for_answer()
+    answer = " ".join(await visitor.texts("ai"))
+    assert "Зимний Свияжск" in answer and "Весенняя Раифа" not in answer, answer

@@ -21,7 +21,9 @@ async def test_the_winner_gets_the_whole_transcript_and_the_visitor_its_name(vis
 
     joined, seen = await alia.until("support_chat_joined")
     assert joined["session_id"] == guest.session_id
-    assert [m["author"] for m in joined["messages"]] == ["visitor", "ai"]
+    # The transcript ends with the notice the visitor is shown (a system message).
+    assert [m["author"] for m in joined["messages"]] == ["visitor", "ai", "system"]
+    assert joined["messages"][-1]["message"] == "Алия подключается к чату."
     assert joined["messages"][0]["message"] == "Сколько стоит тур?"
     assert joined["request"]["reason"] == "Хочу живого человека"
     assert joined["visitor"]["user"] is None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from django.test import Client
 
@@ -11,6 +13,12 @@ from support.models import CannedReply, SupportRequest
 from tests.factories import make_operator, make_site_user, make_staff, new_client_id
 
 pytestmark = pytest.mark.django_db
+
+
+def django_user(username: str):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.get(username=username)
 
 
 def logged_in(user) -> Client:
@@ -109,3 +117,48 @@ def test_admins_cannot_edit_transcripts_either(django_user_model):
 )
 def test_operators_see_the_admin_lists_they_need(url):
     assert logged_in(make_operator()).get(url + "?q=x").status_code == 200
+
+
+@pytest.mark.parametrize("url", ["/support/", "/accounts/login/"])
+def test_the_dashboard_and_login_pages_link_a_favicon_that_is_served(url):
+    page = logged_in(make_operator()).get(url) if url == "/support/" else Client().get(url)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert '<link rel="icon" href="/static/tours/favicon.svg"' in html
+    icon = Client().get("/static/tours/favicon.svg")
+    assert icon.status_code == 200
+    assert b"<svg" in b"".join(icon.streaming_content)  # type: ignore[attr-defined]
+
+
+def test_make_run_seeds_canned_replies_signed_with_the_operator_name(settings, tmp_path):
+    from django.core.management import call_command
+
+    settings.BASE_DIR = tmp_path  # .demo-admin lives here, not in the checkout
+    call_command("ensure_demo_admin", stdout=io.StringIO())
+    call_command("ensure_demo_admin", stdout=io.StringIO())  # again: nothing doubled
+    admin = django_user("admin")
+    config = logged_in(admin).get("/support/").context["config"]
+    titles = [c["title"] for c in config["canned_replies"]]
+    assert len(titles) >= 5 and len(set(titles)) == len(titles)
+    assert titles[0] == "Приветствие"
+    assert "Меня зовут Алия" in config["canned_replies"][0]["text"]
+
+
+def test_the_tour_card_reads_in_russian_as_on_the_site():
+    from datetime import date
+    from decimal import Decimal
+
+    from support.context import tour_info
+    from tests.factories import make_tour
+
+    tour = make_tour(
+        price_per_person=Decimal("3200.00"),
+        start_date=date(2026, 12, 21),
+        end_date=date(2026, 12, 21),
+    )
+    card = tour_info(tour)
+    assert card is not None
+    assert card["dates_label"] == "21\u00a0декабря\u00a02026"
+    assert card["price_label"] == "3\u00a0200\u00a0₽"
+    longer = make_tour(start_date=date(2026, 6, 30), end_date=date(2026, 7, 1))
+    assert tour_info(longer)["dates_label"] == "30\u00a0июня\u00a0– 1\u00a0июля\u00a02026"  # type: ignore[index]

@@ -33,10 +33,11 @@ async def test_messages_go_both_ways_and_are_stored(visitor, operator):
     assert relayed["id"] == visitor_ack["id"]
 
     stored = [m async for m in ChatMessage.objects.order_by("id")]
-    assert [m.author for m in stored] == ["visitor", "ai", "operator", "visitor"]
-    assert stored[2].operator_id == alia.user_id
+    # The "operator joined" notice is kept in the history too (a system message).
+    assert [m.author for m in stored] == ["visitor", "ai", "system", "operator", "visitor"]
+    assert stored[3].operator_id == alia.user_id
     request = await SupportRequest.objects.aget(session__public_id=guest.session_id)
-    assert request.first_reply_at == stored[2].created_at
+    assert request.first_reply_at == stored[3].created_at
 
 
 async def test_the_ai_stays_quiet_while_the_operator_holds_the_chat(visitor, operator):
@@ -56,7 +57,8 @@ async def test_visitor_messages_while_waiting_are_kept_for_the_operator(visitor,
     assert await guest.nothing_more(0.5)  # no AI answer while pending
     await alia.join(guest.session_id)
     joined, _ = await alia.until("support_chat_joined")
-    assert joined["messages"][-1]["message"] == "Я подожду"
+    assert joined["messages"][-2]["message"] == "Я подожду"
+    assert joined["messages"][-1]["author"] == "system"  # the "joined" notice
 
 
 async def test_an_operator_retry_is_acknowledged_once_and_stored_once(visitor, operator):

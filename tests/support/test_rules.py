@@ -9,8 +9,8 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from support.estimate import estimated_wait_seconds
-from support.hours import within_working_hours, working_hours_label
 from tatartours.env import env_int_set, env_time_range
+from tours.hours import within_working_hours, working_hours_label
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 

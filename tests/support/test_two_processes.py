@@ -79,6 +79,6 @@ async def test_visitor_and_operator_on_different_processes_chat_both_ways(two_se
         assert (await next_of(desk, "chat_closed"))["session_id"] == session_id
 
     authors = [m.author async for m in ChatMessage.objects.order_by("id")]
-    assert authors == ["operator", "visitor"]
+    assert authors == ["system", "operator", "visitor", "system"]  # joined, ..., ended
     request_row = await SupportRequest.objects.aget()
     assert request_row.status == "closed" and request_row.first_reply_at is not None

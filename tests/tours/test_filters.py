@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from urllib.parse import quote
 
 import pytest
 
 from tests.factories import make_tour
-from tours.filters import TourFilterForm, TourFilters, filter_tours
+from tours.filters import TourFilterForm, TourFilters, filter_tours, list_url
 from tours.models import Tour
 
 pytestmark = pytest.mark.django_db
@@ -132,3 +133,14 @@ def test_form_swaps_reversed_price_bounds(catalogue):
     form = TourFilterForm({"price_min": "5000", "price_max": "2000"}, tours=Tour.objects.upcoming())
     filters = form.filters()
     assert (filters.price_min, filters.price_max) == (Decimal(2000), Decimal(5000))
+
+
+def test_list_url_is_the_absolute_filtered_tour_list() -> None:
+    site = "https://tours.example.ru/"
+    assert list_url(site) == "https://tours.example.ru/tours/"
+    assert (
+        list_url(site, month=date(2026, 12, 21), place="Свияжск", price_max=Decimal("3000"))
+        == "https://tours.example.ru/tours/?month=2026-12&place="
+        + quote("Свияжск")
+        + "&price_max=3000"
+    )

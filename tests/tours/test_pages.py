@@ -52,9 +52,10 @@ def test_tour_page_shows_price_dates_and_free_places(client):
     )
     html = page(client, tour.get_absolute_url())
     assert "Древний Болгар" in html
-    assert "5\xa0400 ₽" in html
+    # Non-breaking spaces: a price or a date never wraps inside itself on a phone.
+    assert "5\xa0400\xa0₽" in html
     assert "за человека" in html
-    assert "12–13 июня 2031" in html
+    assert "12–13\xa0июня\xa02031" in html
     assert "Осталось 18 мест" in html
     assert "почти распродано" not in html
     assert f'data-tour="{tour.slug}"' in html

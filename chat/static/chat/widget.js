@@ -88,6 +88,7 @@
     icon.append(shape);
     return icon;
   }
+  const IN_MONTH = ["in January", "in February", "in March", "in April", "in May", "in June", "in July", "in August", "in September", "in October", "in November", "in December"];
   const ICON_CHAT = "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z";
   const ICON_CLOSE = "M6 6l12 12M18 6L6 18";
   const ICON_SEND = "M3 11l18-8-8 18-2-8-8-2z";
@@ -96,9 +97,23 @@
   // reads it from this file), so the link limits see what visitors will click.
   const LINK_PATTERN = /https?:\/\/[^\s<>"'«»]+/gi;
 
+  // Russian months in the genitive ("21 декабря 2026") and what follows a number.
+  const MONTHS = "января|февраля|марта|апреля|мая|июня|июля|августа|сентября|октября|ноября|декабря";
+  const GLUE = [
+    [/(\d) (?=\d{3}(?!\d))/g, "$1\u00a0"], // digit groups: "3 200", "1 250 000"
+    [new RegExp("(\\d) (?=(?:₽|руб|р\\.|%|км|ч(?![а-яё])|мин|чел|г\\.|" + MONTHS + "))", "g"), "$1\u00a0"], // "3 200 ₽", "21 декабря"
+    [new RegExp("(" + MONTHS + ") (?=\\d{4})", "g"), "$1\u00a0"], // "декабря 2026"
+  ];
+  /** A number or a date never breaks across lines: its spaces become non-breaking. */
+  function glue(text) {
+    for (const [pattern, replacement] of GLUE) text = text.replace(pattern, replacement);
+    return text;
+  }
+
   /** Text with safe links: http(s) only, new tab, no opener. Line breaks kept by CSS. */
   function renderText(node, text) {
     node.textContent = "";
+    text = glue(text);
     const pattern = new RegExp(LINK_PATTERN);
     let last = 0;
     let match;
@@ -150,12 +165,14 @@
     ui.welcome = el("div", { class: "welcome" }, [
       el("p", { text: gettext("Hello! I am the AI assistant of Tours of Tatarstan. Ask about tours, dates, prices or booking. If you need a person, press “Call an operator”.") }),
       (ui.suggestions = el("div", { class: "suggestions" }, [
-        gettext("Which tours are there this month?"),
+        // The month by name ("в декабре"): read as a month, not as "this" anything.
+        interpolate(gettext("Which tours are there %(in_month)s?"), { in_month: gettext(IN_MONTH[new Date().getMonth()]) }),
         gettext("How do I book a tour?"),
         gettext("Are there discounts for children?"),
       ].map((text) => el("button", { type: "button", class: "chip", text, onclick: () => sendMessage(text) })))),
     ]);
-    ui.log = el("div", { class: "log", role: "log", "aria-live": "off", "aria-label": gettext("Messages"), tabindex: "0" }, [ui.welcome, ui.list, ui.typing]);
+    ui.log = el("div", { class: "log", role: "log", "aria-live": "off", "aria-label": gettext("Messages"), tabindex: "0", onscroll: onLogScroll, onwheel: (event) => event.deltaY < 0 && readAbove(), onkeydown: (event) => ["ArrowUp", "PageUp", "Home"].includes(event.key) && readAbove(), ontouchstart: (event) => (touchY = event.touches[0].clientY), ontouchmove: (event) => event.touches[0].clientY > touchY + 4 && readAbove() }, [ui.welcome, ui.list, ui.typing]);
+    ui.pill = el("button", { class: "pill", type: "button", hidden: true, onclick: () => scrollDown(true, unseen) }, [gettext("New message"), el("span", { "aria-hidden": "true", text: " ↓" })]);
     ui.cards = el("div", { class: "cards" });
     ui.handoff = el("button", { class: "handoff", type: "button", onclick: () => (status === "operator" || status === "pending" ? endSupport() : requestSupport()) });
     ui.input = el("textarea", { id: "input", rows: "1", maxlength: String(MAX_CHARS), placeholder: gettext("Type a message…"), "aria-describedby": "counter", enterkeyhint: "send", oninput: onInput, onkeydown: onKeyDown });
@@ -170,7 +187,7 @@
       ]),
       ui.banner,
       ui.notice,
-      ui.log,
+      el("div", { class: "log-wrap" }, [ui.log, ui.pill]),
       ui.cards,
       el("div", { class: "bar" }, [ui.handoff, ui.counter]),
       ui.form,
@@ -204,10 +221,57 @@
     if (moveFocus) (open ? ui.input : ui.launcher).focus();
   }
 
-  function scrollDown(force) {
-    const log = ui.log;
-    const nearBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 120;
-    if (force || nearBottom) requestAnimationFrame(() => (log.scrollTop = log.scrollHeight));
+  // --- scrolling: follow the conversation unless the visitor scrolled up ----------
+  // Decided by where the visitor left the log, never by measuring after a long
+  // message was inserted (which made a tall answer look like scrolling away).
+  let following = true;
+  let unseen = null; // the first message that arrived while the visitor read above
+  let lastScrollTop = 0;
+  let touchY = 0; // where a finger touched the log: moving it down reads above
+  const atBottom = () => ui.log.scrollHeight - ui.log.scrollTop - ui.log.clientHeight < 40;
+
+  /** The visitor moves up to read: stop following at once (even mid-animation). */
+  function readAbove() {
+    following = false;
+  }
+
+  function onLogScroll() {
+    const top = ui.log.scrollTop;
+    if (atBottom()) {
+      following = true;
+      unseen = null;
+      ui.pill.hidden = true;
+    } else if (top < lastScrollTop - 2) {
+      following = false; // moved up: only the visitor does that (we only scroll down)
+    }
+    lastScrollTop = top;
+  }
+
+  /**
+   * Show the end of the conversation, but never scroll past the top of `node`
+   * (a new message), so a long answer is read from its start. `force`: the
+   * visitor acted (sent, opened, clicked the pill). Not following: the pill.
+   */
+  function scrollDown(force, node) {
+    if (force) following = true;
+    if (!following) {
+      // A finished stream is replaced by the stored answer: point at that one.
+      if (node && node.classList.contains("msg") && !(unseen && unseen.isConnected)) unseen = node;
+      if (unseen) ui.pill.hidden = false;
+      return;
+    }
+    unseen = null;
+    ui.pill.hidden = true;
+    requestAnimationFrame(() => {
+      if (!following) return; // the visitor scrolled up since this was asked for
+      const log = ui.log;
+      let target = log.scrollHeight - log.clientHeight;
+      if (node && node.isConnected) {
+        const top = node.getBoundingClientRect().top - log.getBoundingClientRect().top + log.scrollTop;
+        target = Math.min(target, top - 12);
+      }
+      if (force || target > log.scrollTop) log.scrollTop = target;
+    });
   }
 
   // --- messages -----------------------------------------------------------------
@@ -233,6 +297,7 @@
     node._author = author + (operator ? ":" + operator.name : "");
     node._who = el("div", { class: "who", text: authorLabel(author, operator) });
     node._text = el("div", { class: "text" });
+    node._plain = text; // as written: the shown text has non-breaking spaces
     node._time = el("time");
     node._state = el("span", { class: "state" });
     renderText(node._text, text);
@@ -294,7 +359,7 @@
   }
 
   function incoming(m) {
-    addMessage(m);
+    const node = addMessage(m);
     if (m.author === "visitor") return;
     announce(authorLabel(m.author, m.operator) + ": " + m.message);
     if (ui.panel.hidden) {
@@ -303,7 +368,15 @@
       ui.unread.hidden = false;
       ui.launcher.setAttribute("aria-label", interpolate(gettext("Open the support chat, new messages: %(count)s"), { count: unread }));
     }
-    scrollDown();
+    scrollDown(false, node);
+  }
+
+  /** A notice the server stored as a system message: shown once, whichever copy comes first. */
+  function storedNotice(m) {
+    if (byId.has(m.id)) return;
+    const node = addMessage(m);
+    announce(m.message);
+    scrollDown(false, node);
   }
 
   function systemNotice(text) {
@@ -312,7 +385,7 @@
     node._id = lastId + 0.5; // after what is on screen now, before anything newer
     place(node);
     announce(text);
-    scrollDown();
+    scrollDown(false, node);
   }
 
   // --- sending: optimistic, idempotent by client_id, resent after reconnects -----
@@ -348,8 +421,7 @@
     }
     const item = { client_id: newClientId(), message: text, tour: tour || undefined, at: new Date().toISOString() };
     setOutbox(outbox().concat([item]));
-    pendingElement(item);
-    scrollDown(true);
+    scrollDown(true, pendingElement(item));
     stopTyping();
     flush();
   }
@@ -381,7 +453,7 @@
     const node = byClientId.get(clientId);
     if (!node) return;
     setState(node, "failed", reason);
-    const text = node._text.textContent;
+    const text = node._plain;
     node._state.append(" ", el("button", { type: "button", class: "link", text: gettext("Edit and resend"), onclick: () => {
       node.remove();
       byClientId.delete(clientId);
@@ -556,7 +628,7 @@
       node._raw += frame.text;
       renderText(node._text, node._raw);
       setTyping(null);
-      scrollDown();
+      scrollDown(false, node);
     },
     ai_response(frame) {
       answered.add(frame.reply_to);
@@ -580,12 +652,12 @@
     support_joined(frame) {
       awaitingSupport = false;
       const name = (frame.operator && frame.operator.name) || gettext("Operator");
-      // Re-sent on every reconnect: announce only a change of who is talking.
-      const news = status !== "operator" || name !== operatorName;
       setOperator(name);
       setStatus("operator");
       hideNotice();
-      if (news) systemNotice(interpolate(frame.transferred ? gettext("%(name)s has taken over the chat.") : gettext("%(name)s has joined the chat."), { name }));
+      // Re-sent on every reconnect without one: only a change of who is talking
+      // comes with its notice, stored in the history (a reload shows it again).
+      if (frame.notice) storedNotice(frame.notice);
     },
     operator_message(frame) {
       setTyping(null);
@@ -599,7 +671,8 @@
       setStatus("closed");
       hideNotice();
       setTyping(null);
-      systemNotice(frame.message || gettext("The conversation with the operator has ended."));
+      if (frame.notice) storedNotice(frame.notice);
+      else systemNotice(frame.message || gettext("The conversation with the operator has ended."));
       if (frame.ask_rating !== false) showRating();
     },
     rated() {
@@ -651,7 +724,7 @@
     if (text) {
       // A lost "typing: false" must not leave the indicator on for ever.
       typingTimer = setTimeout(() => setTyping(null), who === "ai" ? 60000 : 8000);
-      scrollDown();
+      scrollDown(false, ui.typing);
     }
   }
 

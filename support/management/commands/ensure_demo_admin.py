@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 
+from support.demo_canned import load_demo_canned_replies
 from support.models import OperatorProfile
 
 OPERATORS_GROUP = "Операторы"
@@ -50,7 +51,11 @@ class Command(BaseCommand):
         user.is_staff = True
         user.save(update_fields=["first_name", "is_staff"])
         user.groups.add(Group.objects.get(name=OPERATORS_GROUP))
-        OperatorProfile.objects.get_or_create(user=user, defaults={"display_name": "Алия"})
+        profile, _ = OperatorProfile.objects.get_or_create(
+            user=user, defaults={"display_name": "Алия"}
+        )
+        # The dashboard's quick replies, so that strip is useful on first look.
+        load_demo_canned_replies(profile.display_name or "Алия")
         self.stdout.write(
             self.style.SUCCESS(
                 f"Admin and operator: {username} / {password}  "

@@ -505,8 +505,8 @@
       tourCard.className = "card";
       tourCard.appendChild(el("div", "card-title", chat.tour.title));
       const facts = el("dl");
-      definition(facts, T.dates, chat.tour.start_date + (chat.tour.end_date !== chat.tour.start_date ? " — " + chat.tour.end_date : ""));
-      definition(facts, T.price, chat.tour.price_per_person + " ₽");
+      definition(facts, T.dates, chat.tour.dates_label);
+      definition(facts, T.price, chat.tour.price_label);
       definition(facts, T.free_places, chat.tour.free_places);
       tourCard.appendChild(facts);
       if (chat.tour.url) {
@@ -536,7 +536,7 @@
       (visitor.bookings || []).forEach(function (b) {
         const row = el("div", "booking");
         row.appendChild(el("div", null, b.reference + " · " + b.tour));
-        row.appendChild(el("div", "item-meta", b.start_date + " · " + b.participants + " · " + b.status_label));
+        row.appendChild(el("div", "item-meta", b.start_date_label + " · " + b.participants + " · " + b.status_label));
         visitorCard.appendChild(row);
       });
     }
