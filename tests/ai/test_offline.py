@@ -8,10 +8,10 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from chat.models import ChatSession
-from tours.models import FaqEntry
 from tests.ai.conftest import answer, coming_day, start_chat
 from tests.factories import make_tour
 from tests.fakes.openrouter import Failure, Reply, ToolCall, count_tokens
+from tours.models import FaqEntry
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
