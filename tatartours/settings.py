@@ -236,6 +236,12 @@ CHAT_CONNECTIONS_PER_MINUTE = env_int(
 CHAT_REGISTERS_PER_MINUTE = env_int(
     "CHAT_REGISTERS_PER_MINUTE", 0 if _LIMIT_DEFAULT_OFF else 30, minimum=0
 )
+# Registrations per minute per client IP (tokenless and forged tokens included:
+# each would start a session), and per socket over its life (the widget makes one).
+CHAT_REGISTERS_PER_IP_PER_MINUTE = env_int(
+    "CHAT_REGISTERS_PER_IP_PER_MINUTE", 0 if _LIMIT_DEFAULT_OFF else 60, minimum=0
+)
+CHAT_REGISTERS_PER_SOCKET = env_int("CHAT_REGISTERS_PER_SOCKET", 3, minimum=0)
 # How many reverse proxies in front of daphne append to X-Forwarded-For. 0: the
 # client address is scope["client"] (what daphne saw, or what --proxy-headers
 # made of the header). N: the N-th address from the right of X-Forwarded-For.
