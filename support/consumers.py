@@ -21,7 +21,12 @@ from django.utils.translation import gettext as _
 from chat.errors import ClientError
 from chat.events import message_ack_frame, session_group
 from chat.publish import run_action, run_action_from, send_events
-from chat.transport import FrameConsumer
+from chat.transport import (
+    CLOSE_TRY_AGAIN_LATER,
+    DEPENDENCY_ERRORS,
+    FrameConsumer,
+    unavailable_error,
+)
 from chat.typing_gate import TypingGate
 from chat.wire import (
     require_bool,
@@ -87,6 +92,16 @@ class OperatorConsumer(FrameConsumer):
         # Accept first: closing before accept() would make daphne answer HTTP
         # 403, and the dashboard could not tell "log in" from "not allowed".
         await self.accept()
+        try:
+            await self._start()
+        except DEPENDENCY_ERRORS as error:
+            # PostgreSQL or Redis is down: the contract's `unavailable` and 1013,
+            # so the dashboard reconnects, instead of a crash (1011).
+            logger.warning("operator socket could not start (%r); closing with 1013", error)
+            await self.send_frame(unavailable_error().as_frame())
+            await self.close(code=CLOSE_TRY_AGAIN_LATER)
+
+    async def _start(self) -> None:
         user = self.scope.get("user")
         access = await database_sync_to_async(operator_access)(user)
         if access != "ok":

@@ -11,14 +11,17 @@ import json
 from collections.abc import Iterator
 
 import pytest
+from channels.db import database_sync_to_async
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Origin
 
 from chat.models import ChatMessage
 from chat.transport import CLOSE_TRY_AGAIN_LATER
+from tests.factories import make_operator, session_cookie
 from tests.faults.infra import ChatClient, RedisServer, app_failures
 from tests.servers import ServerProcess, start_daphne
+from tests.wsclient import next_of
 
 pytestmark = [pytest.mark.server, pytest.mark.django_db(transaction=True)]
 
@@ -107,3 +110,31 @@ async def test_sockets_opened_while_redis_is_down_are_told_to_retry(server, redi
     await client.connect_retrying(server.ws_url, server.port)
     assert client.session_id
     await client.close()
+
+
+async def test_an_operator_connecting_while_redis_is_down_is_told_to_retry(server, redis_server):
+    """Issue 14, item 4: `unavailable` and 1013, never a crash (1011)."""
+    user = await database_sync_to_async(make_operator)(name="Алия")
+    cookie = await database_sync_to_async(session_cookie)(user)
+    redis_server.kill()
+    frames = []
+    async with connect(
+        f"{server.ws_url}/ws/support/",
+        origin=Origin(f"http://127.0.0.1:{server.port}"),
+        additional_headers={"Cookie": f"sessionid={cookie}"},
+    ) as desk:
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                frames.append(json.loads(await desk.recv()))
+    assert frames, "closed without saying why"
+    assert {(f["type"], f.get("code")) for f in frames} == {("error", "unavailable")}
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == CLOSE_TRY_AGAIN_LATER
+
+    redis_server.start()
+    async with connect(
+        f"{server.ws_url}/ws/support/",
+        origin=Origin(f"http://127.0.0.1:{server.port}"),
+        additional_headers={"Cookie": f"sessionid={cookie}"},
+    ) as desk:
+        assert (await next_of(desk, "queue"))["requests"] == []
