@@ -50,6 +50,7 @@ from support.events import (
 )
 from support.names import display_name
 from support.queue import announce_queue, current_queue_frame
+from tatartours.db_health import run_db
 
 logger = logging.getLogger(__name__)
 
@@ -103,13 +104,13 @@ class OperatorConsumer(FrameConsumer):
 
     async def _start(self) -> None:
         user = self.scope.get("user")
-        access = await database_sync_to_async(operator_access)(user)
+        access = await run_db(lambda: operator_access(user))
         if access != "ok":
             await self.close(code=CLOSE_NOT_LOGGED_IN if access == "login" else CLOSE_FORBIDDEN)
             return
         assert user is not None
         self.user_id = int(user.pk)
-        self.name = await database_sync_to_async(display_name)(user)
+        self.name = await run_db(lambda: display_name(user))
         self.held: dict[str, int] = {}  # session id -> last message id already sent
         self._typing_gates: dict[str, TypingGate] = {}  # session id -> its gate
         self._last_refresh = 0.0
@@ -126,7 +127,7 @@ class OperatorConsumer(FrameConsumer):
             }
         )
         await self.send_frame(await current_queue_frame())
-        for session_id in await database_sync_to_async(held_session_ids)(self.user_id):
+        for session_id in await run_db(lambda: held_session_ids(self._operator_id())):
             await self._open_chat(session_id)
         await self._presence_changed()
 

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
@@ -40,6 +39,7 @@ from support.events import (
 )
 from support.models import SupportRequest
 from support.names import display_name
+from tatartours.db_health import run_db
 from tatartours.redis import get_redis
 
 logger = logging.getLogger(__name__)
@@ -191,7 +191,7 @@ def _text(raw: Any) -> str:
 async def current_queue_frame() -> dict[str, Any]:
     """The `queue` an operator gets on connect and on `get_queue`."""
     available = len((await presence.snapshot()).available_ids)
-    snapshot = await database_sync_to_async(queue_snapshot)()
+    snapshot = await run_db(queue_snapshot)
     return queue_frame(snapshot.requests, snapshot.assigned, available)
 
 
@@ -231,7 +231,7 @@ async def announce_queue() -> None:
 async def _announce_once() -> None:
     redis = get_redis()
     available = len((await presence.snapshot()).available_ids)
-    snapshot = await database_sync_to_async(queue_snapshot)()
+    snapshot = await run_db(queue_snapshot)
     pipe = redis.pipeline(transaction=False)
     pipe.hgetall(SENT_KEY)
     pipe.smembers(NOTES_KEY)
