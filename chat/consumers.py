@@ -129,6 +129,15 @@ class VisitorConsumer(FrameConsumer):
     # --- handlers -------------------------------------------------------------
 
     async def on_register(self, data: dict[str, Any]) -> None:
+        try:
+            await self._register(data)
+        except DEPENDENCY_ERRORS as error:
+            # Unregistered, the socket is of no use: the client reconnects and registers again.
+            logger.warning("registration failed (%r); closing visitor socket", error)
+            await self.send_frame(unavailable_error().as_frame())
+            await self.close(code=CLOSE_TRY_AGAIN_LATER)
+
+    async def _register(self, data: dict[str, Any]) -> None:
         token = optional_str(data, "token", max_length=200)
         tour = optional_slug(data, "tour")
         after = optional_int(data, "after")

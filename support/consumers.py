@@ -14,7 +14,6 @@ import logging
 import time
 from typing import Any, ClassVar
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.utils.translation import gettext as _
 
@@ -154,9 +153,13 @@ class OperatorConsumer(FrameConsumer):
     async def on_join_support_chat(self, data: dict[str, Any]) -> None:
         session_id = str(require_uuid(data, "session_id"))
         await self._refresh_presence()
-        await run_action(
+        claim = await run_action(
             actions.join_support_chat, operator_id=self._operator_id(), session_id=session_id
         )
+        # The winner opens the chat at once; the layer's `assigned` (for this
+        # operator's other tabs) may be lost in a Redis hiccup, and the
+        # dashboard clicks once.
+        await self._open_chat(claim.session_id)
         await self._announce()
 
     async def on_message(self, data: dict[str, Any]) -> None:
@@ -240,7 +243,8 @@ class OperatorConsumer(FrameConsumer):
         frame_type = frame.get("type")
         session_id = frame.get("session_id")
         if frame_type == ASSIGNED:
-            await self._open_chat(str(session_id), frame.get("transferred_from"))
+            if session_id not in self.held:  # Not already opened by this socket's own claim.
+                await self._open_chat(str(session_id), frame.get("transferred_from"))
             return False
         if frame_type == RELEASED:
             await self._release_chat(frame)
@@ -269,10 +273,12 @@ class OperatorConsumer(FrameConsumer):
         """Join the chat's group, then send its transcript (messages after it come live)."""
         group = session_group(session_id)
         await self.channel_layer.group_add(group, self.channel_name)
-        frame = await database_sync_to_async(chat_context)(
-            operator_id=self._operator_id(),
-            session_id=session_id,
-            transferred_from=transferred_from if isinstance(transferred_from, str) else None,
+        frame = await run_db(
+            lambda: chat_context(
+                operator_id=self._operator_id(),
+                session_id=session_id,
+                transferred_from=transferred_from if isinstance(transferred_from, str) else None,
+            )
         )
         if frame is None:
             # Released again before we got here.

@@ -29,6 +29,7 @@ from tatartours.env import (
     env_str,
     env_time_range,
 )
+from tatartours.redis import connection_options
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -153,6 +154,16 @@ REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 # Connections each process may open for presence, locks and rate limits (the
 # channel layer has its own); past it, calls wait up to 2 s for a free one.
 REDIS_MAX_CONNECTIONS = env_int("REDIS_MAX_CONNECTIONS", 50, minimum=1)
+# After a Redis restart every pooled connection is stale and failed its next
+# command: "could not record that a visitor left" and lost publishes for up to
+# 145 s, one idle connection at a time. redis-py retries a command on a fresh
+# connection after a connection error (a few tries, backoff 50 ms to 0.5 s),
+# and PINGs a connection idle longer than REDIS_HEALTH_CHECK_SECONDS first.
+# Used by the presence/limits pool (tatartours/redis.py) and the channel layer.
+REDIS_RETRIES = env_int("REDIS_RETRIES", 3, minimum=0)
+REDIS_HEALTH_CHECK_SECONDS = env_int("REDIS_HEALTH_CHECK_SECONDS", 10, minimum=0)
+
+
 CHANNEL_LAYERS = {
     "default": {
         # channels-redis's layer with a two-round-trip group_send (tatartours/channel_layer.py).
@@ -167,6 +178,7 @@ CHANNEL_LAYERS = {
                     # socket closed with 1011) every few seconds. Outlast the pop.
                     "socket_timeout": 15,
                     "socket_connect_timeout": 3,
+                    **connection_options(REDIS_RETRIES, REDIS_HEALTH_CHECK_SECONDS),
                 }
             ],
             # group_send silently drops messages for a full channel; a busy

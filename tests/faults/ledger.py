@@ -13,9 +13,14 @@ database holds at the end, then asserts on the report:
 
 from __future__ import annotations
 
+import logging
+import os
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -44,6 +49,14 @@ class Report:
     @property
     def late(self) -> int:
         return self._total(7)
+
+    def publish(self, name: str, summary: str) -> None:
+        """Log the table; keep it in TEST_ARTIFACTS/ledger-<name>.txt (`make faults` prints it)."""
+        text = f"{name}: {summary}\n{self.table()}\n"
+        logger.info("%s", text)
+        directory = Path(os.environ.get("TEST_ARTIFACTS", "test-artifacts"))
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / f"ledger-{name}.txt").write_text(text)
 
     def table(self) -> str:
         header = ("chat", "acked", "stored", "received", "lost", "missed", "dup", "late")

@@ -50,8 +50,8 @@ def two_behind_proxy(proxy: TcpProxy) -> Iterator[tuple[ServerProcess, ServerPro
         "CHAT_RATE_LIMIT_PER_MINUTE": "0",
         "CHAT_REPEAT_LIMIT": "0",
     }
-    first = start_daphne(**env)
-    second = start_daphne(**env)
+    first = start_daphne(None, None, **env)
+    second = start_daphne(None, None, **env)
     yield first, second
     first.stop()
     second.stop()
@@ -101,9 +101,7 @@ async def _resend_until_acked(client: ChatClient, deadline: float) -> float:
     return first_ack or time.monotonic()
 
 
-async def test_every_message_is_answered_within_2s_while_postgres_is_gone(
-    two_behind_proxy, proxy
-):
+async def test_every_message_is_answered_within_2s_while_postgres_is_gone(two_behind_proxy, proxy):
     clients = [ChatClient() for _ in range(VISITORS)]
     for n, client in enumerate(clients):
         server = two_behind_proxy[n % 2]
@@ -144,10 +142,11 @@ async def test_every_message_is_answered_within_2s_while_postgres_is_gone(
         await client.close()
     report = ledger.report()
     slowest = max(waits)
-    print(
-        f"\n{len(waits)} messages, {len(refused)} unavailable, slowest outcome {slowest:.2f}s, "
+    report.publish(
+        "postgres-outage",
+        f"{len(waits)} messages, {len(refused)} unavailable, slowest outcome {slowest:.2f}s, "
         f"first acks {recovered:.2f}s and all {drained:.2f}s after PostgreSQL was back\n"
-        f"{report.table()}"
+        f"{VISITORS} visitors, {OUTAGE_SECONDS:.0f}s outage",
     )
     assert refused, "the outage refused nothing: the proxy did not cut"
     assert slowest < ANSWER_WITHIN, f"an outcome took {slowest:.2f}s"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 import uuid
 from typing import Any
@@ -34,7 +35,7 @@ from tests.wsclient import next_of, send
 pytestmark = [pytest.mark.server, pytest.mark.django_db(transaction=True)]
 
 PAIRS = 4
-WRITE_SECONDS = 6.0
+WRITE_SECONDS = float(os.environ.get("FAULT_SECONDS", "6"))  # make faults: 20
 IN_FLIGHT = 2  # operator messages sent before their acks came back
 # Limits that would refuse a reconnect loop are off: this test is about delivery.
 NO_LIMITS = {
@@ -48,9 +49,9 @@ NO_LIMITS = {
 
 @pytest.fixture
 def servers() -> Any:
-    first = start_daphne(**NO_LIMITS)
+    first = start_daphne(None, None, **NO_LIMITS)
     try:
-        second = start_daphne(**NO_LIMITS)
+        second = start_daphne(None, None, **NO_LIMITS)
     except Exception:
         first.stop()
         raise
@@ -159,15 +160,17 @@ async def test_no_operator_message_is_lost_while_the_visitor_resyncs(servers):
             async with _visitor(process_a) as widget:
                 chats.append(await _handed_to_operator(widget, desk))
         stop = asyncio.Event()
-        writer = asyncio.create_task(_operator_writes(desk, [s for s, _ in chats], ledger, stop))
-        readers = [
-            asyncio.create_task(_visitor_resyncs(process_a, sid, token, ledger, stop))
-            for sid, token in chats
-        ]
-        await asyncio.sleep(WRITE_SECONDS)
-        stop.set()
-        await writer
-        resyncs = sum(await asyncio.gather(*readers))
+
+        async def stop_later() -> None:
+            await asyncio.sleep(WRITE_SECONDS)
+            stop.set()
+
+        _stopped, _written, *counts = await asyncio.gather(
+            stop_later(),
+            _operator_writes(desk, [s for s, _ in chats], ledger, stop),
+            *(_visitor_resyncs(process_a, sid, token, ledger, stop) for sid, token in chats),
+        )
+        resyncs = sum(int(n or 0) for n in counts)
 
     for session_id, _token in chats:
         stored = [
@@ -178,7 +181,7 @@ async def test_no_operator_message_is_lost_while_the_visitor_resyncs(servers):
         ]
         ledger.stored(session_id, stored)
     report = ledger.report()
-    print(f"\n{resyncs} resyncs\n{report.table()}")
+    report.publish("resync-race", f"{resyncs} resyncs in {WRITE_SECONDS:.0f}s, {PAIRS} chats")
     assert resyncs > 30 * PAIRS, "too few resyncs to exercise the race"
     assert report.acked > 200, "the operator wrote too little to exercise the race"
     assert report.lost_in_db == 0, report.table()
