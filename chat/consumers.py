@@ -20,6 +20,7 @@ from ai.intent import wants_human
 from ai.types import AIRequest
 from chat import actions, guards
 from chat.ai_reply import answer_pending
+from chat.budget import fit_first, fit_last
 from chat.errors import ClientError
 from chat.events import message_ack_frame, registered_frame, session_group
 from chat.publish import run_action, run_action_from, send_events
@@ -179,13 +180,22 @@ class VisitorConsumer(FrameConsumer):
         self.session_public_id = str(session.public_id)
         if registration.resumed:
             resync = await run_action(actions.resync, session_pk=session.pk, after=after)
-            status, messages, needs_ai = resync.status, resync.messages, resync.needs_ai
+            status, needs_ai = resync.status, resync.needs_ai
+            # One frame holds at most ~40 KiB of history (chat/budget.py): the
+            # oldest after `after` (the client registers again from the last
+            # one), else the newest.
+            fit = fit_first if after is not None else fit_last
+            messages = fit(resync.messages)
+            more = len(messages) < len(resync.messages)
         else:
-            status, messages, needs_ai = session.status, [], False
+            status, messages, needs_ai, more = session.status, [], False, False
         # Committed between the join and the read: in `messages` and also on its
         # way live; the live copy is dropped (should_forward).
         self._replayed = {m["id"] for m in messages}
-        await self.send_frame(registered_frame(session, registration.token, status, messages))
+        frame = registered_frame(session, registration.token, status, messages)
+        if more:
+            frame["has_more"] = True  # Extension (docs/protocol.md, part 2).
+        await self.send_frame(frame)
         # Waiting for or talking to an operator: say so again (position, who).
         for frame in await support_visitor.visitor_registered(
             session_pk=session.pk, status=status, socket_id=self.channel_name

@@ -28,6 +28,7 @@ from chat.transport import (
 )
 from chat.typing_gate import TypingGate
 from chat.wire import (
+    optional_int,
     require_bool,
     require_client_id,
     require_int,
@@ -146,9 +147,10 @@ class OperatorConsumer(FrameConsumer):
     # --- handlers ------------------------------------------------------------------------
 
     async def on_get_queue(self, data: dict[str, Any]) -> None:
+        offset = optional_int(data, "offset") or 0
         await self._refresh_presence()
         await self._sweep_if_due()
-        await self.send_frame(await current_queue_frame())
+        await self.send_frame(await current_queue_frame(offset))
 
     async def on_join_support_chat(self, data: dict[str, Any]) -> None:
         session_id = str(require_uuid(data, "session_id"))
