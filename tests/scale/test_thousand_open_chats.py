@@ -123,7 +123,7 @@ async def test_operators_connect_and_page_through_1000_open_chats_in_frames_unde
     async with await _desk(server, holder) as desk:
         _queue, size = await _raw_frame(desk, "queue")
         assert size < FRAME_LIMIT
-        opened = set()
+        opened: set[str] = set()
         while len(opened) < HELD:
             joined = await next_of(desk, "support_chat_joined", timeout=60)
             opened.add(joined["session_id"])
