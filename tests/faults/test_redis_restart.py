@@ -195,3 +195,36 @@ async def test_no_redis_error_later_than_5s_after_redis_is_back(server, redis_se
     later = server.log()[seen:]
     errors = [line for line in later.splitlines() if any(m in line for m in REDIS_ERROR_MARKS)]
     assert errors == [], "\n".join(errors)
+
+
+async def test_a_reconnect_storm_through_a_redis_restart_leaves_no_noise(server, redis_server):
+    """Issue 14, item 6: 20 visitors hammer the server while Redis is down and after.
+
+    The fixture checks the log: no frame sent on a closed socket, no consumer
+    killed for outliving daphne's shutdown timeout, no crash.
+    """
+    clients = [ChatClient() for _ in range(20)]
+    await asyncio.gather(*(c.connect(server.ws_url, server.port) for c in clients))
+    redis_server.kill()
+
+    async def storm(client: ChatClient) -> None:
+        for _ in range(5):
+            await client.close()
+            with contextlib.suppress(Exception):
+                await client.connect(server.ws_url, server.port)
+
+    await asyncio.gather(*(storm(c) for c in clients))
+    redis_server.start()
+    for client in clients:
+        await client.close()
+    await asyncio.gather(*(c.connect_retrying(server.ws_url, server.port) for c in clients))
+
+    async def says_again(client: ChatClient) -> str:
+        frame = await client.outcome(await client.send_message("Снова на связи"))
+        return str(frame["type"])
+
+    outcomes = await asyncio.gather(*(says_again(c) for c in clients))
+    assert set(outcomes) == {"message_ack"}
+    for client in clients:
+        await client.close()
+    await asyncio.sleep(11)  # past daphne's application close timeout (10 s)
