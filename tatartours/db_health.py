@@ -44,9 +44,10 @@ PROBE_TIMEOUT = 1.0  # seconds for the probe's connect and SELECT 1
 PROBE_EVERY = 0.5  # seconds between probes while the database is down
 _POLL = 0.1  # how often a waiting caller looks at the state
 
-# SQLSTATE classes that mean the server is unreachable rather than the query wrong:
-# 08 connection exception, 57 operator intervention (shutdown, cannot connect now).
-_OUTAGE_SQLSTATE_CLASSES = ("08", "57")
+# SQLSTATEs that mean the server is unreachable rather than the statement wrong:
+# class 08 (connection exception) and 57P.. (admin/crash shutdown, cannot connect
+# now); not 57014 (query_canceled, e.g. a statement timeout).
+_OUTAGE_SQLSTATE_CLASSES = ("08", "57P")
 
 
 class DatabaseUnavailable(OperationalError):
@@ -98,9 +99,18 @@ class _Health:
         self._loop = asyncio.get_running_loop()
 
     def ensure_probe(self) -> None:
-        """Start the probe on this loop unless one runs."""
-        if self._probe is None or self._probe.done():
-            self._probe = asyncio.get_running_loop().create_task(self._probe_until_up())
+        """Start the probe on this loop unless one runs there (a test's loop may have closed
+        with its probe unfinished)."""
+        loop = asyncio.get_running_loop()
+        if self._probe is None or self._probe.done() or self._probe.get_loop() is not loop:
+            self._probe = loop.create_task(self._probe_until_up())
+
+    async def until_up(self) -> None:
+        """Wait until the probe finds the database (at once if it is not known down)."""
+        if self.down:
+            self.ensure_probe()
+            assert self._probe is not None
+            await asyncio.shield(self._probe)
 
     async def _probe_until_up(self) -> None:
         while True:

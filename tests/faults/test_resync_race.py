@@ -182,8 +182,9 @@ async def test_no_operator_message_is_lost_while_the_visitor_resyncs(servers):
         ledger.stored(session_id, stored)
     report = ledger.report()
     report.publish("resync-race", f"{resyncs} resyncs in {WRITE_SECONDS:.0f}s, {PAIRS} chats")
-    assert resyncs > 30 * PAIRS, "too few resyncs to exercise the race"
-    assert report.acked > 200, "the operator wrote too little to exercise the race"
+    # Floors that hold on a loaded 2-core machine (a quiet one does ~4x as many).
+    assert resyncs >= 10 * PAIRS, "too few resyncs to exercise the race"
+    assert report.acked >= 100, "the operator wrote too little to exercise the race"
     assert report.lost_in_db == 0, report.table()
     # Acknowledged, stored, and older than what the visitor last had: never delivered.
     assert report.missed == 0, report.table()
