@@ -7,7 +7,7 @@ PORT ?= 8000
 # Tests use their own Redis database and flush it; never the development one.
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: venv run serve test lint format messages browser clean bench eval
+.PHONY: venv run serve test faults lint format messages browser clean bench eval
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -48,8 +48,22 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null; }
 
 ## test: the whole suite against real Postgres, Redis, daphne and Chromium
+## (the long fault and scale runs marked `heavy` are left to `make faults`)
 test: venv browser
-	REDIS_URL=$${TEST_REDIS_URL:-$(TEST_REDIS_URL)} $(BIN)/python -m pytest $(PYTEST_ARGS)
+	REDIS_URL=$${TEST_REDIS_URL:-$(TEST_REDIS_URL)} $(BIN)/python -m pytest -m "not heavy" $(PYTEST_ARGS)
+
+## faults: the fault suite at full length (docs/security.md, "Under faults"): its own
+## Redis and TCP proxies, two daphne processes, 20 s outages and resync races, 1,000
+## open chats; then the ledgers (acked, stored, received: lost, missed, duplicated, late)
+FAULT_SECONDS ?= 20
+FAULT_OUTAGE_SECONDS ?= 20
+faults: venv browser
+	rm -f $${TEST_ARTIFACTS:-test-artifacts}/ledger-*.txt
+	REDIS_URL=$${TEST_REDIS_URL:-$(TEST_REDIS_URL)} FAULT_SECONDS=$(FAULT_SECONDS) \
+		FAULT_OUTAGE_SECONDS=$(FAULT_OUTAGE_SECONDS) \
+		$(BIN)/python -m pytest -o timeout=600 tests/faults \
+		tests/scale/test_thousand_open_chats.py tests/browser/test_dashboard_many_chats.py $(PYTEST_ARGS)
+	@cat $${TEST_ARTIFACTS:-test-artifacts}/ledger-*.txt
 
 ## bench: the benchmark (docs/benchmarks.md); e.g. make bench BENCH_ARGS="--scenario relay"
 $(VENV)/.bench-installed: pyproject.toml | $(VENV)/.installed

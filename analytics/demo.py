@@ -104,7 +104,6 @@ class Generator:
         registration = chat_actions.register_visitor(
             token=None,
             tour_slug=tour,
-            after=None,
             user_id=None,
             client_ip=f"198.51.100.{self.rng.randint(1, 254)}",
             user_agent=DEMO_USER_AGENT,

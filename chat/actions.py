@@ -50,8 +50,15 @@ AI_STATUSES = (ChatSession.Status.AI, ChatSession.Status.CLOSED)
 class Registration:
     session: ChatSession
     token: str
-    messages: list[MessageData]
     resumed: bool
+
+
+@dataclass(frozen=True)
+class Resync:
+    """What a resuming socket is told, read after it joined the chat's group."""
+
+    status: str
+    messages: list[MessageData]
     needs_ai: bool  # a visitor message is still waiting for its AI answer
 
 
@@ -158,7 +165,6 @@ def register_visitor(
     *,
     token: str | None,
     tour_slug: str | None,
-    after: int | None,
     user_id: int | None,
     client_ip: str | None,
     user_agent: str = "",
@@ -166,7 +172,9 @@ def register_visitor(
     """Resume the session of `token`, or start a new one.
 
     A token of a session linked to another logged-in user is treated as
-    forged: one visitor can never read another's chat.
+    forged: one visitor can never read another's chat. The history is not
+    read here: a resuming socket joins the chat's group first, then calls
+    `resync`, so no message committed in between is missed.
     """
     session = find_session_by_token(token)
     if session is not None and session.user_id and session.user_id != user_id:
@@ -184,7 +192,7 @@ def register_visitor(
             client_ip=client_ip,
             user_agent=user_agent[:300],
         )
-        return Registration(session, token, [], resumed=False, needs_ai=False)
+        return Registration(session, token, resumed=False)
 
     assert token is not None
     session.token_expires_at = _token_expiry()
@@ -198,11 +206,21 @@ def register_visitor(
         session.tour = tour
         update.append("tour")
     session.save(update_fields=update)
-    return Registration(
-        session,
-        token,
-        history(session, after),
-        resumed=True,
+    return Registration(session, token, resumed=True)
+
+
+def resync(*, session_pk: int, after: int | None) -> Resync:
+    """The status, the messages after `after` and whether the AI still owes an answer.
+
+    Precondition: the caller's socket is already in the chat's group. A
+    message committed after this read arrives live; one committed between
+    the join and this read arrives both ways, and the socket drops the live
+    copy by id (chat.consumers).
+    """
+    session = ChatSession.objects.get(pk=session_pk)
+    return Resync(
+        status=session.status,
+        messages=history(session, after),
         needs_ai=_awaits_ai_answer(session),
     )
 

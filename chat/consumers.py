@@ -20,6 +20,7 @@ from ai.intent import wants_human
 from ai.types import AIRequest
 from chat import actions, booking, guards
 from chat.ai_reply import answer_pending
+from chat.budget import fit_first, fit_last
 from chat.errors import ClientError
 from chat.events import message_ack_frame, registered_frame, session_group
 from chat.hooks import support_line
@@ -51,6 +52,8 @@ SOCKET_GONE_ERRORS: tuple[type[BaseException], ...] = (Disconnected, RuntimeErro
 
 # Frames the visitor's own sockets must not receive from the chat group.
 _OPERATOR_SIDE_ONLY = frozenset({"visitor_typing", "support_chat_joined"})
+# Frames that carry a stored message (and its id).
+_MESSAGE_FRAMES = frozenset({"visitor_message", "operator_message", "ai_response"})
 # Events after which an AI answer being generated must be dropped.
 _AI_STOPPERS = frozenset({"support_pending", "support_joined"})
 # Seconds between attempts to answer while the database or Redis is down.
@@ -88,6 +91,8 @@ class VisitorConsumer(FrameConsumer):
     async def connect(self) -> None:
         self._ai_task: asyncio.Task[None] | None = None
         self._ai_again = False
+        self._registrations = 0
+        self._replayed: set[int] = set()  # message ids `registered` carried
         self.client_ip = guards.client_ip(self.scope)
         refusal: ClientError | None = None
         try:
@@ -104,44 +109,68 @@ class VisitorConsumer(FrameConsumer):
             await self.close(code=guards.CLOSE_RATE_LIMITED)
 
     async def disconnect(self, code: int) -> None:
+        await self._release_session()
+
+    async def _release_session(self) -> None:
+        """Let go of this socket's session: on close, and before registering another.
+
+        The AI answer for it stops, the support queue learns the visitor left
+        (a waiting chat with no socket is abandoned), and the group is left.
+        Never raises.
+        """
         if self._ai_task is not None:
             self._ai_task.cancel()
+            self._ai_task = None
         if self.session_pk is not None:
-            # The support queue abandons a waiting chat whose visitor has gone.
             await support_line().visitor_left(
                 session_pk=self.session_pk, socket_id=self.channel_name
             )
         if self.group:
             with contextlib.suppress(Exception):
                 await self.channel_layer.group_discard(self.group, self.channel_name)
+        self.session_pk = self.session_public_id = self.group = None
+        self._typing_gate = None
 
     # --- handlers -------------------------------------------------------------
 
     async def on_register(self, data: dict[str, Any]) -> None:
+        try:
+            await self._register(data)
+        except DEPENDENCY_ERRORS as error:
+            # Unregistered, the socket is of no use: the client reconnects and registers again.
+            logger.warning("registration failed (%r); closing visitor socket", error)
+            await self.send_frame(unavailable_error().as_frame())
+            await self.close(code=CLOSE_TRY_AGAIN_LATER)
+
+    async def _register(self, data: dict[str, Any]) -> None:
         token = optional_str(data, "token", max_length=200)
         tour = optional_slug(data, "tour")
         after = optional_int(data, "after")
         try:
-            await guards.check_register(token)
+            guards.check_socket_registrations(self._registrations)
+            await guards.check_register(token, self.client_ip)
         except guards.Throttled as error:
             await self.send_frame(error.as_frame())
             await self.close(code=guards.CLOSE_RATE_LIMITED)
             return
+        self._registrations += 1
         user = self.scope.get("user")
         user_id = user.pk if user is not None and user.is_authenticated else None
         registration = await run_action(
             actions.register_visitor,
             token=token,
             tour_slug=tour,
-            after=after,
             user_id=user_id,
             client_ip=self.client_ip,
             user_agent=header(self.scope, b"user-agent"),
         )
-        group = session_group(registration.session.public_id)
-        if self.group and self.group != group:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        session = registration.session
+        if self.session_pk is not None and self.session_pk != session.pk:
+            await self._release_session()
+        group = session_group(session.public_id)
         try:
+            # Join before reading the history: a message committed after the
+            # read then arrives live, never in neither.
             await self.channel_layer.group_add(group, self.channel_name)
         except Exception as error:
             # Without the group this socket would miss live events; make the
@@ -151,19 +180,32 @@ class VisitorConsumer(FrameConsumer):
             await self.close(code=CLOSE_TRY_AGAIN_LATER)
             return
         self.group = group
-        self.session_pk = registration.session.pk
-        self.session_public_id = str(registration.session.public_id)
-        await self.send_frame(
-            registered_frame(registration.session, registration.token, registration.messages)
-        )
+        self.session_pk = session.pk
+        self.session_public_id = str(session.public_id)
+        if registration.resumed:
+            resync = await run_action(actions.resync, session_pk=session.pk, after=after)
+            status, needs_ai = resync.status, resync.needs_ai
+            # One frame holds at most ~40 KiB of history (chat/budget.py): the
+            # oldest after `after` (the client registers again from the last
+            # one), else the newest.
+            fit = fit_first if after is not None else fit_last
+            messages = fit(resync.messages)
+            more = len(messages) < len(resync.messages)
+        else:
+            status, messages, needs_ai, more = session.status, [], False, False
+        # Committed between the join and the read: in `messages` and also on its
+        # way live; the live copy is dropped (should_forward).
+        self._replayed = {m["id"] for m in messages}
+        frame = registered_frame(session, registration.token, status, messages)
+        if more:
+            frame["has_more"] = True  # Extension (docs/protocol.md, part 2).
+        await self.send_frame(frame)
         # Waiting for or talking to an operator: say so again (position, who).
         for frame in await support_line().visitor_registered(
-            session_pk=registration.session.pk,
-            status=registration.session.status,
-            socket_id=self.channel_name,
+            session_pk=session.pk, status=status, socket_id=self.channel_name
         ):
             await self.send_frame(frame)
-        if registration.needs_ai:
+        if needs_ai:
             self._schedule_ai()
 
     async def on_message(self, data: dict[str, Any]) -> None:
@@ -280,6 +322,8 @@ class VisitorConsumer(FrameConsumer):
         frame_type = frame.get("type")
         if frame_type in _OPERATOR_SIDE_ONLY:
             return False
+        if frame_type in _MESSAGE_FRAMES and frame.get("id") in self._replayed:
+            return False  # Already sent in `registered`.
         if frame_type in _AI_STOPPERS and self._ai_task is not None:
             self._ai_task.cancel()
         return True

@@ -79,13 +79,13 @@ def layer_event(
 
 
 def registered_frame(
-    session: ChatSession, token: str, messages: list[MessageData]
+    session: ChatSession, token: str, status: str, messages: list[MessageData]
 ) -> dict[str, Any]:
     return {
         "type": "registered",
         "session_id": str(session.public_id),
         "token": token,
-        "status": session.status,
+        "status": status,
         "messages": messages,
     }
 

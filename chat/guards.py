@@ -212,17 +212,47 @@ async def check_connection(ip: str | None) -> None:
     await _hit([window], uuid.uuid4().hex)
 
 
-async def check_register(token: str | None) -> None:
-    """At most CHAT_REGISTERS_PER_MINUTE registrations of one chat session (by its token)."""
-    if not token:
-        return
-    window = Window(
-        "registrations",
-        ratelimit.key("register", hash_token(token)[:32]),
-        settings.CHAT_REGISTERS_PER_MINUTE,
-        _MINUTE,
-    )
-    await _hit([window], uuid.uuid4().hex)
+async def check_register(token: str | None, ip: str | None) -> None:
+    """Registrations per minute: CHAT_REGISTERS_PER_MINUTE per chat session (by
+    its token) and CHAT_REGISTERS_PER_IP_PER_MINUTE per client IP.
+
+    The IP window also counts registrations without a token or with a forged
+    one, each of which would otherwise start a fresh session with a fresh
+    token window.
+    """
+    windows = []
+    if token:
+        windows.append(
+            Window(
+                "registrations",
+                ratelimit.key("register", hash_token(token)[:32]),
+                settings.CHAT_REGISTERS_PER_MINUTE,
+                _MINUTE,
+            )
+        )
+    if ip:
+        windows.append(
+            Window(
+                "registrations",
+                ratelimit.key("register", "ip", ip),
+                settings.CHAT_REGISTERS_PER_IP_PER_MINUTE,
+                _MINUTE,
+            )
+        )
+    await _hit(windows, uuid.uuid4().hex)
+
+
+def check_socket_registrations(done: int) -> None:
+    """At most CHAT_REGISTERS_PER_SOCKET registrations on one socket.
+
+    The widget registers once per socket (and again only after logging in);
+    a script re-registering on one socket would open a session each time.
+    Waiting does not help: the client must open a new socket.
+    """
+    limit = settings.CHAT_REGISTERS_PER_SOCKET
+    if limit and done >= limit:
+        window = Window("registrations", "socket", limit, _MINUTE)
+        raise Throttled(Verdict(allowed=False, retry_after=_MINUTE, window=window))
 
 
 async def check_support_cycle(kind: str, session_id: str, socket_id: str) -> None:

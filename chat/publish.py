@@ -22,11 +22,11 @@ from contextvars import ContextVar
 from typing import Any, ParamSpec, TypeVar
 
 from asgiref.sync import async_to_sync
-from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.db import transaction
 
 from chat.events import layer_event
+from tatartours.db_health import run_db
 
 logger = logging.getLogger(__name__)
 
@@ -123,10 +123,14 @@ async def _run(origin: str | None, fn: Callable[P, R], *args: P.args, **kwargs: 
 async def run_action_collected(
     fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs
 ) -> tuple[R, list[Outgoing]]:
-    """Run a sync action in one DB hop; return its committed events for the caller to send."""
+    """Run a sync action in one DB hop; return its committed events for the caller to send.
+
+    While PostgreSQL is known to be down the action is not run and
+    `DatabaseUnavailable` is raised at once (tatartours/db_health.py).
+    """
 
     def call() -> tuple[R, list[Outgoing]]:
         with collecting() as events:
             return fn(*args, **kwargs), events
 
-    return await database_sync_to_async(call)()
+    return await run_db(call)

@@ -8,12 +8,15 @@ through `chat.hooks.Instrumentation` (analytics installs it). Handlers are metho
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
+from channels.db import aclose_old_connections
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
@@ -30,6 +33,9 @@ logger = logging.getLogger(__name__)
 CLOSE_UNSUPPORTED_DATA = 1003
 CLOSE_MESSAGE_TOO_BIG = 1009
 CLOSE_TRY_AGAIN_LATER = 1013
+# Seconds a socket's cleanup may take after it closed; daphne kills the
+# application 10 s after the client left.
+CLEANUP_SECONDS = 3.0
 
 # A type is named back in `unknown_type` only when it looks like one of ours.
 _KNOWN_LOOKING_TYPE = re.compile(r"[a-z][a-z0-9_]{0,39}")
@@ -64,8 +70,37 @@ class FrameConsumer(AsyncWebsocketConsumer):
     # and resyncs by message id (the groups died with Redis anyway).
 
     async def layer_lost(self, message: dict[str, Any]) -> None:
+        if self._closed:
+            return  # Already told why and closing, or the client left: nobody to tell.
         await self.send_frame(unavailable_error().as_frame())
         await self.close(code=CLOSE_TRY_AGAIN_LATER)
+
+    # --- closing ----------------------------------------------------------------------
+    # Under reconnect storms, frames were sent on sockets already closed
+    # ("Attempt to send on a closed protocol") and cleanups that waited on
+    # a dead Redis outlived daphne's shutdown timeout ("took too long to
+    # shut down and was killed"). Nothing is sent once closing; the cleanup
+    # is bounded (what it leaves, presence and groups, expires by itself).
+
+    _closed = False
+
+    async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        await super().close(code=code, reason=reason)
+
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        self._closed = True
+        try:
+            async with asyncio.timeout(CLEANUP_SECONDS):
+                await self.disconnect(message.get("code", 1000))
+        except TimeoutError:
+            logger.warning(
+                "%s cleanup took over %s s; left to expire", type(self).__name__, CLEANUP_SECONDS
+            )
+        await aclose_old_connections()
+        raise StopConsumer()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if text_data is None:
@@ -107,6 +142,8 @@ class FrameConsumer(AsyncWebsocketConsumer):
             await self.send_frame(internal.as_frame())
 
     async def send_frame(self, frame: dict[str, Any]) -> None:
+        if self._closed:
+            return
         if frame.get("type") == "error":
             # Instrumentation (analytics installs it: a Prometheus count by code
             # and the daily refusal figures); never raises, never waits on the DB.

@@ -14,7 +14,6 @@ import logging
 import time
 from typing import Any, ClassVar
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.utils.translation import gettext as _
 
@@ -22,9 +21,15 @@ from chat.booking import BOOKING_FRAMES
 from chat.errors import ClientError
 from chat.events import message_ack_frame, session_group
 from chat.publish import run_action, run_action_from, send_events
-from chat.transport import FrameConsumer
+from chat.transport import (
+    CLOSE_TRY_AGAIN_LATER,
+    DEPENDENCY_ERRORS,
+    FrameConsumer,
+    unavailable_error,
+)
 from chat.typing_gate import TypingGate
 from chat.wire import (
+    optional_int,
     require_bool,
     require_client_id,
     require_int,
@@ -47,6 +52,7 @@ from support.events import (
 from support.names import display_name
 from support.queue import announce_queue, current_queue_frame
 from support.revocation import ACCESS_CHANGED
+from tatartours.db_health import run_db
 
 logger = logging.getLogger(__name__)
 
@@ -90,14 +96,24 @@ class OperatorConsumer(FrameConsumer):
         # Accept first: closing before accept() would make daphne answer HTTP
         # 403, and the dashboard could not tell "log in" from "not allowed".
         await self.accept()
+        try:
+            await self._start()
+        except DEPENDENCY_ERRORS as error:
+            # PostgreSQL or Redis is down: the contract's `unavailable` and 1013,
+            # so the dashboard reconnects, instead of a crash (1011).
+            logger.warning("operator socket could not start (%r); closing with 1013", error)
+            await self.send_frame(unavailable_error().as_frame())
+            await self.close(code=CLOSE_TRY_AGAIN_LATER)
+
+    async def _start(self) -> None:
         user = self.scope.get("user")
-        access = await database_sync_to_async(operator_access)(user)
+        access = await run_db(lambda: operator_access(user))
         if access != "ok":
             await self.close(code=CLOSE_NOT_LOGGED_IN if access == "login" else CLOSE_FORBIDDEN)
             return
         assert user is not None
         self.user_id = int(user.pk)
-        self.name = await database_sync_to_async(display_name)(user)
+        self.name = await run_db(lambda: display_name(user))
         self.held: dict[str, int] = {}  # session id -> last message id already sent
         self._typing_gates: dict[str, TypingGate] = {}  # session id -> its gate
         self._last_refresh = 0.0
@@ -114,7 +130,7 @@ class OperatorConsumer(FrameConsumer):
             }
         )
         await self.send_frame(await current_queue_frame())
-        for session_id in await database_sync_to_async(held_session_ids)(self.user_id):
+        for session_id in await run_db(lambda: held_session_ids(self._operator_id())):
             await self._open_chat(session_id)
         await self._presence_changed()
 
@@ -136,18 +152,23 @@ class OperatorConsumer(FrameConsumer):
     async def on_get_queue(self, data: dict[str, Any]) -> None:
         if not await self._still_allowed():
             return
+        offset = optional_int(data, "offset") or 0
         await self._refresh_presence()
         await self._sweep_if_due()
-        await self.send_frame(await current_queue_frame())
+        await self.send_frame(await current_queue_frame(offset))
 
     async def on_join_support_chat(self, data: dict[str, Any]) -> None:
         if not await self._still_allowed():
             return
         session_id = str(require_uuid(data, "session_id"))
         await self._refresh_presence()
-        await run_action(
+        claim = await run_action(
             actions.join_support_chat, operator_id=self._operator_id(), session_id=session_id
         )
+        # The winner opens the chat at once; the layer's `assigned` (for this
+        # operator's other tabs) may be lost in a Redis hiccup, and the
+        # dashboard clicks once.
+        await self._open_chat(claim.session_id)
         await self._announce()
 
     async def on_message(self, data: dict[str, Any]) -> None:
@@ -256,7 +277,8 @@ class OperatorConsumer(FrameConsumer):
             return False
         session_id = frame.get("session_id")
         if frame_type == ASSIGNED:
-            await self._open_chat(str(session_id), frame.get("transferred_from"))
+            if session_id not in self.held:  # Not already opened by this socket's own claim.
+                await self._open_chat(str(session_id), frame.get("transferred_from"))
             return False
         if frame_type == RELEASED:
             await self._release_chat(frame)
@@ -287,9 +309,8 @@ class OperatorConsumer(FrameConsumer):
         """
         if self.revoked:
             return False
-        access = await database_sync_to_async(session_operator_access)(
-            self.scope.get("session_key"), self._operator_id()
-        )
+        session_key, operator_id = self.scope.get("session_key"), self._operator_id()
+        access = await run_db(lambda: session_operator_access(session_key, operator_id))
         if access == "ok":
             return True
         await self._revoke(CLOSE_NOT_LOGGED_IN if access == "login" else CLOSE_FORBIDDEN)
@@ -309,10 +330,12 @@ class OperatorConsumer(FrameConsumer):
         """Join the chat's group, then send its transcript (messages after it come live)."""
         group = session_group(session_id)
         await self.channel_layer.group_add(group, self.channel_name)
-        frame = await database_sync_to_async(chat_context)(
-            operator_id=self._operator_id(),
-            session_id=session_id,
-            transferred_from=transferred_from if isinstance(transferred_from, str) else None,
+        frame = await run_db(
+            lambda: chat_context(
+                operator_id=self._operator_id(),
+                session_id=session_id,
+                transferred_from=transferred_from if isinstance(transferred_from, str) else None,
+            )
         )
         if frame is None:
             # Released again before we got here.

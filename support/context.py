@@ -14,6 +14,7 @@ from uuid import UUID
 from django.urls import NoReverseMatch
 
 from chat.booking import proposals_by_message, session_bookings
+from chat.budget import fit_last
 from chat.events import message_data
 from chat.models import ChatMessage, ChatSession
 from support.events import iso
@@ -126,10 +127,14 @@ def chat_context(
     if request is None:
         return None
     session = request.session
+    messages = transcript(session)
+    # A long chat is cut to its newest messages that fit one frame (chat/budget.py).
+    shown = fit_last(messages)
     return {
         "type": "support_chat_joined",
         "session_id": str(session.public_id),
-        "messages": transcript(session),
+        "messages": shown,
+        "messages_omitted": len(messages) - len(shown),
         "visitor": visitor_info(session),
         "tour": tour_info(session.tour),
         # Extensions: the request behind the chat, and who handed it over.

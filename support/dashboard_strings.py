@@ -19,6 +19,7 @@ def dashboard_strings() -> dict[str, str]:
         "online": _("Online"),
         "away": _("Away"),
         "queue_empty": _("Nobody is waiting."),
+        "show_more": _("Show more"),
         "no_chats": _("You hold no chats. Take one from the queue."),
         "take": _("Take"),
         "waiting": _("waiting"),

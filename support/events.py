@@ -78,14 +78,27 @@ def iso(moment: datetime | None) -> str | None:
 
 
 def queue_frame(
-    requests: list[RequestData], assigned: list[AssignmentData], operators_available: int
+    requests: list[RequestData],
+    assigned: list[AssignmentData],
+    operators_available: int,
+    *,
+    offset: int = 0,
+    total: int | None = None,
+    assigned_total: int | None = None,
 ) -> dict[str, Any]:
+    """One page of the queue: `requests` are positions offset+1... of `total` waiting."""
+    total = len(requests) + offset if total is None else total
     return {
         "type": "queue",
         "requests": requests,
-        # Extensions: who holds what, and how many operators take new chats.
+        # Extensions: who holds what, and how many operators take new chats;
+        # paging (a frame stays under 64 KiB with any number of open chats).
         "assigned": assigned,
         "operators_available": operators_available,
+        "offset": offset,
+        "total": total,
+        "has_more": offset + len(requests) < total,
+        "assigned_total": len(assigned) if assigned_total is None else assigned_total,
     }
 
 

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
+from chat.budget import LIST_BUDGET, SMALL_LIST_BUDGET, fit_first
 from chat.events import session_group
 from chat.models import ChatMessage
 from chat.publish import Outgoing, send_events
@@ -40,6 +40,7 @@ from support.events import (
 )
 from support.models import SupportRequest
 from support.names import display_name
+from tatartours.db_health import run_db
 from tatartours.redis import get_redis
 
 logger = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ DIRTY_KEY = f"{presence.PREFIX}:announce-dirty"
 LOCK_TTL_MS = 15_000
 RECENT_WAITS = 20
 PREVIEW_CHARS = 200
+QUEUE_PAGE = 50  # requests in one `queue` frame at most; the dashboard asks for more
 
 _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
@@ -146,18 +148,24 @@ def recent_waits(now: Any = None) -> list[float]:
 
 @dataclass(frozen=True)
 class QueueSnapshot:
-    requests: list[RequestData]  # waiting, first in line first
+    requests: list[RequestData]  # waiting, first in line first (from position offset+1)
     assigned: list[AssignmentData]
     recent_waits: list[float]
+    total: int  # waiting in all
+    offset: int = 0
 
 
-def queue_snapshot() -> QueueSnapshot:
+def queue_snapshot(offset: int = 0, limit: int | None = None) -> QueueSnapshot:
+    """The waiting requests from position offset+1 (at most `limit`; all by default),
+    every assignment, and the recent waits."""
     waiting = _with_preview(
         SupportRequest.objects.filter(status=SupportRequest.Status.WAITING).order_by(
             "queued_at", "id"
         )
     )
-    requests = [request_data(r, n) for n, r in enumerate(waiting, start=1)]
+    total = waiting.count() if offset or limit is not None else None
+    window = waiting[offset : offset + limit] if limit is not None else waiting[offset:]
+    requests = [request_data(r, n) for n, r in enumerate(window, start=offset + 1)]
     assigned: list[AssignmentData] = []
     held = (
         SupportRequest.objects.filter(status=SupportRequest.Status.ASSIGNED)
@@ -176,7 +184,8 @@ def queue_snapshot() -> QueueSnapshot:
         if tour is not None:
             item["tour"] = tour
         assigned.append(item)
-    return QueueSnapshot(requests, assigned, recent_waits())
+    total = len(requests) if total is None else total
+    return QueueSnapshot(requests, assigned, recent_waits(), total, offset)
 
 
 def _fingerprint(position: int, estimate: int | None) -> str:
@@ -188,11 +197,26 @@ def _text(raw: Any) -> str:
     return raw.decode() if isinstance(raw, bytes) else str(raw)
 
 
-async def current_queue_frame() -> dict[str, Any]:
-    """The `queue` an operator gets on connect and on `get_queue`."""
+def queue_page(snapshot: QueueSnapshot, available: int) -> dict[str, Any]:
+    """The `queue` frame from the snapshot's first request: at most QUEUE_PAGE requests
+    and the first assignments, each list within its byte budget (chat/budget.py)."""
+    requests = fit_first(snapshot.requests, LIST_BUDGET, limit=QUEUE_PAGE)
+    assigned = fit_first(snapshot.assigned, SMALL_LIST_BUDGET)
+    return queue_frame(
+        requests,
+        assigned,
+        available,
+        offset=snapshot.offset,
+        total=snapshot.total,
+        assigned_total=len(snapshot.assigned),
+    )
+
+
+async def current_queue_frame(offset: int = 0) -> dict[str, Any]:
+    """The `queue` an operator gets on connect and on `get_queue` (one page)."""
     available = len((await presence.snapshot()).available_ids)
-    snapshot = await database_sync_to_async(queue_snapshot)()
-    return queue_frame(snapshot.requests, snapshot.assigned, available)
+    snapshot = await run_db(lambda: queue_snapshot(offset, QUEUE_PAGE))
+    return queue_page(snapshot, available)
 
 
 async def forget_told(session_id: str) -> None:
@@ -231,7 +255,7 @@ async def announce_queue() -> None:
 async def _announce_once() -> None:
     redis = get_redis()
     available = len((await presence.snapshot()).available_ids)
-    snapshot = await database_sync_to_async(queue_snapshot)()
+    snapshot = await run_db(queue_snapshot)
     pipe = redis.pipeline(transaction=False)
     pipe.hgetall(SENT_KEY)
     pipe.smembers(NOTES_KEY)
@@ -261,7 +285,7 @@ async def _announce_once() -> None:
             events.append((session_group(session_id), frame))
             told[session_id] = fingerprint
 
-    frame = queue_frame(snapshot.requests, snapshot.assigned, available)
+    frame = queue_page(snapshot, available)
     digest = hashlib.sha256(json.dumps(frame, sort_keys=True).encode()).hexdigest()
     pipe = redis.pipeline(transaction=False)
     if told:

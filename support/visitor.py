@@ -11,7 +11,6 @@ import contextlib
 import logging
 from typing import Any
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.utils.translation import gettext as _
 
@@ -26,6 +25,7 @@ from support.models import SupportRequest
 from support.names import display_name
 from support.queue import announce_queue, position_of, recent_waits
 from support.tickets import clean_ticket
+from tatartours.db_health import run_db
 from tours.hours import working_hours_label
 
 logger = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ async def visitor_registered(
         await presence.visitor_connected(session_pk, socket_id)
     if status not in (ChatSession.Status.PENDING, ChatSession.Status.OPERATOR):
         return []
-    state, position, waits, name = await database_sync_to_async(_state_now)(session_pk)
+    state, position, waits, name = await run_db(lambda: _state_now(session_pk))
     if state == "operator":
         return [support_joined_frame(name)]
     if state == "pending":

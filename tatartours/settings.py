@@ -31,6 +31,7 @@ from tatartours.env import (
     env_str,
     env_time_range,
 )
+from tatartours.redis import connection_options
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -112,14 +113,26 @@ TEMPLATES = [
 # are not for ASGI, the pool is.
 DATABASE_URL = env_str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tatartours")
 # Health checks: after a database outage the pool still holds connections the
-# server closed; checking one before lending it (an empty query) keeps that
-# failure from reaching the first visitor message after recovery.
+# server closed; with a pool, Django has psycopg check one (an empty query)
+# before lending it, so that failure never reaches a visitor message.
 _db = dj_database_url.parse(DATABASE_URL, conn_max_age=0, conn_health_checks=True)
+if _db["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend, failing fast while PostgreSQL is known to be down.
+    _db["ENGINE"] = "tatartours.postgresql"
 _db["OPTIONS"] = {
     "pool": {
         "min_size": env_int("DB_POOL_MIN", 2, minimum=0),
         "max_size": env_int("DB_POOL_MAX", 10, minimum=1),
-        "timeout": env_float("DB_POOL_TIMEOUT", 5.0, minimum=0.1),
+        # A checkout waits only when PostgreSQL is unreachable: a process runs
+        # its DB work on one thread, so it rarely holds two connections at
+        # once. 1 s keeps the hop running when an outage starts inside the
+        # 2 s the contract gives for `unavailable` (tatartours/db_health.py).
+        "timeout": env_float("DB_POOL_TIMEOUT", 1.0, minimum=0.1),
+        # psycopg's pool retries a failed connection with backoff (1, 2, 4, 8 s...)
+        # and meanwhile does not grow; after a 5 s outage its next try came up to
+        # 8 s after PostgreSQL was back. Giving up after 1 s lets the next
+        # checkout connect at once.
+        "reconnect_timeout": env_float("DB_POOL_RECONNECT_TIMEOUT", 1.0, minimum=0.1),
     },
     # Fail fast when Postgres is unreachable, so the visitor gets `unavailable`
     # within seconds instead of a hung socket.
@@ -145,6 +158,16 @@ REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 # Connections each process may open for presence, locks and rate limits (the
 # channel layer has its own); past it, calls wait up to 2 s for a free one.
 REDIS_MAX_CONNECTIONS = env_int("REDIS_MAX_CONNECTIONS", 50, minimum=1)
+# After a Redis restart every pooled connection is stale and failed its next
+# command: "could not record that a visitor left" and lost publishes for up to
+# 145 s, one idle connection at a time. redis-py retries a command on a fresh
+# connection after a connection error (a few tries, backoff 50 ms to 0.5 s),
+# and PINGs a connection idle longer than REDIS_HEALTH_CHECK_SECONDS first.
+# Used by the presence/limits pool (tatartours/redis.py) and the channel layer.
+REDIS_RETRIES = env_int("REDIS_RETRIES", 3, minimum=0)
+REDIS_HEALTH_CHECK_SECONDS = env_int("REDIS_HEALTH_CHECK_SECONDS", 10, minimum=0)
+
+
 CHANNEL_LAYERS = {
     "default": {
         # channels-redis's layer with a two-round-trip group_send (tatartours/channel_layer.py).
@@ -159,6 +182,7 @@ CHANNEL_LAYERS = {
                     # socket closed with 1011) every few seconds. Outlast the pop.
                     "socket_timeout": 15,
                     "socket_connect_timeout": 3,
+                    **connection_options(REDIS_RETRIES, REDIS_HEALTH_CHECK_SECONDS),
                 }
             ],
             # group_send silently drops messages for a full channel; a busy
@@ -246,6 +270,12 @@ CHAT_SUPPORT_REQUEST_LIMIT = env_int(
     "CHAT_SUPPORT_REQUEST_LIMIT", 0 if _LIMIT_DEFAULT_OFF else 5, minimum=0
 )
 CHAT_SUPPORT_WINDOW_SECONDS = env_int("CHAT_SUPPORT_WINDOW_SECONDS", 600, minimum=1)
+# Registrations per minute per client IP (tokenless and forged tokens included:
+# each would start a session), and per socket over its life (the widget makes one).
+CHAT_REGISTERS_PER_IP_PER_MINUTE = env_int(
+    "CHAT_REGISTERS_PER_IP_PER_MINUTE", 0 if _LIMIT_DEFAULT_OFF else 60, minimum=0
+)
+CHAT_REGISTERS_PER_SOCKET = env_int("CHAT_REGISTERS_PER_SOCKET", 3, minimum=0)
 # How many reverse proxies in front of daphne append to X-Forwarded-For. 0: the
 # client address is the connection's peer. N: the N-th address from the right
 # of X-Forwarded-For (tatartours/client_ip.py), for HTTP and WebSockets alike.

@@ -62,7 +62,6 @@ async def start_chat(
         actions.register_visitor,
         token=None,
         tour_slug=tour.slug if tour else None,
-        after=None,
         user_id=user_id,
         client_ip="127.0.0.1",
     )

@@ -113,7 +113,7 @@ def test_messages_stored_by_the_chats_own_actions_move_the_counters(
     before = scrape(client)
     with collecting(), django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
         session = actions.register_visitor(
-            token=None, tour_slug=None, after=None, user_id=None, client_ip=None
+            token=None, tour_slug=None, user_id=None, client_ip=None
         ).session
         posted = actions.post_visitor_message(
             session_pk=session.pk, client_id=new_client_id(), text="Сколько стоит Свияжск?"

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 def _new_session() -> ChatSession:
     return actions.register_visitor(
-        token=None, tour_slug=None, after=None, user_id=None, client_ip="127.0.0.1"
+        token=None, tour_slug=None, user_id=None, client_ip="127.0.0.1"
     ).session
 
 
@@ -178,22 +178,22 @@ def test_logged_in_visitor_cannot_resume_another_users_session(django_user_model
     alice = django_user_model.objects.create_user("alice")
     bob = django_user_model.objects.create_user("bob")
     registration = actions.register_visitor(
-        token=None, tour_slug=None, after=None, user_id=alice.pk, client_ip=None
+        token=None, tour_slug=None, user_id=alice.pk, client_ip=None
     )
     stolen = actions.register_visitor(
-        token=registration.token, tour_slug=None, after=None, user_id=bob.pk, client_ip=None
+        token=registration.token, tour_slug=None, user_id=bob.pk, client_ip=None
     )
     assert stolen.session.pk != registration.session.pk
-    assert stolen.messages == []
+    assert not stolen.resumed
 
 
 def test_an_anonymous_session_is_linked_when_the_visitor_logs_in(django_user_model):
     user = django_user_model.objects.create_user("guest")
     registration = actions.register_visitor(
-        token=None, tour_slug=None, after=None, user_id=None, client_ip=None
+        token=None, tour_slug=None, user_id=None, client_ip=None
     )
     resumed = actions.register_visitor(
-        token=registration.token, tour_slug=None, after=None, user_id=user.pk, client_ip=None
+        token=registration.token, tour_slug=None, user_id=user.pk, client_ip=None
     )
     assert resumed.session.pk == registration.session.pk
     assert resumed.session.user_id == user.pk

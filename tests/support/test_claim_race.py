@@ -24,7 +24,7 @@ OPERATORS = 8
 
 def waiting_chat() -> str:
     session = chat_actions.register_visitor(
-        token=None, tour_slug=None, after=None, user_id=None, client_ip=None
+        token=None, tour_slug=None, user_id=None, client_ip=None
     ).session
     actions.request_support(session_pk=session.pk, reason="")
     return str(session.public_id)

@@ -63,7 +63,7 @@ def test_the_dashboard_renders_for_an_operator_with_canned_replies():
 def _chat_with_an_operator() -> tuple[int, object]:
     operator = make_operator()
     session = chat_actions.register_visitor(
-        token=None, tour_slug=None, after=None, user_id=None, client_ip=None
+        token=None, tour_slug=None, user_id=None, client_ip=None
     ).session
     chat_actions.post_visitor_message(
         session_pk=session.pk, client_id=new_client_id(), text="<script>alert(1)</script>"

@@ -127,7 +127,7 @@ def test_the_sweeper_command_sweeps_once(settings):
     from chat import actions as chat_actions
 
     session = chat_actions.register_visitor(
-        token=None, tour_slug=None, after=None, user_id=None, client_ip=None
+        token=None, tour_slug=None, user_id=None, client_ip=None
     ).session
     actions.request_support(session_pk=session.pk, reason="")
     SupportRequest.objects.update(

@@ -14,6 +14,7 @@
     me: null,
     status: "online",
     queue: [],
+    queueTotal: 0, // waiting in all; the server sends the queue a page at a time
     assigned: [],
     operatorsAvailable: 0,
     chats: new Map(), // session id -> {messages, visitor, tour, request, unread, typingUntil, transferredFrom}
@@ -196,7 +197,15 @@
     operator_status: function (frame) { setStatus(frame.status); },
     queue: function (frame) {
       const before = state.knownRequests;
-      state.queue = frame.requests || [];
+      const page = frame.requests || [];
+      if (frame.offset) {
+        // A further page ("show more"): append what is not listed yet.
+        const listed = new Set(state.queue.map(function (r) { return r.session_id; }));
+        state.queue = state.queue.concat(page.filter(function (r) { return !listed.has(r.session_id); }));
+      } else {
+        state.queue = page;
+      }
+      state.queueTotal = typeof frame.total === "number" ? frame.total : state.queue.length;
       state.assigned = frame.assigned || [];
       state.operatorsAvailable = frame.operators_available || 0;
       state.knownRequests = new Set(state.queue.map(function (r) { return r.session_id; }));
@@ -205,8 +214,12 @@
     },
     new_support_request: function (frame) {
       if (!state.queue.some(function (r) { return r.session_id === frame.session_id; })) {
-        state.queue.push(frame);
-        state.queue.sort(function (a, b) { return a.waiting_since < b.waiting_since ? -1 : 1; });
+        // The newest waits last: listed only if the whole queue is.
+        if (state.queue.length >= state.queueTotal) {
+          state.queue.push(frame);
+          state.queue.sort(function (a, b) { return a.waiting_since < b.waiting_since ? -1 : 1; });
+        }
+        state.queueTotal += 1;
       }
       notifyNewRequest();
       renderQueue(state.knownRequests);
@@ -214,6 +227,7 @@
     },
     support_request_taken: function (frame) {
       state.queue = state.queue.filter(function (r) { return r.session_id !== frame.session_id; });
+      state.queueTotal = Math.max(state.queue.length, state.queueTotal - 1);
       renderQueue(state.knownRequests);
     },
     support_chat_joined: function (frame) {
@@ -357,11 +371,12 @@
   function renderQueue(known) {
     const list = $("queue-list");
     clear(list);
-    $("queue-count").textContent = state.queue.length;
+    const total = Math.max(state.queueTotal, state.queue.length);
+    $("queue-count").textContent = total;
     $("operators-count").textContent = state.operatorsAvailable;
     const badge = $("queue-badge");
-    badge.textContent = state.queue.length;
-    badge.classList.toggle("hot", state.queue.length > 0);
+    badge.textContent = total;
+    badge.classList.toggle("hot", total > 0);
     if (!state.queue.length) {
       list.appendChild(el("li", "empty", T.queue_empty));
       return;
@@ -391,6 +406,17 @@
       item.appendChild(bottom);
       list.appendChild(item);
     });
+    if (state.queue.length < total) {
+      const more = el("li", "item more");
+      const button = el("button", "button small", T.show_more + " (" + (total - state.queue.length) + ")");
+      button.type = "button";
+      button.addEventListener("click", function () {
+        button.disabled = true;
+        send({ type: "get_queue", offset: state.queue.length });
+      });
+      more.appendChild(button);
+      list.appendChild(more);
+    }
   }
 
   function renderAssigned() {
