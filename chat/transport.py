@@ -42,16 +42,6 @@ Handler = Callable[[dict[str, Any]], Awaitable[None]]
 DEPENDENCY_ERRORS = (OperationalError, InterfaceError, RedisError, OSError)
 
 
-# Layer receives left to finish after their socket closed (kept referenced until done).
-_ORPHANS: set[asyncio.Future[Any]] = set()
-
-
-def _forget_orphan(future: asyncio.Future[Any]) -> None:
-    _ORPHANS.discard(future)
-    if not future.cancelled():
-        future.exception()  # retrieved: nobody waits for it any more
-
-
 def unavailable_error(client_id: str | None = None) -> ClientError:
     return ClientError(
         "unavailable",
@@ -88,19 +78,8 @@ class FrameConsumer(AsyncWebsocketConsumer):
     async def _guarded_channel_receive(self) -> dict[str, Any]:
         if self._layer_lost:
             await asyncio.Future()  # Never returns; the consumer ends on disconnect.
-        # The layer's receive runs as its own task: when the socket closes, this
-        # consumer stops waiting at once. A blocking pop on a connection Redis
-        # just dropped did not give way to cancellation before daphne's 10 s
-        # shutdown limit ("took too long to shut down and was killed"); left
-        # cancelled, it ends by itself within the pop's timeout.
-        receiving = asyncio.ensure_future(self._layer_receive())
         try:
-            return await asyncio.shield(receiving)
-        except asyncio.CancelledError:
-            receiving.cancel()
-            _ORPHANS.add(receiving)
-            receiving.add_done_callback(_forget_orphan)
-            raise
+            return await self._layer_receive()
         except DEPENDENCY_ERRORS as error:
             self._layer_lost = True
             logger.warning("channel layer lost in %s: %r", type(self).__name__, error)
