@@ -35,6 +35,7 @@ from typing import Any
 from django.utils import timezone
 from rapidfuzz import fuzz, process
 
+from ai import semantic
 from ai.calendar import Period
 from ai.russian import is_known_word, lemmas, part_of_speech, tokens
 from tours.models import FaqEntry, SearchAlias, Tour
@@ -50,6 +51,9 @@ MAX_RESULTS = 8
 SPECIFIC_WORD = 1.5
 EXTRA_FIELD = 0.25
 RELATED_WORD = 0.6
+# A word read by its meaning (`ai.semantic`: a theme, or the nearest words by embedding):
+# less than the word itself, enough for a title ("на природу" -> «Голубые озёра»).
+MEANING_WORD = 0.8
 # Related words by a shared stem ("вечером" ~ "вечерняя", "казанский" ~ "Казань").
 STEM_MIN = 5
 STEM_SHARE = 0.7
@@ -146,6 +150,7 @@ class QueryWord:
     word: str
     keys: frozenset[str]  # catalogue keys this word matches
     related: bool = False  # matched only by a related stem ("вечером" ~ "вечерняя")
+    meaning: bool = False  # stands for words of the same meaning ("природа" -> озеро, лес)
 
     @property
     def specific(self) -> bool:
@@ -155,6 +160,8 @@ class QueryWord:
 
     @property
     def weight(self) -> float:
+        if self.meaning:
+            return MEANING_WORD
         if self.related:
             return RELATED_WORD
         return SPECIFIC_WORD if self.specific else 1.0
@@ -174,6 +181,31 @@ class Matcher:
     def query_word(self, word: str) -> QueryWord:
         keys = self.read(word)
         return QueryWord(word, keys, related=word in self.related)
+
+    def query_words(self, words: list[str]) -> list[QueryWord]:
+        """The question's words, then what they mean (`ai.semantic`), at a lower weight.
+
+        A theme named by any word ("на природу", "для семьи") adds the theme's
+        words the catalogue holds, once per question; a dictionary word found
+        nowhere stands for its nearest catalogue words by embedding ("отель"
+        -> гостиница).
+        """
+        read = [self.query_word(w) for w in words]
+        themes: set[str] = set()
+        extra: list[QueryWord] = []
+        for word in read:
+            forms = lemmas(word.word) | {word.word}
+            for name in semantic.themes_named(forms):
+                if name not in themes:
+                    themes.add(name)
+                    keys = semantic.theme_keys(name, self.vocabulary) - word.keys
+                    if keys:
+                        extra.append(QueryWord(f"~{name}", keys, meaning=True))
+            if not word.keys and is_known_word(word.word) and not semantic.themes_named(forms):
+                near = semantic.neighbours(forms, self.vocabulary)
+                if near:
+                    extra.append(QueryWord(f"~{word.word}", frozenset(near), meaning=True))
+        return read + extra
 
     def read(self, word: str) -> frozenset[str]:
         """The vocabulary keys `word` stands for: its forms, else its stem, else a typo's fix."""
@@ -256,6 +288,18 @@ class Matcher:
             if not word.keys:
                 continue
             weights = [f.weight for f in doc.fields if f.keys & word.keys]
+            if weights and word.meaning:
+                # A theme's words are many: each weighs by its own rarity, not the union's;
+                # the word's best reading in this document counts.
+                total += (
+                    max(
+                        max(f.weight for f in doc.fields if key in f.keys)
+                        * self.idf(frozenset({key}))
+                        for key in doc.keys & word.keys
+                    )
+                    * word.weight
+                )
+                continue
             if weights:
                 best = max(weights)
                 idf = self.idf(word.keys, heading=best >= HEADING) * word.weight
@@ -680,15 +724,14 @@ def search_tours(
     question the catalogue has no answer for gets no tours as padding.
     """
     catalogue = catalogue or Catalogue.load()
-    words = [
-        catalogue.matcher.query_word(w) for w in content_words(query.text, ignore=ignore | GENERIC)
-    ]
-    unmatched = [w.word for w in words if not w.keys]
+    words = catalogue.matcher.query_words(content_words(query.text, ignore=ignore | GENERIC))
+    meant = {w.word[1:] for w in words if w.meaning}
+    unmatched = [w.word for w in words if not w.keys and w.word not in meant]
     ranked, text_matched = _ranked(catalogue, query, words)
     has_facets = bool(query.filters()) or query.sort != "relevance"
     if not text_matched and (require_text or not has_facets):
         ranked = []
-    naming = [w for w in words if w.keys and not w.related]
+    naming = [w for w in words if w.keys and not w.related and not w.meaning]
     if not text_matched and has_facets and query.filters() and naming:
         # The words name tours the filters leave out ("нас 4 человека, на гастротур" with
         # one free place): say so, rather than list unrelated tours that pass. Only a
