@@ -51,7 +51,7 @@ MAX_RESULTS = 8
 SPECIFIC_WORD = 1.5
 EXTRA_FIELD = 0.25
 RELATED_WORD = 0.6
-# A word read by its meaning (`ai.semantic`: a theme, or the nearest words by embedding):
+# A word read by its meaning (`ai.semantic`: the theme it names):
 # less than the word itself, enough for a title ("на природу" -> «Голубые озёра»).
 MEANING_WORD = 0.8
 # Related words by a shared stem ("вечером" ~ "вечерняя", "казанский" ~ "Казань").
@@ -177,34 +177,29 @@ class Matcher:
         self._sorted = sorted(self.vocabulary)
         self._idf: dict[tuple[frozenset[str], bool], float] = {}
         self.related: set[str] = set()  # words read only through a related stem
+        self.meant: set[str] = set()  # words that named a theme (`ai.semantic`)
 
     def query_word(self, word: str) -> QueryWord:
         keys = self.read(word)
         return QueryWord(word, keys, related=word in self.related)
 
     def query_words(self, words: list[str]) -> list[QueryWord]:
-        """The question's words, then what they mean (`ai.semantic`), at a lower weight.
+        """The question's words, then the themes they name (`ai.semantic`).
 
         A theme named by any word ("на природу", "для семьи") adds the theme's
-        words the catalogue holds, once per question; a dictionary word found
-        nowhere stands for its nearest catalogue words by embedding ("отель"
-        -> гостиница).
+        words the catalogue holds, once per question, at `MEANING_WORD`.
         """
         read = [self.query_word(w) for w in words]
         themes: set[str] = set()
         extra: list[QueryWord] = []
         for word in read:
-            forms = lemmas(word.word) | {word.word}
-            for name in semantic.themes_named(forms):
-                if name not in themes:
-                    themes.add(name)
-                    keys = semantic.theme_keys(name, self.vocabulary) - word.keys
-                    if keys:
+            for name in semantic.themes_named(lemmas(word.word) | {word.word}):
+                keys = semantic.theme_keys(name, self.vocabulary) - word.keys
+                if keys:
+                    self.meant.add(word.word)
+                    if name not in themes:
+                        themes.add(name)
                         extra.append(QueryWord(f"~{name}", keys, meaning=True))
-            if not word.keys and is_known_word(word.word) and not semantic.themes_named(forms):
-                near = semantic.neighbours(forms, self.vocabulary)
-                if near:
-                    extra.append(QueryWord(f"~{word.word}", frozenset(near), meaning=True))
         return read + extra
 
     def read(self, word: str) -> frozenset[str]:
@@ -289,16 +284,9 @@ class Matcher:
                 continue
             weights = [f.weight for f in doc.fields if f.keys & word.keys]
             if weights and word.meaning:
-                # A theme's words are many: each weighs by its own rarity, not the union's;
-                # the word's best reading in this document counts.
-                total += (
-                    max(
-                        max(f.weight for f in doc.fields if key in f.keys)
-                        * self.idf(frozenset({key}))
-                        for key in doc.keys & word.keys
-                    )
-                    * word.weight
-                )
+                # A theme's words are many, and none is rarer in meaning than another
+                # ("озеро" is not less of nature for being in three tours): the field counts.
+                total += max(weights) * word.weight
                 continue
             if weights:
                 best = max(weights)
@@ -725,8 +713,7 @@ def search_tours(
     """
     catalogue = catalogue or Catalogue.load()
     words = catalogue.matcher.query_words(content_words(query.text, ignore=ignore | GENERIC))
-    meant = {w.word[1:] for w in words if w.meaning}
-    unmatched = [w.word for w in words if not w.keys and w.word not in meant]
+    unmatched = [w.word for w in words if not w.keys and w.word not in catalogue.matcher.meant]
     ranked, text_matched = _ranked(catalogue, query, words)
     has_facets = bool(query.filters()) or query.sort != "relevance"
     if not text_matched and (require_text or not has_facets):
