@@ -4,7 +4,7 @@ Lemmas, stems and typos (`ai.retrieval`) find a question's word in the
 catalogue only when the catalogue uses the same word. A visitor asks "на
 природу", "для семьи с детьми", "что поесть", and the tours say
 заповедник, озеро, игры, обед. A word of the question naming a theme
-(nature, history, religion, food, family, active) stands for the theme's
+(nature, history, religion, food, family, lodging, active) stands for the theme's
 everyday words that the catalogue holds, at a lower weight than a real
 match (`ai.retrieval.MEANING_WORD`). Language, not catalogue data: the
 words hold for any tours site, and only those the catalogue contains count.
@@ -74,6 +74,13 @@ THEMES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "family": (
         _words("семья семейный ребенок ребёнок дети детский школьник школьный подросток малыш"),
         _words("семья семейный ребенок детский игра мастер-класс"),
+    ),
+    "lodging": (
+        _words(
+            "гостиница отель хостел гостевой ночевка ночлег ночевать переночевать проживание "
+            "проживать жить размещение разместить заселение номер"
+        ),
+        _words("гостиница отель ночевка ночлег ночь проживание размещение каюта номер"),
     ),
     "active": (
         _words("активный активно спорт спортивный поход походный пешком пеший движение подвижный"),

@@ -1,0 +1,88 @@
+"""On a tour's page, a question about "the tour" is answered about that tour, from its text."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.utils import timezone
+
+from tests.ai.conftest import answer, start_chat
+from tests.factories import make_tour
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def no_key(settings):
+    settings.OPENROUTER_API_KEY = ""
+
+
+def _two_days(**fields):
+    start = timezone.localdate() + timedelta(days=20)
+    return make_tour(start_date=start, end_date=start + timedelta(days=1), **fields)
+
+
+@pytest.fixture
+def catalogue(transactional_db):
+    """An overnight tour whose text names its hotel and meals, another one, a one-day tour."""
+    elabuga = _two_days(
+        title="Елабуга: купеческий город",
+        slug="elabuga",
+        place="Елабуга",
+        short_description="Город Шишкина и Цветаевой",
+        description="Дом-музей Шишкина и купеческие особняки. Ночёвка в гостинице в центре. "
+        "Завтрак и ужин включены.",
+    )
+    other = _two_days(
+        title="Болгар за два дня",
+        slug="bolgar-two-days",
+        place="Болгар",
+        description="Белая мечеть. Ночь в гостинице в Болгаре.",
+    )
+    kremlin = make_tour(title="Казанский Кремль", slug="kremlin", description="Башня Сююмбике.")
+    return elabuga, other, kremlin
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence"),
+    [
+        ("а гостиница входит в цену?", "Ночёвка в гостинице в центре."),
+        ("где будем жить, отель включён?", "Ночёвка в гостинице в центре."),
+        ("а питание включено?", "Завтрак и ужин включены."),
+        ("кормят там?", "Завтрак и ужин включены."),
+    ],
+)
+async def test_a_question_about_the_tour_is_answered_from_its_own_description(
+    no_key, catalogue, question, sentence
+):
+    elabuga, other, _ = catalogue
+    result, _streamed = await answer(await start_chat(question, tour=elabuga))
+    assert result.text.startswith("Тур «Елабуга: купеческий город»")
+    assert sentence in result.text
+    assert other.title not in result.text  # not a search of every tour with a hotel
+    assert result.meta["tour_slugs"] == [elabuga.slug]
+
+
+async def test_a_hotel_question_on_a_one_day_tour_says_there_is_no_night(no_key, catalogue):
+    _, _, kremlin = catalogue
+    result, _streamed = await answer(await start_chat("а гостиница входит в стоимость?", tour=kremlin))
+    assert result.text.startswith("Тур «Казанский Кремль»")
+    assert "Это однодневный тур, без ночёвки." in result.text
+    assert "Елабуга" not in result.text
+
+
+async def test_naming_another_tour_on_a_page_searches_for_it(no_key, catalogue):
+    elabuga, other, kremlin = catalogue
+    result, _streamed = await answer(
+        await start_chat("а в Болгар есть тур с гостиницей?", tour=kremlin)
+    )
+    assert other.title in result.text
+    assert not result.text.startswith("Тур «Казанский Кремль»")
+
+
+async def test_asking_for_other_dates_on_a_page_is_a_search(no_key, catalogue):
+    elabuga, _, kremlin = catalogue
+    result, _streamed = await answer(await start_chat("туры с ночёвкой до 5000?", tour=kremlin))
+    assert not result.text.startswith("Тур «Казанский Кремль»")
