@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from asgiref.sync import sync_to_async
 from django.utils import timezone
 
 from tests.ai.conftest import answer, start_chat
@@ -67,14 +66,16 @@ async def test_a_question_about_the_tour_is_answered_from_its_own_description(
 
 async def test_a_hotel_question_on_a_one_day_tour_says_there_is_no_night(no_key, catalogue):
     _, _, kremlin = catalogue
-    result, _streamed = await answer(await start_chat("а гостиница входит в стоимость?", tour=kremlin))
+    result, _streamed = await answer(
+        await start_chat("а гостиница входит в стоимость?", tour=kremlin)
+    )
     assert result.text.startswith("Тур «Казанский Кремль»")
     assert "Это однодневный тур, без ночёвки." in result.text
     assert "Елабуга" not in result.text
 
 
 async def test_naming_another_tour_on_a_page_searches_for_it(no_key, catalogue):
-    elabuga, other, kremlin = catalogue
+    _, other, kremlin = catalogue
     result, _streamed = await answer(
         await start_chat("а в Болгар есть тур с гостиницей?", tour=kremlin)
     )
@@ -83,6 +84,6 @@ async def test_naming_another_tour_on_a_page_searches_for_it(no_key, catalogue):
 
 
 async def test_asking_for_other_dates_on_a_page_is_a_search(no_key, catalogue):
-    elabuga, _, kremlin = catalogue
+    _, _, kremlin = catalogue
     result, _streamed = await answer(await start_chat("туры с ночёвкой до 5000?", tour=kremlin))
     assert not result.text.startswith("Тур «Казанский Кремль»")
