@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 from ai import knowledge, retrieval
+from tests.ai.conftest import answer, start_chat
 from tests.factories import make_tour
 from tours.demo import load_demo_tours
 from tours.demo_faq import load_demo_faq
@@ -85,3 +86,28 @@ def test_a_theme_counts_once_however_many_of_its_words_are_asked(transactional_d
     assert [t.slug for t in words.search.tours] == [games.slug]
     # One theme reading at a summary's weight (2.0), not one per word.
     assert words.search.best_score == pytest.approx(2.0 * retrieval.MEANING_WORD)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "что интересного для семьи с детьми школьного возраста",
+        "посоветуйте экскурсию для семьи с детьми",
+        "куда сходить с детьми?",
+    ],
+)
+async def test_asking_what_to_do_with_children_lists_tours_not_only_the_rules(
+    settings, demo, question
+):
+    settings.OPENROUTER_API_KEY = ""
+    result, _streamed = await answer(await start_chat(question))
+    assert set(result.meta["tour_slugs"][:3]) & {"innopolis-city-of-future", "tatar-village-ethno"}
+    # The tours come first; the children's rules may follow.
+    assert result.text.startswith("Подход")
+
+
+async def test_a_rules_question_about_children_is_still_the_rule_alone(settings, demo):
+    settings.OPENROUTER_API_KEY = ""
+    result, _streamed = await answer(await start_chat("со скольки лет детям можно на экскурсию?"))
+    assert result.meta["tour_slugs"] == []
+    assert result.meta["faq_ids"]
