@@ -39,7 +39,7 @@ from ai.client import OnText
 from ai.facets import Question
 from ai.intent import HANDOFF, Intent, classify
 from ai.prompt import pending_question, rub
-from ai.retrieval import FAQ_MIN_SCORE, HEADING, FaqHit, TourRow, TourSearch, content_words
+from ai.retrieval import HEADING, FaqHit, TourRow, TourSearch, content_words
 from ai.russian import is_known_word, lemma, lemmas, part_of_speech, tokens
 from ai.semantic import theme_keys, themes_named
 from ai.types import AIAnswer, AIRequest, TourFacts
@@ -329,7 +329,7 @@ def _described(page: TourRow, text: str) -> str:
     asked = {form for word in content_words(text) for form in lemmas(word) | {word}}
     # "питание" is said as "завтраки и ужины": the question's themes count too.
     own = f"{page.short_description} {page.description}"
-    for name in themes_named(asked):
+    for name in themes_named(asked, detail=True):
         asked |= theme_keys(name, frozenset(lemmas_of(own)))
     asked -= _GENERIC_DETAIL
     sentences = _sentences(own)
@@ -477,7 +477,7 @@ def compose(request: AIRequest, found: knowledge.Knowledge, reason: Reason, text
         slugs.append(request.tour.slug)
         if page_detail:
             parts.append(page_detail)
-        elif top_faq is not None and top_faq.rank >= FAQ_MIN_SCORE:
+        elif top_faq is not None and top_faq.rank >= STRONG_FAQ:
             parts.append(_relevant_sentences(top_faq.answer, text, 2))
             faq_ids.append(top_faq.id)
     elif request.tour is not None and asks_this_tour and not _has_tour_facets(question):

@@ -89,16 +89,35 @@ THEMES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
 }
 
 
-def themes_named(forms: Iterable[str]) -> list[str]:
-    """The themes one of `forms` (a word's dictionary forms) names: "природу" -> nature."""
-    return list(_themes_named(frozenset(forms)))
+# What a question about one tour asks of its description, besides the themes: where
+# and how it starts ("откуда отправление?" is said as «Трансфер из Казани»,
+# «на теплоходе «Метеор» из Казани»). Not for searching tours: every tour starts.
+DETAIL_THEMES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    **THEMES,
+    "start": (
+        _words(
+            "откуда отправление отправляться отправка выезд выезжать старт стартовать "
+            "начинаться сбор собираться встреча встречаться трансфер добираться доехать"
+        ),
+        _words("трансфер отправление выезд сбор встреча автобус теплоход метеор поезд электричка"),
+    ),
+}
+
+
+def themes_named(forms: Iterable[str], *, detail: bool = False) -> list[str]:
+    """The themes one of `forms` (a word's dictionary forms) names: "природу" -> nature.
+
+    With `detail`, also what a question about one tour asks (`DETAIL_THEMES`).
+    """
+    return list(_themes_named(frozenset(forms), detail))
 
 
 @lru_cache(maxsize=20000)
-def _themes_named(forms: frozenset[str]) -> tuple[str, ...]:
-    return tuple(name for name, (asks, _) in THEMES.items() if forms & asks)
+def _themes_named(forms: frozenset[str], detail: bool) -> tuple[str, ...]:
+    themes = DETAIL_THEMES if detail else THEMES
+    return tuple(name for name, (asks, _) in themes.items() if forms & asks)
 
 
 def theme_keys(name: str, vocabulary: frozenset[str]) -> frozenset[str]:
     """The words of theme `name` that the catalogue holds."""
-    return THEMES[name][1] & vocabulary
+    return DETAIL_THEMES[name][1] & vocabulary

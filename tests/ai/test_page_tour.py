@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from asgiref.sync import sync_to_async
 from django.utils import timezone
 
 from tests.ai.conftest import answer, start_chat
@@ -87,3 +88,25 @@ async def test_asking_for_other_dates_on_a_page_is_a_search(no_key, catalogue):
     _, _, kremlin = catalogue
     result, _streamed = await answer(await start_chat("туры с ночёвкой до 5000?", tour=kremlin))
     assert not result.text.startswith("Тур «Казанский Кремль»")
+
+
+@pytest.mark.parametrize("question", ["откуда отправление?", "где начинается экскурсия?"])
+async def test_where_it_starts_is_read_from_the_tour_text(no_key, transactional_db, question):
+    tour = await sync_to_async(make_tour)(
+        title="Раифский монастырь",
+        slug="raifa",
+        place="Раифа",
+        description="Троицкий собор и прогулка по заповеднику. Трансфер из Казани.",
+    )
+    result, _streamed = await answer(await start_chat(question, tour=tour))
+    assert result.text.startswith("Тур «Раифский монастырь»")
+    assert "Трансфер из Казани." in result.text
+    assert "Троицкий собор" not in result.text  # only the sentence that answers
+
+
+async def test_how_long_on_a_page_is_the_tours_own_duration(no_key, catalogue):
+    elabuga, other, _ = catalogue
+    result, _streamed = await answer(await start_chat("сколько длится?", tour=elabuga))
+    assert result.text.startswith("Тур «Елабуга: купеческий город»")
+    assert "2 дня" in result.text
+    assert other.title not in result.text
