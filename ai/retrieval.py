@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -183,20 +184,22 @@ class Matcher:
         keys = self.read(word)
         return QueryWord(word, keys, related=word in self.related)
 
-    def query_words(self, words: list[str]) -> list[QueryWord]:
+    def query_words(self, words: list[str], *, also: Sequence[str] = ()) -> list[QueryWord]:
         """The question's words, then the themes they name (`ai.semantic`).
 
         A theme named by any word ("на природу", "для семьи") adds the theme's
-        words the catalogue holds, once per question, at `MEANING_WORD`.
+        words the catalogue holds, once per question, at `MEANING_WORD`. Words
+        a facet took (`also`: "с ребёнком 10 лет" is an age) still name themes.
         """
         read = [self.query_word(w) for w in words]
         themes: set[str] = set()
         extra: list[QueryWord] = []
-        for word in read:
-            for name in semantic.themes_named(lemmas(word.word) | {word.word}):
-                keys = semantic.theme_keys(name, self.vocabulary) - word.keys
+        own = {w.word: w.keys for w in read}
+        for word in [*words, *(w for w in also if w not in own)]:
+            for name in semantic.themes_named(lemmas(word) | {word}):
+                keys = semantic.theme_keys(name, self.vocabulary) - own.get(word, frozenset())
                 if keys:
-                    self.meant.add(word.word)
+                    self.meant.add(word)
                     if name not in themes:
                         themes.add(name)
                         extra.append(QueryWord(f"~{name}", keys, meaning=True))
@@ -712,7 +715,10 @@ def search_tours(
     question the catalogue has no answer for gets no tours as padding.
     """
     catalogue = catalogue or Catalogue.load()
-    words = catalogue.matcher.query_words(content_words(query.text, ignore=ignore | GENERIC))
+    words = catalogue.matcher.query_words(
+        content_words(query.text, ignore=ignore | GENERIC),
+        also=content_words(query.text, ignore=GENERIC),
+    )
     unmatched = [w.word for w in words if not w.keys and w.word not in catalogue.matcher.meant]
     ranked, text_matched = _ranked(catalogue, query, words)
     has_facets = bool(query.filters()) or query.sort != "relevance"

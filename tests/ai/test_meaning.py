@@ -94,6 +94,7 @@ def test_a_theme_counts_once_however_many_of_its_words_are_asked(transactional_d
         "что интересного для семьи с детьми школьного возраста",
         "посоветуйте экскурсию для семьи с детьми",
         "куда сходить с детьми?",
+        "что можно посетить с ребенком 10 лет",  # the child's age is a facet and a theme
     ],
 )
 async def test_asking_what_to_do_with_children_lists_tours_not_only_the_rules(

@@ -52,6 +52,7 @@ def catalogue(transactional_db):
         ("где будем жить, отель включён?", "Ночёвка в гостинице в центре."),
         ("а питание включено?", "Завтрак и ужин включены."),
         ("кормят там?", "Завтрак и ужин включены."),
+        ("где ночуем?", "Ночёвка в гостинице в центре."),
     ],
 )
 async def test_a_question_about_the_tour_is_answered_from_its_own_description(
@@ -90,7 +91,9 @@ async def test_asking_for_other_dates_on_a_page_is_a_search(no_key, catalogue):
     assert not result.text.startswith("Тур «Казанский Кремль»")
 
 
-@pytest.mark.parametrize("question", ["откуда отправление?", "где начинается экскурсия?"])
+@pytest.mark.parametrize(
+    "question", ["откуда отправление?", "где начинается экскурсия?", "как добираемся туда?"]
+)
 async def test_where_it_starts_is_read_from_the_tour_text(no_key, transactional_db, question):
     tour = await sync_to_async(make_tour)(
         title="Раифский монастырь",
