@@ -486,6 +486,10 @@ def compose(request: AIRequest, found: knowledge.Knowledge, reason: Reason, text
         elif top_faq is not None and top_faq.rank >= STRONG_FAQ:
             parts.append(_relevant_sentences(top_faq.answer, text, 2))
             faq_ids.append(top_faq.id)
+        else:
+            # Nothing in its text or the FAQ says it: a person can, and guessing would not do.
+            parts.append(_("The tour's description does not say."))
+            parts.append(_operator_offer())
     elif request.tour is not None and asks_this_tour and not _has_tour_facets(question):
         parts.append(_current_tour(request.tour, question))
         slugs.append(request.tour.slug)

@@ -113,3 +113,11 @@ async def test_how_long_on_a_page_is_the_tours_own_duration(no_key, catalogue):
     assert result.text.startswith("Тур «Елабуга: купеческий город»")
     assert "2 дня" in result.text
     assert other.title not in result.text
+
+
+async def test_what_the_tour_text_does_not_say_is_said_and_a_person_offered(no_key, catalogue):
+    _, _, kremlin = catalogue
+    result, _streamed = await answer(await start_chat("а трансфер есть?", tour=kremlin))
+    assert result.text.startswith("Тур «Казанский Кремль»")
+    assert "В описании тура об этом не сказано." in result.text
+    assert "позовите оператора" in result.text
