@@ -176,6 +176,14 @@ TOPICS: dict[str, re.Pattern[str]] = {
     ),
     "places": re.compile(r"\b(мест(а|о|ам|ах)?|свободн\w*|осталось|остались)\b"),
     "dates": re.compile(r"\b(когда|дат(а|ы|у|е)|числ\w*|расписан\w*|ближайш\w*)\b"),
+    # "что интересного для семьи", "куда съездить на природу": a wish for tours, even when
+    # a FAQ entry shares its words (children, weather).
+    "recommend": re.compile(
+        r"\bчто\s+(?:\w+\s+)?(?:интересн\w*|посмотреть|посетить|посоветует\w*|"
+        r"порекомендует\w*|предложит\w*|выбрать)|\bкуда\s+(?:\w+\s+)?(?:сходить|поехать|съездить|пойти|"
+        r"податься|отправиться)|\b(?:посоветуйте|порекомендуйте)\s+(?:\w+\s+)?(?:тур|экскурс|"
+        r"поездк|куда|что-нибудь|что-то)\w*|\bчем\s+(?:\w+\s+)?заняться"
+    ),
 }
 
 
@@ -215,7 +223,7 @@ class Question:
     @property
     def about_tours(self) -> bool:
         return bool(
-            self.topics & {"tours", "price", "places", "dates", "duration"}
+            self.topics & {"tours", "recommend", "price", "places", "dates", "duration"}
             or self.query.filters()
             or self.query.sort != "relevance"
             or self.query.tour_slugs

@@ -46,9 +46,10 @@ def tours_for(text: str, limit: int = 5, *, today: date | None = None) -> list[d
 class Found:
     question: Question
     search: TourSearch
+    page_tour: retrieval.TourRow | None = None  # the tour page the visitor is on
 
 
-def find(text: str, *, limit: int = 5, today: date | None = None) -> Found:
+def find(text: str, *, limit: int = 5, today: date | None = None, page: str | None = None) -> Found:
     """The question's facets and its tours: by relevance, or by the sort it asks for.
 
     A question about tours in general ("какие у вас есть туры?") with no
@@ -69,7 +70,8 @@ def find(text: str, *, limit: int = 5, today: date | None = None) -> Found:
         search = retrieval.search_tours(
             replace(question.query, sort="date"), catalogue=catalogue, limit=limit
         )
-    return Found(question, search)
+    page_tour = next((t for t in catalogue.tours if t.slug == page), None) if page else None
+    return Found(question, search, page_tour)
 
 
 @dataclass
@@ -80,6 +82,7 @@ class Knowledge:
     tours: list[dict[str, Any]] = field(default_factory=list)
     reading: Question = field(default_factory=lambda: Question(text="", query=TourQuery()))
     search: TourSearch | None = None
+    page_tour: retrieval.TourRow | None = None  # with its full description
 
     @property
     def faq_ids(self) -> list[int]:
@@ -91,7 +94,12 @@ class Knowledge:
 
 
 def gather(
-    question: str, *, with_tours: bool, faq_limit: int = 3, today: date | None = None
+    question: str,
+    *,
+    with_tours: bool,
+    faq_limit: int = 3,
+    today: date | None = None,
+    page: str | None = None,
 ) -> Knowledge:
     """FAQ hits, and matching tours when no tool will fetch them (one DB hop)."""
     faq = search_faq(question, faq_limit)
@@ -99,10 +107,11 @@ def gather(
         catalogue = retrieval.Catalogue.load(today)
         reading = read_question(question, catalogue, today or timezone.localdate())
         return Knowledge(faq=faq, reading=reading)
-    found = find(question, today=today)
+    found = find(question, today=today, page=page)
     return Knowledge(
         faq=faq,
         tours=[t.data() for t in found.search.tours],
         reading=found.question,
         search=found.search,
+        page_tour=found.page_tour,
     )

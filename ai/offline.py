@@ -40,8 +40,9 @@ from ai.client import OnText
 from ai.facets import Question
 from ai.intent import HANDOFF, Intent, classify
 from ai.prompt import pending_question, rub
-from ai.retrieval import HEADING, FaqHit, TourQuery, TourSearch, content_words
+from ai.retrieval import HEADING, FaqHit, TourQuery, TourRow, TourSearch, content_words
 from ai.russian import is_known_word, lemma, lemmas, part_of_speech, tokens
+from ai.semantic import theme_keys, themes_named
 from ai.types import AIAnswer, AIRequest, TourFacts
 from tours.filters import list_url
 
@@ -297,6 +298,79 @@ def _current_tour(tour: TourFacts, question: Question) -> str:
     return text
 
 
+# What a visitor asks about the tour in front of them: what the price includes, the
+# hotel, meals, how long it takes, where it starts, the programme.
+_PAGE_DETAIL = re.compile(
+    r"\bвход(?:ит|ят)\b|\bвключ\w*|\bв\s+(?:стоимост|цен)\w*|"
+    # the hotel
+    r"\bгостиниц\w*|\bотел\w*|\bночев\w*|\bночу\w*|\bпереноч\w*|\bночлег\w*|\bпрожива\w*|"
+    r"\bжив[её]м\b|\bжить\b|\bразмещ\w*|"
+    # meals
+    r"\bпитани\w*|\bкорм\w*|\bобед\w*|\bзавтрак\w*|\bужин\w*|\bед[аы]\b|"
+    # where and how it starts
+    r"\bтрансфер\w*|\bавтобус\w*|\bоткуда\b|\bдобира\w*|\bдобрать\w*|\bдоед\w*|\bдоехать|"
+    r"\bгде\s+(?:сбор|встреч|начина|старт)\w*|\bотправл\w*|\bначина\w*|"
+    # the programme and how long
+    r"\bпрограмм\w*|\bмаршрут\w*|\bчто\s+(?:посмотрим|увидим|будет)|"
+    r"\bсколько\s+(?:по\s+времени|длит\w*|час\w*)|\bдлится|\bпродолжительн\w*|\bдолго\b"
+)
+_HOTEL = re.compile(r"\bгостиниц\w*|\bотел\w*|\bночев\w*|\bночлег\w*|\bпрожива\w*|\bразмещ\w*")
+
+
+def _page_tour_detail(found: knowledge.Knowledge, question: Question, text: str) -> str | None:
+    """The page's tour's answer to a question about "the tour" ("" when its text is silent).
+
+    None when the question is not about the page's tour: it names another tour
+    or place, or asks for other dates, a budget or a group's places.
+    """
+    page, search = found.page_tour, found.search
+    lowered = text.lower().replace("ё", "е")
+    if page is None or not _PAGE_DETAIL.search(lowered):
+        return None
+    query = question.query
+    if set(query.tour_slugs) - {page.slug} or set(query.places) - {page.place}:
+        return None
+    if set(query.filters()) - {"duration", "place"}:
+        return None
+    if (
+        search is not None
+        and search.text_matched
+        and search.best_score >= HEADING
+        and search.tours
+        and search.tours[0].slug != page.slug
+    ):
+        return None  # "а в Свияжск гостиница входит?" names another tour
+    detail = _described(page, text)
+    if not detail and _HOTEL.search(lowered) and not page.nights:
+        return _("It is a one-day tour, without a night's stay.")
+    return detail
+
+
+def _described(page: TourRow, text: str) -> str:
+    """The sentences of the tour's own text that speak of what the question asks."""
+    asked = {form for word in content_words(text) for form in lemmas(word) | {word}}
+    # "питание" is said as "завтраки и ужины": the question's themes count too.
+    own = f"{page.short_description} {page.description}"
+    for name in themes_named(asked, detail=True):
+        asked |= theme_keys(name, frozenset(lemmas_of(own)))
+    asked -= _GENERIC_DETAIL
+    sentences = _sentences(own)
+    chosen = [
+        sentence
+        for sentence in sentences
+        if asked & {f for w in tokens(sentence) for f in lemmas(w) | {w}}
+    ]
+    return " ".join(dict.fromkeys(chosen[:2]))
+
+
+def lemmas_of(text: str) -> set[str]:
+    return {f for w in tokens(text) for f in lemmas(w) | {w}}
+
+
+# Words of the question that do not tell one sentence of a description from another.
+_GENERIC_DETAIL = frozenset({"тур", "экскурсия", "цена", "стоимость", "входить", "войти"})
+
+
 # --- intents --------------------------------------------------------------------------------------
 
 
@@ -413,11 +487,26 @@ def compose(request: AIRequest, found: knowledge.Knowledge, reason: Reason, text
     # by its facets (dates, place, budget...). A child's age alone is a rules question.
     faq_wins = top_faq is not None and top_faq.rank >= tour_best
     # "есть ли места на гастротур?" asks a tour's fact: the tour answers it.
-    asks_tour_facts = bool(question.asked & {"price", "dates", "places", "duration"})
+    asks_tour_facts = bool(question.asked & {"price", "dates", "places", "duration", "recommend"})
     tour_question = tour_facets or (tour_best > 0 and (not faq_wins or asks_tour_facts))
     asks_this_tour = bool(question.topics & {"price", "places", "dates", "duration", "booking"})
 
-    if request.tour is not None and asks_this_tour and not _has_tour_facets(question):
+    page_detail = _page_tour_detail(found, question, text) if request.tour is not None else None
+    if request.tour is not None and page_detail is not None:
+        # "а гостиница входит в цену?" on a tour's page asks about that tour: its own
+        # description answers, not a search of every tour with a hotel.
+        parts.append(_current_tour(request.tour, question))
+        slugs.append(request.tour.slug)
+        if page_detail:
+            parts.append(page_detail)
+        elif top_faq is not None and top_faq.rank >= STRONG_FAQ:
+            parts.append(_relevant_sentences(top_faq.answer, text, 2))
+            faq_ids.append(top_faq.id)
+        else:
+            # Nothing in its text or the FAQ says it: a person can, and guessing would not do.
+            parts.append(_("The tour's description does not say."))
+            parts.append(_operator_offer())
+    elif request.tour is not None and asks_this_tour and not _has_tour_facets(question):
         parts.append(_current_tour(request.tour, question))
         slugs.append(request.tour.slug)
         if top_faq is not None and top_faq.rank >= STRONG_FAQ:
@@ -483,7 +572,10 @@ async def answer(
     started = started if started is not None else time.monotonic()
     question = pending_question(request)
     found = await database_sync_to_async(knowledge.gather)(
-        question, with_tours=True, faq_limit=FAQ_SHOWN
+        question,
+        with_tours=True,
+        faq_limit=FAQ_SHOWN,
+        page=request.tour.slug if request.tour is not None else None,
     )
     reply = compose(request, found, reason, question)
     text = reply.text

@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -35,6 +36,7 @@ from typing import Any
 from django.utils import timezone
 from rapidfuzz import fuzz, process
 
+from ai import semantic
 from ai.calendar import Period
 from ai.russian import is_known_word, lemmas, part_of_speech, tokens
 from tours.models import FaqEntry, SearchAlias, Tour
@@ -50,6 +52,9 @@ MAX_RESULTS = 8
 SPECIFIC_WORD = 1.5
 EXTRA_FIELD = 0.25
 RELATED_WORD = 0.6
+# A word read by its meaning (`ai.semantic`: the theme it names):
+# less than the word itself, enough for a title ("на природу" -> «Голубые озёра»).
+MEANING_WORD = 0.8
 # Related words by a shared stem ("вечером" ~ "вечерняя", "казанский" ~ "Казань").
 STEM_MIN = 5
 STEM_SHARE = 0.7
@@ -146,6 +151,7 @@ class QueryWord:
     word: str
     keys: frozenset[str]  # catalogue keys this word matches
     related: bool = False  # matched only by a related stem ("вечером" ~ "вечерняя")
+    meaning: bool = False  # stands for words of the same meaning ("природа" -> озеро, лес)
 
     @property
     def specific(self) -> bool:
@@ -155,6 +161,8 @@ class QueryWord:
 
     @property
     def weight(self) -> float:
+        if self.meaning:
+            return MEANING_WORD
         if self.related:
             return RELATED_WORD
         return SPECIFIC_WORD if self.specific else 1.0
@@ -170,10 +178,32 @@ class Matcher:
         self._sorted = sorted(self.vocabulary)
         self._idf: dict[tuple[frozenset[str], bool], float] = {}
         self.related: set[str] = set()  # words read only through a related stem
+        self.meant: set[str] = set()  # words that named a theme (`ai.semantic`)
 
     def query_word(self, word: str) -> QueryWord:
         keys = self.read(word)
         return QueryWord(word, keys, related=word in self.related)
+
+    def query_words(self, words: list[str], *, also: Sequence[str] = ()) -> list[QueryWord]:
+        """The question's words, then the themes they name (`ai.semantic`).
+
+        A theme named by any word ("на природу", "для семьи") adds the theme's
+        words the catalogue holds, once per question, at `MEANING_WORD`. Words
+        a facet took (`also`: "с ребёнком 10 лет" is an age) still name themes.
+        """
+        read = [self.query_word(w) for w in words]
+        themes: set[str] = set()
+        extra: list[QueryWord] = []
+        own = {w.word: w.keys for w in read}
+        for word in [*words, *(w for w in also if w not in own)]:
+            for name in semantic.themes_named(lemmas(word) | {word}):
+                keys = semantic.theme_keys(name, self.vocabulary) - own.get(word, frozenset())
+                if keys:
+                    self.meant.add(word)
+                    if name not in themes:
+                        themes.add(name)
+                        extra.append(QueryWord(f"~{name}", keys, meaning=True))
+        return read + extra
 
     def read(self, word: str) -> frozenset[str]:
         """The vocabulary keys `word` stands for: its forms, else its stem, else a typo's fix."""
@@ -256,6 +286,11 @@ class Matcher:
             if not word.keys:
                 continue
             weights = [f.weight for f in doc.fields if f.keys & word.keys]
+            if weights and word.meaning:
+                # A theme's words are many, and none is rarer in meaning than another
+                # ("озеро" is not less of nature for being in three tours): the field counts.
+                total += max(weights) * word.weight
+                continue
             if weights:
                 best = max(weights)
                 idf = self.idf(word.keys, heading=best >= HEADING) * word.weight
@@ -680,15 +715,16 @@ def search_tours(
     question the catalogue has no answer for gets no tours as padding.
     """
     catalogue = catalogue or Catalogue.load()
-    words = [
-        catalogue.matcher.query_word(w) for w in content_words(query.text, ignore=ignore | GENERIC)
-    ]
-    unmatched = [w.word for w in words if not w.keys]
+    words = catalogue.matcher.query_words(
+        content_words(query.text, ignore=ignore | GENERIC),
+        also=content_words(query.text, ignore=GENERIC),
+    )
+    unmatched = [w.word for w in words if not w.keys and w.word not in catalogue.matcher.meant]
     ranked, text_matched = _ranked(catalogue, query, words)
     has_facets = bool(query.filters()) or query.sort != "relevance"
     if not text_matched and (require_text or not has_facets):
         ranked = []
-    naming = [w for w in words if w.keys and not w.related]
+    naming = [w for w in words if w.keys and not w.related and not w.meaning]
     if not text_matched and has_facets and query.filters() and naming:
         # The words name tours the filters leave out ("нас 4 человека, на гастротур" with
         # one free place): say so, rather than list unrelated tours that pass. Only a

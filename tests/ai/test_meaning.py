@@ -1,0 +1,114 @@
+"""Words the catalogue does not use, read by their meaning: the themes a tourist asks by."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from django.utils import timezone
+
+from ai import knowledge, retrieval
+from tests.ai.conftest import answer, start_chat
+from tests.factories import make_tour
+from tours.demo import load_demo_tours
+from tours.demo_faq import load_demo_faq
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def demo(transactional_db: None) -> date:
+    today = timezone.localdate()
+    load_demo_tours(today)
+    load_demo_faq()
+    return today
+
+
+def first_three(text: str) -> list[str]:
+    return [t.slug for t in knowledge.find(text).search.tours[:3]]
+
+
+@pytest.mark.parametrize(
+    ("question", "fitting"),
+    [
+        # No tour says "природа": lakes, a reserve, a glade do.
+        ("хочу на природу", {"blue-lakes-kazan", "raifa-and-blue-lakes", "tetyushi-volga-cliffs"}),
+        ("где можно искупаться", {"blue-lakes-kazan", "raifa-and-blue-lakes"}),
+        ("куда поехать паломнику", {"raifa-monastery", "sviyazhsk-island-town"}),
+        ("экскурсия про православие", {"raifa-monastery", "sviyazhsk-island-town"}),
+        ("что посмотреть с подростком", {"innopolis-city-of-future", "tatar-village-ethno"}),
+        ("мы любим старину", {"bolgar-ancient-city", "kazan-old-tatar-sloboda"}),
+        ("где вкусно покормят", {"kazan-gastro-tour", "tatar-village-ethno"}),
+    ],
+)
+def test_a_theme_finds_the_tours_that_speak_of_it_in_their_own_words(demo, question, fitting):
+    shown = first_three(question)
+    assert shown, question
+    assert set(shown) & fitting, shown
+
+
+def test_a_word_itself_weighs_more_than_a_word_of_its_theme(transactional_db):
+    lake = make_tour(title="Озеро Кабан", slug="kaban-lake", description="Прогулка у воды.")
+    named = make_tour(title="Природа Камы", slug="kama-nature", description="Прогулка по лесу.")
+    shown = [t.slug for t in knowledge.find("хочу на природу").search.tours]
+    assert shown[:2] == [named.slug, lake.slug]
+
+
+def test_a_theme_word_in_a_description_alone_does_not_decide(transactional_db):
+    # One lake mentioned in passing is not a nature tour: a title or summary must say it.
+    make_tour(title="Старо-Татарская слобода", description="Прогулка вдоль озера Кабан.")
+    search = knowledge.find("хочу на природу").search
+    assert search.tours == []
+
+
+def test_a_word_that_named_a_theme_is_not_reported_as_unknown(demo):
+    search = knowledge.find("куда поехать паломнику").search
+    assert "паломнику" not in search.unmatched_words
+    assert search.text_matched
+
+
+def test_a_theme_the_catalogue_has_no_words_for_finds_nothing(transactional_db):
+    make_tour(title="Казанский Кремль", description="Белокаменный Кремль и башня Сююмбике.")
+    search = knowledge.find("хочу на природу").search
+    assert search.tours == []
+    assert "природу" in search.unmatched_words
+
+
+def test_a_theme_counts_once_however_many_of_its_words_are_asked(transactional_db):
+    # "семья", "дети", "школьный" all name the family theme: one extra reading, not three.
+    games = make_tour(
+        title="Татарская деревня",
+        slug="village",
+        short_description="Национальные игры и мастер-класс",
+        description="Татарский дом и обед.",
+    )
+    words = knowledge.find("для семьи с детьми школьного возраста")
+    assert [t.slug for t in words.search.tours] == [games.slug]
+    # One theme reading at a summary's weight (2.0), not one per word.
+    assert words.search.best_score == pytest.approx(2.0 * retrieval.MEANING_WORD)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "что интересного для семьи с детьми школьного возраста",
+        "посоветуйте экскурсию для семьи с детьми",
+        "куда сходить с детьми?",
+        "что можно посетить с ребенком 10 лет",  # the child's age is a facet and a theme
+    ],
+)
+async def test_asking_what_to_do_with_children_lists_tours_not_only_the_rules(
+    settings, demo, question
+):
+    settings.OPENROUTER_API_KEY = ""
+    result, _streamed = await answer(await start_chat(question))
+    assert set(result.meta["tour_slugs"][:3]) & {"innopolis-city-of-future", "tatar-village-ethno"}
+    # The tours come first; the children's rules may follow.
+    assert result.text.startswith("Подход")
+
+
+async def test_a_rules_question_about_children_is_still_the_rule_alone(settings, demo):
+    settings.OPENROUTER_API_KEY = ""
+    result, _streamed = await answer(await start_chat("со скольки лет детям можно на экскурсию?"))
+    assert result.meta["tour_slugs"] == []
+    assert result.meta["faq_ids"]

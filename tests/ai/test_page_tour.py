@@ -1,0 +1,123 @@
+"""On a tour's page, a question about "the tour" is answered about that tour, from its text."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.utils import timezone
+
+from tests.ai.conftest import answer, start_chat
+from tests.factories import make_tour
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def no_key(settings):
+    settings.OPENROUTER_API_KEY = ""
+
+
+def _two_days(**fields):
+    start = timezone.localdate() + timedelta(days=20)
+    return make_tour(start_date=start, end_date=start + timedelta(days=1), **fields)
+
+
+@pytest.fixture
+def catalogue(transactional_db):
+    """An overnight tour whose text names its hotel and meals, another one, a one-day tour."""
+    elabuga = _two_days(
+        title="Елабуга: купеческий город",
+        slug="elabuga",
+        place="Елабуга",
+        short_description="Город Шишкина и Цветаевой",
+        description="Дом-музей Шишкина и купеческие особняки. Ночёвка в гостинице в центре. "
+        "Завтрак и ужин включены.",
+    )
+    other = _two_days(
+        title="Болгар за два дня",
+        slug="bolgar-two-days",
+        place="Болгар",
+        description="Белая мечеть. Ночь в гостинице в Болгаре.",
+    )
+    kremlin = make_tour(title="Казанский Кремль", slug="kremlin", description="Башня Сююмбике.")
+    return elabuga, other, kremlin
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence"),
+    [
+        ("а гостиница входит в цену?", "Ночёвка в гостинице в центре."),
+        ("где будем жить, отель включён?", "Ночёвка в гостинице в центре."),
+        ("а питание включено?", "Завтрак и ужин включены."),
+        ("кормят там?", "Завтрак и ужин включены."),
+        ("где ночуем?", "Ночёвка в гостинице в центре."),
+    ],
+)
+async def test_a_question_about_the_tour_is_answered_from_its_own_description(
+    no_key, catalogue, question, sentence
+):
+    elabuga, other, _ = catalogue
+    result, _streamed = await answer(await start_chat(question, tour=elabuga))
+    assert result.text.startswith("Тур «Елабуга: купеческий город»")
+    assert sentence in result.text
+    assert other.title not in result.text  # not a search of every tour with a hotel
+    assert result.meta["tour_slugs"] == [elabuga.slug]
+
+
+async def test_a_hotel_question_on_a_one_day_tour_says_there_is_no_night(no_key, catalogue):
+    _, _, kremlin = catalogue
+    result, _streamed = await answer(
+        await start_chat("а гостиница входит в стоимость?", tour=kremlin)
+    )
+    assert result.text.startswith("Тур «Казанский Кремль»")
+    assert "Это однодневный тур, без ночёвки." in result.text
+    assert "Елабуга" not in result.text
+
+
+async def test_naming_another_tour_on_a_page_searches_for_it(no_key, catalogue):
+    _, other, kremlin = catalogue
+    result, _streamed = await answer(
+        await start_chat("а в Болгар есть тур с гостиницей?", tour=kremlin)
+    )
+    assert other.title in result.text
+    assert not result.text.startswith("Тур «Казанский Кремль»")
+
+
+async def test_asking_for_other_dates_on_a_page_is_a_search(no_key, catalogue):
+    _, _, kremlin = catalogue
+    result, _streamed = await answer(await start_chat("туры с ночёвкой до 5000?", tour=kremlin))
+    assert not result.text.startswith("Тур «Казанский Кремль»")
+
+
+@pytest.mark.parametrize(
+    "question", ["откуда отправление?", "где начинается экскурсия?", "как добираемся туда?"]
+)
+async def test_where_it_starts_is_read_from_the_tour_text(no_key, transactional_db, question):
+    tour = await sync_to_async(make_tour)(
+        title="Раифский монастырь",
+        slug="raifa",
+        place="Раифа",
+        description="Троицкий собор и прогулка по заповеднику. Трансфер из Казани.",
+    )
+    result, _streamed = await answer(await start_chat(question, tour=tour))
+    assert result.text.startswith("Тур «Раифский монастырь»")
+    assert "Трансфер из Казани." in result.text
+    assert "Троицкий собор" not in result.text  # only the sentence that answers
+
+
+async def test_how_long_on_a_page_is_the_tours_own_duration(no_key, catalogue):
+    elabuga, other, _ = catalogue
+    result, _streamed = await answer(await start_chat("сколько длится?", tour=elabuga))
+    assert result.text.startswith("Тур «Елабуга: купеческий город»")
+    assert "2 дня" in result.text
+    assert other.title not in result.text
+
+
+async def test_what_the_tour_text_does_not_say_is_said_and_a_person_offered(no_key, catalogue):
+    _, _, kremlin = catalogue
+    result, _streamed = await answer(await start_chat("а трансфер есть?", tour=kremlin))
+    assert result.text.startswith("Тур «Казанский Кремль»")
+    assert "В описании тура об этом не сказано." in result.text
+    assert "позовите оператора" in result.text
