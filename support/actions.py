@@ -125,9 +125,9 @@ def _store_notice(session: ChatSession, text: str) -> MessageData:
     who joined, that the operator conversation ended. Part of the caller's
     transaction; the frame that announces the change carries it as `notice`.
     """
-    message = ChatMessage(session=session, author=ChatMessage.Author.SYSTEM, text=text)
-    insert(message)
-    return message_data(message)
+    stored = insert(ChatMessage(session=session, author=ChatMessage.Author.SYSTEM, text=text))
+    instrumentation().message_stored(stored)
+    return message_data(stored)
 
 
 # --- Queueing -------------------------------------------------------------------------

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
@@ -30,6 +32,14 @@ class TourAdmin(admin.ModelAdmin):
         return f"{obj.places_booked} / {obj.max_participants}"
 
 
+class FromChatFilter(admin.EmptyFieldListFilter):
+    """Bookings made from a chat card or not; a reverse one-to-one has no Russian name."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.title = _("made in the chat")
+
+
 @admin.register(Booking)
 class BookingAdmin(admin.ModelAdmin):
     list_display = [
@@ -43,7 +53,7 @@ class BookingAdmin(admin.ModelAdmin):
         "chat",
         "created_at",
     ]
-    list_filter = ["status", ("chat_proposal", admin.EmptyFieldListFilter)]
+    list_filter = ["status", ("chat_proposal", FromChatFilter)]
     search_fields = [
         "reference",
         "contact_name",

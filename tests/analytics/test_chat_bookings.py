@@ -97,7 +97,7 @@ def test_the_analytics_page_shows_them(dataset: None, client: Client) -> None:
     assert '<td data-figure="with_booking">3</td>' in html
     assert '<td data-figure="bookings">4</td>' in html
     assert '<td data-figure="without_operator">2</td>' in html
-    assert '<td data-figure="without_operator_share">50,0 %</td>' in html
+    assert '<td data-figure="without_operator_share">50,0\u00a0%</td>' in html
     assert (
         '<tr data-tour="sviyazhsk"><td class="text">Свияжск</td><td>3</td><td>7</td></tr>' in html
     )

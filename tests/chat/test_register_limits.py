@@ -12,7 +12,7 @@ from chat.guards import CLOSE_RATE_LIMITED
 from chat.models import ChatSession
 from support import actions
 from support.models import SupportRequest
-from tests.factories import VisitorSocket
+from tests.factories import SITE_HOST, VisitorSocket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -23,7 +23,7 @@ async def _socket_from(ip: str) -> VisitorSocket:
     from tatartours.asgi import application
 
     communicator = WebsocketCommunicator(
-        application, "/ws/chat/", headers=[(b"origin", b"http://testserver")]
+        application, "/ws/chat/", headers=[SITE_HOST, (b"origin", b"http://testserver")]
     )
     communicator.scope["client"] = (ip, 40000)
     accepted, _code = await communicator.connect(timeout=10)

@@ -28,8 +28,9 @@ def compose_daphne_args() -> list[str]:
     """docker-compose.yml's `web` command line, without the bind address and port."""
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     command = list(compose["services"]["web"]["command"])
-    assert command[0] == "daphne"
-    args = command[1:]
+    # daphne through the project's launcher (tatartours/daphne_server.py).
+    assert command[:3] == ["python", "-m", "tatartours.daphne_server"], command
+    args = command[3:]
     for flag in ("-b", "-p"):
         at = args.index(flag)
         del args[at : at + 2]
@@ -46,7 +47,7 @@ def compose_daphne(log_dir: Path, **env: str) -> Iterator[ServerProcess]:
             [
                 sys.executable,
                 "-m",
-                "daphne",
+                "tatartours.daphne_server",
                 "-b",
                 "127.0.0.1",
                 "-p",
