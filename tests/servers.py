@@ -154,3 +154,31 @@ def running_daphne(**env: str) -> Iterator[ServerProcess]:
         yield server
     finally:
         server.stop()
+
+
+def wait_for_database_quiet(timeout: float = 5.0, quiet_for: float = 0.3) -> None:
+    """Wait until no other connection works in the test database for `quiet_for` seconds.
+
+    A server process shared by several tests may still be finishing what a
+    closed socket started (a visitor leaving, a sweep) when the test ends;
+    the TRUNCATE that empties the database between tests then deadlocks with
+    that transaction. Called before the database is emptied.
+    """
+    deadline = time.monotonic() + timeout
+    quiet_since: float | None = None
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND state IN ('active', 'idle in transaction')"
+            )
+            row = cursor.fetchone()
+            busy = bool(row and row[0])
+            now = time.monotonic()
+            if busy:
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = now
+            elif now - quiet_since >= quiet_for:
+                return
+            time.sleep(0.05)

@@ -23,7 +23,12 @@ from tests.ai.conftest import coming_day
 from tests.factories import make_operator, make_tour, session_cookie
 from tests.fakes.openrouter import FakeOpenRouter, Reply, ToolCall, tour_assistant
 from tests.faults.infra import app_failures
-from tests.servers import ServerProcess, start_daphne, start_daphne_with_model
+from tests.servers import (
+    ServerProcess,
+    start_daphne,
+    start_daphne_with_model,
+    wait_for_database_quiet,
+)
 from tests.wsclient import next_of, send
 from tours.demo_faq import load_demo_faq
 
@@ -73,8 +78,12 @@ def shared_server(shared_model: FakeOpenRouter) -> Iterator[ServerProcess]:
 
 
 @pytest.fixture
-def server(shared_server: ServerProcess, model: FakeOpenRouter, tours: None) -> ServerProcess:
-    return shared_server
+def server(
+    shared_server: ServerProcess, model: FakeOpenRouter, tours: None
+) -> Iterator[ServerProcess]:
+    yield shared_server
+    # The shared server may still be finishing a closed socket's work.
+    wait_for_database_quiet()
 
 
 @pytest.fixture
