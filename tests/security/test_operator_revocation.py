@@ -36,7 +36,7 @@ async def close_code(socket: OperatorSocket, timeout: float = 10) -> int:
     while True:
         output = await socket.communicator.receive_output(timeout=timeout)
         if output["type"] == "websocket.close":
-            socket.closed = True
+            await socket.close()  # the app ends now, not cancelled at loop close
             return int(output["code"])
 
 

@@ -22,7 +22,9 @@ async def close_code_for(user=None) -> tuple[int, bool]:
     cookie = await database_sync_to_async(session_cookie)(user) if user is not None else None
     socket = await OperatorSocket.open(cookie=cookie)
     output = await socket.communicator.receive_output(timeout=5)
-    socket.closed = True
+    # Tell the app the client is gone too, so it ends now rather than being
+    # cancelled mid-receive when the test's event loop closes.
+    await socket.close()
     return output.get("code", 0), output["type"] != "websocket.close"
 
 
