@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any, ClassVar
+from typing import Any
+from uuid import UUID
 
 from autobahn.exception import Disconnected
 from django.utils.translation import gettext as _
@@ -18,11 +19,17 @@ from redis.exceptions import RedisError
 
 from ai.intent import wants_human
 from ai.types import AIRequest
-from chat import actions, booking, guards
+from chat import actions, booking, frames_in, guards
 from chat.ai_reply import answer_pending
 from chat.budget import fit_first, fit_last
 from chat.errors import ClientError
-from chat.events import message_ack_frame, registered_frame, session_group
+from chat.events import (
+    message_ack_frame,
+    rated_frame,
+    registered_frame,
+    session_group,
+    visitor_typing_frame,
+)
 from chat.hooks import support_line
 from chat.publish import run_action, run_action_from, send_events
 from chat.transport import (
@@ -32,17 +39,6 @@ from chat.transport import (
     unavailable_error,
 )
 from chat.typing_gate import TypingGate
-from chat.wire import (
-    optional_int,
-    optional_slug,
-    optional_str,
-    require_bool,
-    require_client_id,
-    require_int,
-    require_message_text,
-    require_slug,
-    require_uuid,
-)
 
 logger = logging.getLogger(__name__)
 
@@ -68,19 +64,8 @@ def header(scope: dict[str, Any], name: bytes) -> str:
 
 
 class VisitorConsumer(FrameConsumer):
-    handlers: ClassVar[dict[str, str]] = {
-        "register": "on_register",
-        "message": "on_message",
-        "typing": "on_typing",
-        "request_support": "on_request_support",
-        "rate": "on_rate",
-        # Extensions (docs/protocol.md, part 2, docs/support.md)
-        "offline_ticket": "on_offline_ticket",
-        "end_support": "on_end_support",
-        "booking_request": "on_booking_request",
-        "confirm_booking": "on_confirm_booking",
-        "booking_cards": "on_booking_cards",
-    }
+    # What a visitor may send (chat/frames_in.py); a frame of type `x` goes to `on_x`.
+    frames = frames_in.VISITOR_FRAMES
 
     session_pk: int | None = None
     session_public_id: str | None = None
@@ -133,7 +118,7 @@ class VisitorConsumer(FrameConsumer):
 
     # --- handlers -------------------------------------------------------------
 
-    async def on_register(self, data: dict[str, Any]) -> None:
+    async def on_register(self, data: frames_in.Register) -> None:
         try:
             await self._register(data)
         except DEPENDENCY_ERRORS as error:
@@ -142,10 +127,8 @@ class VisitorConsumer(FrameConsumer):
             await self.send_frame(unavailable_error().as_frame())
             await self.close(code=CLOSE_TRY_AGAIN_LATER)
 
-    async def _register(self, data: dict[str, Any]) -> None:
-        token = optional_str(data, "token", max_length=200)
-        tour = optional_slug(data, "tour")
-        after = optional_int(data, "after")
+    async def _register(self, data: frames_in.Register) -> None:
+        token, tour, after = data.token, data.tour, data.after
         try:
             guards.check_socket_registrations(self._registrations)
             await guards.check_register(token, self.client_ip)
@@ -208,11 +191,9 @@ class VisitorConsumer(FrameConsumer):
         if needs_ai:
             self._schedule_ai()
 
-    async def on_message(self, data: dict[str, Any]) -> None:
+    async def on_message(self, data: frames_in.Message) -> None:
         session_pk = self._require_session()
-        client_id = require_client_id(data)
-        text = require_message_text(data, client_id)
-        tour = optional_slug(data, "tour")
+        client_id, text, tour = data.client_id, data.message, data.tour
         assert self.session_public_id is not None
         sender = guards.Sender(self.session_public_id, self.client_ip)
         try:
@@ -243,75 +224,76 @@ class VisitorConsumer(FrameConsumer):
         if posted.needs_ai:
             self._schedule_ai(posted.ai_request)
 
-    async def on_typing(self, data: dict[str, Any]) -> None:
+    async def on_typing(self, data: frames_in.Typing) -> None:
         self._require_session()
-        typing = require_bool(data, "typing")
+        typing = data.typing
         assert self.group is not None
         if self._typing_gate is None:
             self._typing_gate = TypingGate()
         if not self._typing_gate.admit(typing):
             return
-        frame = {"type": "visitor_typing", "session_id": self.session_public_id, "typing": typing}
+        assert self.session_public_id is not None
+        frame = visitor_typing_frame(self.session_public_id, typing)
         await send_events([(self.group, frame)])
 
-    async def on_request_support(self, data: dict[str, Any]) -> None:
+    async def on_request_support(self, data: frames_in.RequestSupport) -> None:
         session_pk = self._require_session()
-        reason = optional_str(data, "reason", max_length=500) or ""
+        reason = data.reason or ""
         guards.check_text(reason)
         assert self.session_public_id is not None
         await guards.check_support_cycle("request", self.session_public_id, self.channel_name)
         await support_line().request_support(session_pk=session_pk, reason=reason)
 
-    async def on_rate(self, data: dict[str, Any]) -> None:
+    async def on_rate(self, data: frames_in.Rate) -> None:
         session_pk = self._require_session()
-        score = require_int(data, "score", minimum=1)
-        comment = optional_str(data, "comment", max_length=2000) or ""
+        score = data.score
+        comment = data.comment or ""
         guards.check_text(comment)
         await run_action(
             actions.rate_conversation, session_pk=session_pk, score=score, comment=comment.strip()
         )
-        await self.send_frame({"type": "rated", "score": score})
+        await self.send_frame(rated_frame(score))
 
-    async def on_offline_ticket(self, data: dict[str, Any]) -> None:
+    async def on_offline_ticket(self, data: frames_in.OfflineTicket) -> None:
         await guards.check_offline_ticket(self.client_ip, self.session_public_id)
-        frame = await support_line().leave_offline_ticket(session_pk=self.session_pk, data=data)
+        fields = data.fields()
+        frame = await support_line().leave_offline_ticket(session_pk=self.session_pk, data=fields)
         await self.send_frame(frame)
 
-    async def on_end_support(self, data: dict[str, Any]) -> None:
+    async def on_end_support(self, data: frames_in.EndSupport) -> None:
         session_pk = self._require_session()
         assert self.session_public_id is not None
         await guards.check_support_cycle("end", self.session_public_id, self.channel_name)
         await support_line().end_support(session_pk=session_pk)
 
-    async def on_booking_request(self, data: dict[str, Any]) -> None:
+    async def on_booking_request(self, data: frames_in.BookingRequest) -> None:
         """The tour page's «Забронировать»: a confirmation card for that tour (chat/booking.py)."""
         session_pk = self._require_session()
         frame = await run_action(
             booking.request_card,
             session_pk=session_pk,
-            tour_slug=require_slug(data, "tour"),
-            participants=optional_int(data, "participants", minimum=1) or 1,
+            tour_slug=data.tour,
+            participants=data.participants or 1,
         )
         await self.send_frame(frame)
 
-    async def on_confirm_booking(self, data: dict[str, Any]) -> None:
+    async def on_confirm_booking(self, data: frames_in.ConfirmBooking) -> None:
         """The card's «Подтвердить»: the only frame that creates a booking."""
         session_pk = self._require_session()
-        fields = ("name", "phone", "email")
-        contact = {f: optional_str(data, f, max_length=254) or "" for f in fields}
+        contact = {"name": data.name or "", "phone": data.phone or "", "email": data.email or ""}
         guards.check_text(contact["name"])
         frame = await run_action_from(
             self.channel_name,
             booking.confirm_card,
             session_pk=session_pk,
-            proposal_id=require_uuid(data, "proposal_id"),
-            idempotency_key=require_uuid(data, "idempotency_key"),
-            participants=optional_int(data, "participants", minimum=1),
+            proposal_id=UUID(data.proposal_id),
+            idempotency_key=UUID(data.idempotency_key),
+            participants=data.participants,
             **contact,
         )
         await self.send_frame(frame)
 
-    async def on_booking_cards(self, data: dict[str, Any]) -> None:
+    async def on_booking_cards(self, data: frames_in.BookingCards) -> None:
         """After a reload: the card the visitor had not confirmed yet, if any."""
         session_pk = self._require_session()
         await self.send_frame(await run_action(booking.open_cards, session_pk=session_pk))

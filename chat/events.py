@@ -131,3 +131,12 @@ def ai_response_frame(message: ChatMessage) -> dict[str, Any]:
         "source": message.ai_source,
     }
     return frame
+
+
+def rated_frame(score: int) -> dict[str, Any]:
+    return {"type": "rated", "score": score}
+
+
+def visitor_typing_frame(session_id: str, typing: bool) -> dict[str, Any]:
+    """To the operator holding the chat (the visitor's own tabs drop it)."""
+    return {"type": "visitor_typing", "session_id": session_id, "typing": typing}

@@ -2,8 +2,9 @@
 
 It turns frames into handler calls and every failure into the contract's
 `error` frame; it holds no business rule, and it is instrumented only
-through `chat.hooks.Instrumentation` (analytics installs it). Handlers are methods named in
-`handlers`, keyed by frame type.
+through `chat.hooks.Instrumentation` (analytics installs it). `frames` decodes and checks
+what the socket accepts (chat/frames_in.py, support/frames_in.py); the handler of a frame
+of type `x` is the method `on_x`, called with the typed frame.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
@@ -25,7 +25,7 @@ from redis.exceptions import RedisError
 
 from chat.errors import ClientError
 from chat.hooks import instrumentation
-from chat.wire import decode_frame, valid_client_id
+from chat.wire import FrameDecoder
 
 logger = logging.getLogger(__name__)
 
@@ -37,10 +37,7 @@ CLOSE_TRY_AGAIN_LATER = 1013
 # application 10 s after the client left.
 CLEANUP_SECONDS = 3.0
 
-# A type is named back in `unknown_type` only when it looks like one of ours.
-_KNOWN_LOOKING_TYPE = re.compile(r"[a-z][a-z0-9_]{0,39}")
-
-Handler = Callable[[dict[str, Any]], Awaitable[None]]
+Handler = Callable[[Any], Awaitable[None]]
 
 # A dependency (PostgreSQL, its pool, Redis) is down: `unavailable`, nothing stored.
 DEPENDENCY_ERRORS = (OperationalError, InterfaceError, RedisError, OSError)
@@ -55,7 +52,7 @@ def unavailable_error(client_id: str | None = None) -> ClientError:
 
 
 class FrameConsumer(AsyncWebsocketConsumer):
-    handlers: ClassVar[dict[str, str]] = {}
+    frames: ClassVar[FrameDecoder]
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         # The open-socket gauge covers the consumer's whole life, however it ends.
@@ -114,19 +111,12 @@ class FrameConsumer(AsyncWebsocketConsumer):
             return
         client_id: str | None = None
         try:
-            data = decode_frame(text_data)
+            frame = self.frames.decode(text_data)
             # Only a validated client_id goes back in an error: anything else a
             # client wrote (a lone surrogate, say) could not even be encoded.
-            client_id = valid_client_id(data)
-            frame_type = data["type"]
-            method_name = self.handlers.get(frame_type)
-            if method_name is None:
-                named = frame_type if _KNOWN_LOOKING_TYPE.fullmatch(frame_type) else "?"
-                raise ClientError(
-                    "unknown_type", _("Unknown message type: %(type)s.") % {"type": named}
-                )
-            handler: Handler = getattr(self, method_name)
-            await handler(data)
+            client_id = getattr(frame, "client_id", None)
+            handler: Handler = getattr(self, "on_" + self.frames.tag(frame))
+            await handler(frame)
         except ClientError as error:
             await self.send_frame(error.as_frame())
         except DEPENDENCY_ERRORS as error:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from typing import Any, ClassVar
+from typing import Any
 
 from django.conf import settings
 from django.utils.translation import gettext as _
@@ -28,16 +28,7 @@ from chat.transport import (
     unavailable_error,
 )
 from chat.typing_gate import TypingGate
-from chat.wire import (
-    optional_int,
-    require_bool,
-    require_client_id,
-    require_int,
-    require_message_text,
-    require_str,
-    require_uuid,
-)
-from support import actions, presence
+from support import actions, frames_in, presence
 from support.access import operator_access, session_operator_access
 from support.context import chat_context, held_session_ids
 from support.events import (
@@ -47,6 +38,8 @@ from support.events import (
     chat_transferred_frame,
     operator_chat_closed_frame,
     operator_group,
+    operator_state_frame,
+    operator_status_frame,
     operator_typing_frame,
 )
 from support.names import display_name
@@ -75,19 +68,8 @@ _ACTIVITY_REFRESH_SECONDS = 5.0
 
 
 class OperatorConsumer(FrameConsumer):
-    handlers: ClassVar[dict[str, str]] = {
-        "join_support_chat": "on_join_support_chat",
-        "message": "on_message",
-        "typing": "on_typing",
-        "close_chat": "on_close_chat",
-        "get_queue": "on_get_queue",
-        # Extensions (docs/protocol.md, part 2)
-        "heartbeat": "on_heartbeat",
-        "set_status": "on_set_status",
-        "transfer_chat": "on_transfer_chat",
-        "get_operators": "on_get_operators",
-        "set_ticket_status": "on_set_ticket_status",
-    }
+    # What an operator may send (support/frames_in.py); a frame of type `x` goes to `on_x`.
+    frames = frames_in.OPERATOR_FRAMES
 
     user_id: int | None = None
     revoked = False
@@ -122,12 +104,11 @@ class OperatorConsumer(FrameConsumer):
         await self._refresh_presence(force=True)
         away = await presence.is_away(self.user_id)
         await self.send_frame(
-            {
-                "type": "operator_state",
-                "operator": {"id": self.user_id, "name": self.name},
-                "status": "away" if away else "online",
-                "heartbeat_seconds": settings.SUPPORT_HEARTBEAT_SECONDS,
-            }
+            operator_state_frame(
+                {"id": self.user_id, "name": self.name},
+                status="away" if away else "online",
+                heartbeat_seconds=settings.SUPPORT_HEARTBEAT_SECONDS,
+            )
         )
         await self.send_frame(await current_queue_frame())
         for session_id in await run_db(lambda: held_session_ids(self._operator_id())):
@@ -149,18 +130,18 @@ class OperatorConsumer(FrameConsumer):
 
     # --- handlers ------------------------------------------------------------------------
 
-    async def on_get_queue(self, data: dict[str, Any]) -> None:
+    async def on_get_queue(self, data: frames_in.GetQueue) -> None:
         if not await self._still_allowed():
             return
-        offset = optional_int(data, "offset") or 0
+        offset = data.offset or 0
         await self._refresh_presence()
         await self._sweep_if_due()
         await self.send_frame(await current_queue_frame(offset))
 
-    async def on_join_support_chat(self, data: dict[str, Any]) -> None:
+    async def on_join_support_chat(self, data: frames_in.JoinSupportChat) -> None:
         if not await self._still_allowed():
             return
-        session_id = str(require_uuid(data, "session_id"))
+        session_id = data.session_id
         await self._refresh_presence()
         claim = await run_action(
             actions.join_support_chat, operator_id=self._operator_id(), session_id=session_id
@@ -171,12 +152,10 @@ class OperatorConsumer(FrameConsumer):
         await self._open_chat(claim.session_id)
         await self._announce()
 
-    async def on_message(self, data: dict[str, Any]) -> None:
+    async def on_message(self, data: frames_in.Message) -> None:
         if not await self._still_allowed():
             return
-        session_id = str(require_uuid(data, "session_id"))
-        client_id = require_client_id(data)
-        text = require_message_text(data, client_id)
+        session_id, client_id, text = data.session_id, data.client_id, data.message
         await self._refresh_presence()
         # Its `operator_message` is for the visitor and other tabs; this one gets the ack.
         posted = await run_action_from(
@@ -189,9 +168,8 @@ class OperatorConsumer(FrameConsumer):
         )
         await self.send_frame(message_ack_frame(posted.message, session_id=posted.session_id))
 
-    async def on_typing(self, data: dict[str, Any]) -> None:
-        session_id = str(require_uuid(data, "session_id"))
-        typing = require_bool(data, "typing")
+    async def on_typing(self, data: frames_in.Typing) -> None:
+        session_id, typing = data.session_id, data.typing
         if self.revoked:
             return
         if session_id not in self.held:
@@ -203,18 +181,17 @@ class OperatorConsumer(FrameConsumer):
             return
         await send_events([(session_group(session_id), operator_typing_frame(session_id, typing))])
 
-    async def on_close_chat(self, data: dict[str, Any]) -> None:
+    async def on_close_chat(self, data: frames_in.CloseChat) -> None:
         if not await self._still_allowed():
             return
-        session_id = str(require_uuid(data, "session_id"))
+        session_id = data.session_id
         await run_action(actions.close_chat, operator_id=self._operator_id(), session_id=session_id)
         await self._announce()
 
-    async def on_transfer_chat(self, data: dict[str, Any]) -> None:
+    async def on_transfer_chat(self, data: frames_in.TransferChat) -> None:
         if not await self._still_allowed():
             return
-        session_id = str(require_uuid(data, "session_id"))
-        to_operator = require_int(data, "operator_id", minimum=1)
+        session_id, to_operator = data.session_id, data.operator_id
         present = await presence.snapshot()
         await run_action(
             actions.transfer_chat,
@@ -226,35 +203,30 @@ class OperatorConsumer(FrameConsumer):
         await self._announce()
         await self._broadcast_operators()
 
-    async def on_heartbeat(self, data: dict[str, Any]) -> None:
+    async def on_heartbeat(self, data: frames_in.Heartbeat) -> None:
         if not await self._still_allowed():
             return
         await self._refresh_presence(force=True)
         await self._sweep_if_due()
 
-    async def on_set_status(self, data: dict[str, Any]) -> None:
+    async def on_set_status(self, data: frames_in.SetStatus) -> None:
         if not await self._still_allowed():
             return
-        status = require_str(data, "status", max_length=10)
-        if status not in {"online", "away"}:
-            raise ClientError("invalid", _("The status must be “online” or “away”."))
+        status = data.status  # online or away
         await presence.set_away(self._operator_id(), status == "away")
         await self._refresh_presence(force=True)
-        await send_events(
-            [(operator_group(self._operator_id()), {"type": "operator_status", "status": status})]
-        )
+        await send_events([(operator_group(self._operator_id()), operator_status_frame(status))])
         await self._presence_changed()
 
-    async def on_get_operators(self, data: dict[str, Any]) -> None:
+    async def on_get_operators(self, data: frames_in.GetOperators) -> None:
         if not await self._still_allowed():
             return
         await self.send_frame(await actions.operators_frame_now())
 
-    async def on_set_ticket_status(self, data: dict[str, Any]) -> None:
+    async def on_set_ticket_status(self, data: frames_in.SetTicketStatus) -> None:
         if not await self._still_allowed():
             return
-        ticket_id = require_int(data, "ticket_id", minimum=1)
-        status = require_str(data, "status", max_length=20)
+        ticket_id, status = data.ticket_id, data.status
         await run_action(
             actions.set_ticket_status,
             ticket_id=ticket_id,

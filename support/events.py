@@ -268,10 +268,6 @@ def operator_typing_frame(session_id: str, typing: bool) -> dict[str, Any]:
     return {"type": "operator_typing", "typing": typing, "session_id": session_id}
 
 
-def visitor_typing_frame(session_id: str, typing: bool) -> dict[str, Any]:
-    return {"type": "visitor_typing", "session_id": session_id, "typing": typing}
-
-
 def operator_message_frame(
     message: ChatMessage, session_id: str, operator_name: str
 ) -> dict[str, Any]:
@@ -285,3 +281,20 @@ def operator_message_frame(
         "session_id": session_id,
         "client_id": message.client_id,
     }
+
+
+def operator_state_frame(
+    operator: OperatorRef, *, status: str, heartbeat_seconds: int
+) -> dict[str, Any]:
+    """The first frame of an operator socket (before `queue`)."""
+    return {
+        "type": "operator_state",
+        "operator": operator,
+        "status": status,
+        "heartbeat_seconds": heartbeat_seconds,
+    }
+
+
+def operator_status_frame(status: str) -> dict[str, Any]:
+    """To all tabs of the operator who switched between online and away."""
+    return {"type": "operator_status", "status": status}
