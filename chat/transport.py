@@ -10,11 +10,11 @@ of type `x` is the method `on_x`, called with the typed frame.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
+import msgspec
 from channels.db import aclose_old_connections
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -36,6 +36,11 @@ CLOSE_TRY_AGAIN_LATER = 1013
 # Seconds a socket's cleanup may take after it closed; daphne kills the
 # application 10 s after the client left.
 CLEANUP_SECONDS = 3.0
+
+# Frames are dicts (they travel over the channel layer as they are): msgspec encodes one
+# in 1.1-2.1 µs against 5.1-9.4 µs for json.dumps (bench/frame_codec.py), the same JSON
+# but for the spaces json.dumps puts after `,` and `:`. Non-ASCII stays UTF-8.
+_encode = msgspec.json.Encoder().encode
 
 Handler = Callable[[Any], Awaitable[None]]
 
@@ -138,7 +143,7 @@ class FrameConsumer(AsyncWebsocketConsumer):
             # Instrumentation (analytics installs it: a Prometheus count by code
             # and the daily refusal figures); never raises, never waits on the DB.
             instrumentation().error_frame_sent(str(frame.get("code", "")))
-        await self.send(text_data=json.dumps(frame, ensure_ascii=False))
+        await self.send(text_data=_encode(frame).decode())
 
     async def chat_event(self, event: dict[str, Any]) -> None:
         """A frame published to one of this socket's groups."""
