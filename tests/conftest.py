@@ -7,7 +7,9 @@ that database, and only it, before each test, so leftovers of one test
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +20,8 @@ from django.conf import settings
 
 from tests.factories import OperatorSocket, VisitorSocket, make_operator
 from tests.fakes.openrouter import FakeOpenRouter
-from tests.servers import ServerProcess, start_daphne
+from tests.servers import ROOT, ServerProcess, start_daphne
+from tests.wsclient import CHECKS, SEEN
 
 
 @pytest.fixture(scope="session")
@@ -113,3 +116,31 @@ async def visitor() -> AsyncIterator[Any]:
     yield open_visitor
     for socket in sockets:
         await socket.close()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Which frame types of docs/protocol.md test clients received in this session.
+
+    Every frame received was checked against its definition (tests/wsclient.py);
+    this says which outgoing types the run saw at least once and which it never
+    did, also in test-artifacts/frames-seen.txt. A partial run sees fewer; the
+    whole suite should leave none unseen (tests/test_protocol_frames.py drives
+    the ones no other test reaches).
+    """
+    if not SEEN:
+        return
+    lines = []
+    unseen = []
+    for side, check in CHECKS.items():
+        for frame_type in sorted(check.types):
+            count = SEEN[side, frame_type]
+            lines.append(f"{side:9} {frame_type:24} {count}")
+            if not count:
+                unseen.append(f"{side}:{frame_type}")
+    artifacts = Path(os.environ.get("TEST_ARTIFACTS", ROOT / "test-artifacts"))
+    artifacts.mkdir(parents=True, exist_ok=True)
+    (artifacts / "frames-seen.txt").write_text("\n".join(lines) + "\n")
+    seen = sum(1 for line in lines if not line.endswith(" 0"))
+    terminalreporter.write_sep("-", f"protocol frames received: {seen} of {len(lines)} types")
+    if unseen:
+        terminalreporter.write_line("never received in this run: " + ", ".join(unseen))

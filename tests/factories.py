@@ -11,6 +11,7 @@ from typing import Any, Self
 
 from channels.testing import WebsocketCommunicator
 
+from tests.wsclient import Side, received
 from tours.models import Tour
 
 SITE_ORIGIN = (b"origin", b"http://testserver")
@@ -50,6 +51,8 @@ class PersonaSocket:
     handshake, state and `say`.
     """
 
+    side: Side  # which frames of docs/protocol.md this socket may receive
+
     def __init__(self, communicator: WebsocketCommunicator) -> None:
         self.communicator = communicator
 
@@ -71,8 +74,9 @@ class PersonaSocket:
         await self.communicator.send_json_to(frame)
 
     async def receive(self, timeout: float = 5) -> dict[str, Any]:
-        frame: dict[str, Any] = await self.communicator.receive_json_from(timeout=timeout)
-        return frame
+        # Checked against the frame's typed definition: a frame the protocol does not
+        # allow fails the test that received it.
+        return received(self.side, await self.communicator.receive_json_from(timeout=timeout))
 
     async def expect(self, frame_type: str, timeout: float = 5) -> dict[str, Any]:
         """The next frame, which must be of `frame_type`."""
@@ -103,6 +107,8 @@ class PersonaSocket:
 
 class VisitorSocket(PersonaSocket):
     """A visitor's browser tab speaking the wire contract to the real ASGI app."""
+
+    side: Side = "visitor"
 
     def __init__(self, communicator: WebsocketCommunicator) -> None:
         super().__init__(communicator)
@@ -189,6 +195,8 @@ def session_cookie(user: Any) -> str:
 
 class OperatorSocket(PersonaSocket):
     """An operator's dashboard tab speaking the operator socket to the real ASGI app."""
+
+    side: Side = "operator"
 
     def __init__(self, communicator: WebsocketCommunicator) -> None:
         super().__init__(communicator)
