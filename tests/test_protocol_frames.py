@@ -79,6 +79,9 @@ def documented() -> dict[Key, set[str]]:
     heading = ""
     header: list[str] = []
     for line in DOC.read_text().splitlines():
+        if line.startswith("Request: `{"):
+            # The contract's Request, whose fields `new_support_request` carries.
+            doc["operator", "out", "new_support_request"].update(re.findall(r'"(\w+)"', line))
         if line.startswith("#"):
             heading, header = line.lstrip("#").strip(), []
             continue
