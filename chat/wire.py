@@ -2,7 +2,9 @@
 
 Shared by the visitor and operator sockets. Everything a client can send is
 checked here before any business code sees it: JSON objects only, no
-NaN/Infinity, no NUL, no lone surrogates, fields of the right type.
+NaN/Infinity, no NUL, no lone surrogates, fields of the right type. The frames
+themselves are typed in chat/frames_in.py and support/frames_in.py; their
+`FrameDecoder` (below) decodes and checks one in a single call.
 """
 
 from __future__ import annotations
@@ -57,45 +59,8 @@ def _invalid(field: str, client_id: str | None = None) -> ClientError:
     )
 
 
-def require_str(data: dict[str, Any], field: str, *, max_length: int = 200) -> str:
-    value = data.get(field)
-    if not isinstance(value, str) or has_unencodable_text(value) or len(value) > max_length:
-        raise _invalid(field)
-    return value
-
-
-def optional_str(data: dict[str, Any], field: str, *, max_length: int = 200) -> str | None:
-    if data.get(field) is None:
-        return None
-    return require_str(data, field, max_length=max_length)
-
-
-def require_bool(data: dict[str, Any], field: str) -> bool:
-    value = data.get(field)
-    if not isinstance(value, bool):
-        raise _invalid(field)
-    return value
-
-
 # Ids and counters are PostgreSQL bigints; a larger number must not reach a query.
 MAX_INT = 2**63 - 1
-
-
-def optional_int(data: dict[str, Any], field: str, *, minimum: int = 0) -> int | None:
-    value = data.get(field)
-    if value is None:
-        return None
-    # bool is an int in Python; the contract means a JSON number.
-    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= MAX_INT:
-        raise _invalid(field)
-    return value
-
-
-def require_int(data: dict[str, Any], field: str, *, minimum: int = 0) -> int:
-    value = optional_int(data, field, minimum=minimum)
-    if value is None:
-        raise _invalid(field)
-    return value
 
 
 def require_client_id(data: dict[str, Any]) -> str:
@@ -108,14 +73,6 @@ def require_client_id(data: dict[str, Any]) -> str:
     except ValueError:
         raise _invalid("client_id") from None
     return value.lower()
-
-
-def valid_client_id(data: dict[str, Any]) -> str | None:
-    """The frame's client_id if it is a well-formed UUID, else None (never raises)."""
-    try:
-        return require_client_id(data)
-    except ClientError:
-        return None
 
 
 def require_uuid(data: dict[str, Any], field: str) -> uuid.UUID:
