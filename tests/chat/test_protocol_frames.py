@@ -89,7 +89,7 @@ def test_the_support_line_frames_a_visitor_reads():
                 )
             )
     for reason in ("no_operators", "outside_hours", "timeout"):
-        visitor(support_events.support_unavailable_frame(reason, "09:00–21:00"))  # type: ignore[arg-type]
+        visitor(support_events.support_unavailable_frame(reason, "09:00–21:00"))
     notice = events.message_data(_message("system", id=10))
     visitor(support_events.support_joined_frame("Алия"))
     visitor(support_events.support_joined_frame("Алия", transferred=True, notice=notice))
