@@ -264,7 +264,8 @@ class FrameDecoder:
                 raw = info.default
             try:
                 value = msgspec.convert(raw, type=hint)
-            except msgspec.ValidationError:
+            except (msgspec.ValidationError, UnicodeEncodeError):
+                # A lone surrogate fails a string's length check as an encoding error.
                 raise self._field_error(info.name, check, fields) from None
             fields[info.name] = check.run(info.name, value, fields)
         return cls(**fields)

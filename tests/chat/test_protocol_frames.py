@@ -220,3 +220,51 @@ async def test_the_operator_holding_a_chat_receives_its_booking_frames(visitor, 
         reference,
         "confirmed",
     )
+
+
+# --- decoding: what msgspec refuses is redone so the error is the contract's -----------
+
+
+def _refusal(decoder: Any, text: str) -> dict[str, Any]:
+    with pytest.raises(ClientError) as refused:
+        decoder.decode(text)
+    return refused.value.as_frame()
+
+
+def test_a_lone_surrogate_in_a_limited_field_names_that_field():
+    from chat.frames_in import VISITOR_FRAMES
+
+    # msgspec cannot read the escape at all, and its length check fails on it with an
+    # encoding error: the field is still the one named, as before the typed frames.
+    refused = _refusal(VISITOR_FRAMES, '{"type": "register", "token": "\\ud800"}')
+    assert (refused["code"], refused["message"]) == (
+        "invalid",
+        "Поле «token» отсутствует или имеет неверный тип.",
+    )
+
+
+def test_a_lone_surrogate_in_a_field_nobody_reads_is_no_error():
+    from chat.frames_in import VISITOR_FRAMES, Register
+
+    frame = VISITOR_FRAMES.decode('{"type": "register", "after": 3, "note": "\\ud800"}')
+    assert frame == Register(after=3)
+
+
+def test_a_repeated_key_counts_as_the_json_module_reads_it_the_last():
+    from chat.frames_in import VISITOR_FRAMES, Typing
+
+    # msgspec takes the first `typing` and refuses "x"; the json module keeps the last.
+    frame = VISITOR_FRAMES.decode('{"type": "typing", "typing": "x", "typing": true}')
+    assert frame == Typing(typing=True)
+
+
+def test_a_message_with_a_bad_text_echoes_its_client_id_and_one_with_a_bad_id_does_not():
+    from support.frames_in import OPERATOR_FRAMES
+
+    client_id = str(uuid.uuid4())
+    text = '{"type": "message", "session_id": "%s", "client_id": "%s", "message": 5}'
+    refused = _refusal(OPERATOR_FRAMES, text % (SESSION_ID, client_id.upper()))
+    assert (refused["code"], refused["client_id"]) == ("invalid", client_id)
+    refused = _refusal(OPERATOR_FRAMES, text % (SESSION_ID, "not-a-uuid"))
+    assert "client_id" not in refused
+    assert "«client_id»" in refused["message"]
