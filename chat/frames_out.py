@@ -180,12 +180,20 @@ class Error(Out, tag="error"):
     retry_after: int = 0
     # rate_limited: which limit (docs/protocol.md, "Limits, moderation and outages")
     limit: Literal[
-        "messages", "repeat", "links", "connections", "registrations", "tickets", "support", ""
+        "messages",
+        "repeat",
+        "links",
+        "connections",
+        "registrations",
+        "tickets",
+        "support",
+        "bookings",
+        "",
     ] = ""
     # confirm_booking refused, and the offline ticket's wrong field
     proposal_id: str = ""
-    reason: str = ""
-    field: str = ""
+    reason: Literal["invalid", "sold_out", "expired", "conflict", "not_found", ""] = ""
+    field: Literal["name", "phone", "email", "question", "participants", ""] = ""
     free_places: int = 0
 
 
