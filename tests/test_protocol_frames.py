@@ -19,10 +19,10 @@ import pytest
 
 from chat.consumers import VisitorConsumer
 from chat.frames_in import VISITOR_FRAMES
-from chat.frames_out import VISITOR_OUT
+from chat.frames_out import VISITOR_OUT, Booking, MessageData
 from support.consumers import OperatorConsumer
 from support.frames_in import OPERATOR_FRAMES
-from support.frames_out import OPERATOR_OUT
+from support.frames_out import OPERATOR_OUT, Request
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "protocol.md"
 
@@ -134,6 +134,8 @@ def rows_of(heading: str, row: dict[str, str]) -> list[Key]:
         return []  # close codes
     if event.startswith("Request"):
         return [("operator", "out", "new_support_request")]
+    if not event.startswith("`"):
+        return []  # a nested object's fields (Message, Booking): documented_objects()
     frame_type = _TOKEN.findall(event)[0]
     remark = event.partition("(")[2]
     if "->" in remark:
@@ -202,3 +204,46 @@ def test_the_tables_are_read_as_written():
 def test_every_frame_a_socket_accepts_has_its_handler(consumer: Any, decoder: Any):
     for frame_type in decoder.types:
         assert callable(getattr(consumer, f"on_{frame_type}", None)), frame_type
+
+
+def _names_in(definition: str) -> set[str]:
+    """`{"id", "author": "visitor"|"ai", ...}` or `{reference, tour: {...}, ...}`: the names."""
+    body = definition.replace("`", "")
+    body = body[body.index("{") + 1 : body.rindex("}")]
+    flat, depth = "", 0
+    for ch in body:  # drop nested objects and remarks
+        depth += ch in "{(["
+        if depth == 0:
+            flat += ch
+        depth -= ch in "})]"
+    names = set()
+    for part in flat.split(","):
+        name = part.split(":")[0].strip().strip('"?').strip('"')
+        if name:
+            names.add(name)
+    return names
+
+
+def documented_objects() -> dict[str, set[str]]:
+    """The fields of the objects frames nest (Message, Request, Booking), as documented:
+    their definition in the text, and the rows of part 2 that add to them."""
+    text = DOC.read_text()
+    objects: dict[str, set[str]] = {}
+    for name in ("Message", "Request", "Booking"):
+        match = re.search(rf"^{name}[^:\n]*: `\{{.*?\}}`", text, re.MULTILINE | re.DOTALL)
+        assert match, f"the definition of {name} is not in docs/protocol.md"
+        objects[name] = _names_in(match.group(0).split(": ", 1)[1])
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("|") and len(cells) >= 2:
+            for name in objects:
+                if cells[0].startswith(name):
+                    objects[name].update(field_tokens(cells[1]))
+    return objects
+
+
+@pytest.mark.parametrize(
+    ("name", "cls"), [("Message", MessageData), ("Request", Request), ("Booking", Booking)]
+)
+def test_the_objects_frames_nest_are_typed_as_documented(name: str, cls: Any):
+    assert documented_objects()[name] == fields_of(cls)
