@@ -42,9 +42,11 @@ How it works, per event loop (a process has one; tests have one per test):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 import weakref
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,7 +87,7 @@ class _Link:
     # SUBSCRIBEs sent and not confirmed yet; True = confirmed, False = the link died.
     pending: dict[bytes, asyncio.Future[bool]] = field(default_factory=dict)
     channels: set[str] = field(default_factory=set)
-    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
     last_read: float = 0.0
 
 
@@ -181,10 +183,9 @@ class PubSubChannelLayer(BaseChannelLayer):  # type: ignore[misc]  # channels is
         if "!" not in channel and not local.lost:
             key = self._plain_key(channel)
             if key not in local.link.routes:
-                try:
+                # On failure the link is lost and `layer.lost` is queued for this channel.
+                with contextlib.suppress(Exception):
                     await self._subscribe(state, local.link, key, (_PLAIN, channel))
-                except Exception:  # noqa: S110  # the link is lost: `layer.lost` is queued
-                    pass
         local.receives += 1
         local.waiting += 1
         try:
@@ -213,7 +214,7 @@ class PubSubChannelLayer(BaseChannelLayer):  # type: ignore[misc]  # channels is
             return  # told (or about to be told) `layer.lost`: it is closing
         state.groups.setdefault(group, set()).add(channel)
         local.groups.add(group)
-        await self._subscribe(state, local.link, self._group_key(group), (_GROUP, group))
+        await self._subscribe(state, local.link, self.group_key(group), (_GROUP, group))
 
     async def group_discard(self, group: str, channel: str) -> None:
         self.require_valid_group_name(group)
@@ -234,7 +235,7 @@ class PubSubChannelLayer(BaseChannelLayer):  # type: ignore[misc]  # channels is
             # Here at once; our own copy coming back from Redis is skipped.
             for channel in list(members):
                 self._deliver(state, channel, payload)
-        await self._publish(state, self._group_key(group), state.sender + payload)
+        await self._publish(state, self.group_key(group), state.sender + payload)
 
     async def flush(self) -> None:
         """Forget every channel and group of this event loop, and its link (no `layer.lost`)."""
@@ -317,7 +318,7 @@ class PubSubChannelLayer(BaseChannelLayer):  # type: ignore[misc]  # channels is
                 members.discard(name)
                 if not members:
                     del state.groups[group]
-                    self._unsubscribe(state, local.link, self._group_key(group))
+                    self._unsubscribe(state, local.link, self.group_key(group))
         local.groups.clear()
 
     async def _leave(self, state: _LoopState, group: str, channel: str) -> None:
@@ -328,11 +329,12 @@ class PubSubChannelLayer(BaseChannelLayer):  # type: ignore[misc]  # channels is
         if not members:
             del state.groups[group]
             if state.link is not None:
-                self._unsubscribe(state, state.link, self._group_key(group))
+                self._unsubscribe(state, state.link, self.group_key(group))
 
     # --- Redis names ------------------------------------------------------------------------
 
-    def _group_key(self, group: str) -> bytes:
+    def group_key(self, group: str) -> bytes:
+        """The Redis channel `group`'s messages travel on (`PUBSUB NUMSUB` counts its processes)."""
         return f"{self.prefix}:group:{group}".encode()
 
     def _plain_key(self, channel: str) -> bytes:
@@ -374,7 +376,7 @@ class PubSubChannelLayer(BaseChannelLayer):  # type: ignore[misc]  # channels is
         pool = aioredis.ConnectionPool.from_url(self.address, **options)
         link = _Link(conn=pool.make_connection())
         state.link = link
-        link.tasks.append(asyncio.create_task(self._run_link(state, link)))
+        self._background(link, self._run_link(state, link))
         return link
 
     async def _run_link(self, state: _LoopState, link: _Link) -> None:
@@ -387,13 +389,9 @@ class PubSubChannelLayer(BaseChannelLayer):  # type: ignore[misc]  # channels is
         link.last_read = loop.time()
         link.ready.set()
         if self.health_check_interval > 0:
-            link.tasks.append(asyncio.create_task(self._check_health(state, link)))
-        inbox = f"{self.prefix}.specific.{state.sender.decode()}"
-        link.tasks.append(
-            asyncio.create_task(
-                self._subscribe_quietly(state, link, f"{self.prefix}:inbox:{inbox}".encode())
-            )
-        )
+            self._background(link, self._check_health(state, link))
+        inbox = f"{self.prefix}:inbox:{self.prefix}.specific.{state.sender.decode()}"
+        self._background(link, self._subscribe_quietly(state, link, inbox.encode()))
         conn = link.conn
         try:
             while link.alive:
@@ -432,10 +430,8 @@ class PubSubChannelLayer(BaseChannelLayer):  # type: ignore[misc]  # channels is
             self._deliver(state, name, data)
 
     async def _subscribe_quietly(self, state: _LoopState, link: _Link, key: bytes) -> None:
-        try:
+        with contextlib.suppress(Exception):  # on failure the link is lost and said so
             await self._subscribe(state, link, key, (_INBOX, ""))
-        except Exception:  # noqa: S110  # the link is lost and said so
-            pass
 
     async def _subscribe(
         self, state: _LoopState, link: _Link, key: bytes, route: tuple[int, str]
@@ -473,7 +469,16 @@ class PubSubChannelLayer(BaseChannelLayer):  # type: ignore[misc]  # channels is
         waiter = link.pending.pop(key, None)
         if waiter is not None and not waiter.done():
             waiter.set_result(True)  # nobody is left to wait for it
-        link.tasks.append(asyncio.create_task(self._send_quietly(state, link, "UNSUBSCRIBE", key)))
+        self._background(link, self._send_unsubscribe(state, link, key))
+
+    async def _send_unsubscribe(self, state: _LoopState, link: _Link, key: bytes) -> None:
+        await link.ready.wait()
+        # Joined again before this ran: its SUBSCRIBE went out after the last
+        # member left, so an UNSUBSCRIBE now would drop the new member's group.
+        # (No await between this check and the write: commands leave in order.)
+        if key in link.routes:
+            return
+        await self._send_quietly(state, link, "UNSUBSCRIBE", key)
 
     async def _send_quietly(self, state: _LoopState, link: _Link, *args: Any) -> None:
         if not link.alive:
@@ -482,6 +487,12 @@ class PubSubChannelLayer(BaseChannelLayer):  # type: ignore[misc]  # channels is
             await link.conn.send_command(*args, check_health=False)
         except Exception as error:
             self._lose(state, link, error)
+
+    def _background(self, link: _Link, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` as a task the link holds (asyncio keeps only weak references)."""
+        task = asyncio.get_running_loop().create_task(work)
+        link.tasks.add(task)
+        task.add_done_callback(link.tasks.discard)
 
     async def _check_health(self, state: _LoopState, link: _Link) -> None:
         interval = self.health_check_interval
@@ -530,15 +541,12 @@ class PubSubChannelLayer(BaseChannelLayer):  # type: ignore[misc]  # channels is
             local.groups.clear()
             told += 1
         logger.warning("channel layer lost Redis (%r); %d channels told to resync", error, told)
-        current = asyncio.current_task()
-        for task in link.tasks:
-            if task is not current:
-                task.cancel()
-        asyncio.get_running_loop().create_task(self._shut(link))
+        # The reader may be the caller; _shut cancels everything but itself.
+        self._background(link, self._shut(link))
 
     async def _shut(self, link: _Link) -> None:
         current = asyncio.current_task()
-        for task in link.tasks:
+        for task in list(link.tasks):
             if task is not current:
                 task.cancel()
         try:
