@@ -111,7 +111,7 @@ class _LoopState:
     publisher: aioredis.Redis | None = None
 
 
-class PubSubChannelLayer(BaseChannelLayer):  # type: ignore[misc]  # channels is untyped
+class PubSubChannelLayer(BaseChannelLayer):
     extensions = ["groups", "flush"]
 
     def __init__(
@@ -125,7 +125,10 @@ class PubSubChannelLayer(BaseChannelLayer):  # type: ignore[misc]  # channels is
         publish_connections: int = 50,
     ) -> None:
         super().__init__(expiry=expiry, capacity=capacity, channel_capacity=channel_capacity)
-        self.channel_capacity = self.compile_capacities(self.channel_capacity)
+        # Patterns -> capacity, compiled as BaseChannelLayer.get_capacity reads them.
+        self.channel_capacity: list[tuple[Any, int]] = self.compile_capacities(
+            channel_capacity or {}
+        )
         hosts = hosts or [{"address": "redis://127.0.0.1:6379/0"}]
         if len(hosts) != 1:
             # One Redis is the deployment (docs/deployment.md); sharding pub/sub
@@ -260,6 +263,11 @@ class PubSubChannelLayer(BaseChannelLayer):  # type: ignore[misc]  # channels is
         loop = asyncio.get_running_loop()
         state = self._states.get(loop)
         if state is None:
+            # A state's tasks and connections refer to its loop, so the weak
+            # key alone would never let a finished loop go (async_to_sync in a
+            # sync caller runs each call on a loop of its own).
+            for old in [old for old in self._states if old.is_closed()]:
+                del self._states[old]
             state = _LoopState(sender=uuid.uuid4().hex[:_SENDER_BYTES].encode())
             self._states[loop] = state
         return state
@@ -282,7 +290,7 @@ class PubSubChannelLayer(BaseChannelLayer):  # type: ignore[misc]  # channels is
         if local is None or local.lost:
             return
         if local.queue.full():
-            logger.debug("channel %s is full; a message was dropped", channel)
+            logger.info("channel %s is over capacity; a message was dropped", channel)
             return
         # A copy for each member, as from Redis (no member sees another's changes).
         local.queue.put_nowait(msgpack.unpackb(payload))
