@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import os
 import shutil
 import socket
@@ -31,6 +32,7 @@ django.setup()
 import redis  # noqa: E402
 from channels_redis.pubsub import RedisPubSubChannelLayer  # noqa: E402
 
+from bench.procstat import cpu_seconds, machine_cpu_seconds  # noqa: E402
 from tatartours.channel_layer import RedisChannelLayer  # noqa: E402
 from tatartours.pubsub_layer import PubSubChannelLayer  # noqa: E402
 
@@ -38,6 +40,7 @@ LAYERS: dict[str, Any] = {
     "core": RedisChannelLayer,
     "channels-redis-pubsub": RedisPubSubChannelLayer,
     "pubsub": PubSubChannelLayer,
+    "pubsub-no-local": functools.partial(PubSubChannelLayer, local_delivery=False),
 }
 
 
@@ -52,9 +55,11 @@ def redis_cpu(client: redis.Redis) -> float:
     return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
 
-async def run(name: str, url: str, rounds: int) -> tuple[float, float]:
+async def run(name: str, url: str, rounds: int, same_process: bool) -> tuple[float, float]:
     cls = LAYERS[name]
     one, two = (cls(hosts=[{"address": url}], prefix=f"lf{name[:4]}") for _ in range(2))
+    if same_process:
+        two = one  # both members in one process
     a, b = await one.new_channel(), await two.new_channel()
     await one.group_add("floor", a)
     await two.group_add("floor", b)
@@ -79,7 +84,7 @@ async def run(name: str, url: str, rounds: int) -> tuple[float, float]:
         await two.group_send("floor", {"type": "pong", "origin": b, "n": n})
         await reply(one, a, a)
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
-    for layer in (one, two):
+    for layer in {one, two}:
         await layer.flush()
     return wall, cpu
 
@@ -89,6 +94,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--layer", action="append", choices=sorted(LAYERS))
+    parser.add_argument(
+        "--same-process", action="store_true", help="both channels on one layer instance"
+    )
     args = parser.parse_args()
     binary = shutil.which("redis-server")
     assert binary, "redis-server is not installed"
@@ -112,16 +120,21 @@ def main() -> None:
             parser_name = "hiredis"
         except ImportError:
             parser_name = "python"
-        print(f"redis-py parser: {parser_name}; {args.rounds} round trips per run")
+        where = "one process" if args.same_process else "two processes"
+        print(f"redis-py parser: {parser_name}; {args.rounds} round trips per run, {where}")
         for repeat in range(args.repeat):
             for name in args.layer or ["core", "channels-redis-pubsub", "pubsub"]:
-                before = redis_cpu(client)
-                wall, cpu = asyncio.run(run(name, url, args.rounds))
-                redis_ms = (redis_cpu(client) - before) * 1000 / args.rounds
+                before, machine = redis_cpu(client), machine_cpu_seconds()
+                ours = (cpu_seconds(os.getpid()) or 0.0) + (cpu_seconds(server.pid) or 0.0)
+                wall, cpu = asyncio.run(run(name, url, args.rounds, args.same_process))
+                redis_s = redis_cpu(client) - before
+                redis_ms = redis_s * 1000 / args.rounds
+                ours = (cpu_seconds(os.getpid()) or 0.0) + (cpu_seconds(server.pid) or 0.0) - ours
+                other = max(0.0, machine_cpu_seconds() - machine - ours)
                 print(
                     f"run {repeat + 1} {name:<22} {args.rounds / wall:7.0f} round trips/s  "
                     f"CPU per round trip: layer {cpu * 1000 / args.rounds:.3f} ms, "
-                    f"redis {redis_ms:.3f} ms",
+                    f"redis {redis_ms:.3f} ms; cpu_other_processes_s {other:.1f}",
                     flush=True,
                 )
     finally:

@@ -123,6 +123,7 @@ class PubSubChannelLayer(BaseChannelLayer):
         channel_capacity: dict[str, int] | None = None,
         subscribe_timeout: float = 5.0,
         publish_connections: int = 50,
+        local_delivery: bool = True,
     ) -> None:
         super().__init__(expiry=expiry, capacity=capacity, channel_capacity=channel_capacity)
         # Patterns -> capacity, compiled as BaseChannelLayer.get_capacity reads them.
@@ -141,6 +142,10 @@ class PubSubChannelLayer(BaseChannelLayer):
         self.prefix = prefix
         self.subscribe_timeout = subscribe_timeout
         self.publish_connections = publish_connections
+        # Members in this process get a group message at once instead of
+        # through Redis (docs/benchmarks.md has what it saves); off, every
+        # member waits for Redis's copy, as with channels-redis's layers.
+        self.local_delivery = local_delivery
         # The link's idle health check: a PING when nothing was read for this
         # long, and the link is lost when even that gets no answer.
         self.health_check_interval: float = float(host.get("health_check_interval") or 0)
@@ -233,7 +238,7 @@ class PubSubChannelLayer(BaseChannelLayer):
         self.require_valid_group_name(group)
         state = self._state()
         payload = msgpack.packb(message)
-        members = state.groups.get(group)
+        members = state.groups.get(group) if self.local_delivery else None
         if members:
             # Here at once; our own copy coming back from Redis is skipped.
             for channel in list(members):
@@ -424,7 +429,7 @@ class PubSubChannelLayer(BaseChannelLayer):
             return  # unsubscribed a moment ago
         kind, name = route
         if kind == _GROUP:
-            if data[:_SENDER_BYTES] == state.sender:
+            if self.local_delivery and data[:_SENDER_BYTES] == state.sender:
                 return  # delivered to this process's members when sent
             members = state.groups.get(name)
             if members:
