@@ -65,11 +65,12 @@ class FrameConsumer(AsyncWebsocketConsumer):
             await super().__call__(scope, receive, send)
 
     # --- the channel layer going away (Redis down or restarted) ----------------
-    # The project's layer (tatartours/channel_layer.py) turns a Redis error in
-    # Channels' dispatch loop into one `layer.lost` event instead of killing
-    # the consumer ("Exception inside application", close 1011): the socket
-    # is told `unavailable` and closed with 1013, and the client reconnects
-    # and resyncs by message id (the groups died with Redis anyway).
+    # The project's layers (tatartours/pubsub_layer.py, the default, and
+    # tatartours/channel_layer.py) turn the loss of Redis under a consumer
+    # into one `layer.lost` event instead of an error that would kill it in
+    # Channels' dispatch loop ("Exception inside application", close 1011):
+    # the socket is told `unavailable` and closed with 1013, and the client
+    # reconnects and resyncs by message id (its groups died with Redis).
 
     async def layer_lost(self, message: dict[str, Any]) -> None:
         if self._closed:

@@ -9,15 +9,13 @@ the client `unavailable` and closes with 1013, and the client reconnects and
 resyncs by message id (its groups died with Redis anyway). After that one
 event the consumer's layer receive waits until the consumer ends.
 
-Why this layer and not `RedisPubSubChannelLayer` (1.8-2.2x the core layer
-at the relay floor, issue 16): in channels-redis 4.3 its receive task logs
-and swallows Redis errors and redis-py resubscribes on reconnect, so a
-socket whose events were lost during an outage is never told: nothing
-makes the client resync, and `on_disconnect`/`on_reconnect` are not wired
-in 4.3.0. Making that right needs the layer's internals. The core layer's
+Not the default any more (issue 16): `CHANNEL_LAYER=core` selects it, to
+compare against; the default is tatartours/pubsub_layer.py, which keeps the
+same rule (`LAYER_LOST`, defined here for both) at about a quarter of this
+layer's CPU per message at the relay floor (docs/benchmarks.md). This one's
 `group_send` is upstream's (four round trips); the two-round-trip version
 this module had called the layer's private `_group_key` and
-`_map_channel_keys_to_connection` (docs/benchmarks.md has the figures).
+`_map_channel_keys_to_connection`.
 """
 
 from __future__ import annotations

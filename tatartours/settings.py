@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from csp.constants import NONE, SELF, UNSAFE_INLINE
@@ -168,9 +169,47 @@ REDIS_RETRIES = env_int("REDIS_RETRIES", 3, minimum=0)
 REDIS_HEALTH_CHECK_SECONDS = env_int("REDIS_HEALTH_CHECK_SECONDS", 10, minimum=0)
 
 
-CHANNEL_LAYERS = {
-    "default": {
-        # channels-redis's layer with a two-round-trip group_send (tatartours/channel_layer.py).
+# The channel layer (issue 16, docs/benchmarks.md): "pubsub", our Redis pub/sub
+# layer (tatartours/pubsub_layer.py, the default: about twice the core layer at
+# the relay floor, and a consumer whose events Redis lost is told so), or "core",
+# channels-redis's list-based layer with the same loss rule
+# (tatartours/channel_layer.py), kept to compare against (the benchmark's
+# `--env CHANNEL_LAYER=core`).
+CHANNEL_LAYER = env_str("CHANNEL_LAYER", "pubsub")
+if CHANNEL_LAYER not in ("pubsub", "core"):
+    raise ImproperlyConfigured(f"CHANNEL_LAYER must be pubsub or core, not {CHANNEL_LAYER!r}")
+# group_send silently drops messages for a full channel; a busy operator socket
+# needs headroom. Clients resync by message id anyway.
+CHANNEL_CAPACITY = env_int("CHANNEL_CAPACITY", 1000, minimum=10)
+CHANNEL_PREFIX = env_str("CHANNEL_PREFIX", "tatartours")
+if CHANNEL_LAYER == "pubsub":
+    _layer: dict[str, Any] = {
+        "BACKEND": "tatartours.pubsub_layer.PubSubChannelLayer",
+        "CONFIG": {
+            "hosts": [
+                {
+                    "address": REDIS_URL,
+                    # For the publishing pool; the subscription connection waits
+                    # without a read timeout and has its own health check, a PING
+                    # after health_check_interval seconds of silence (the layer
+                    # is lost, and says so, when even that is not answered).
+                    "socket_timeout": 5,
+                    "socket_connect_timeout": 3,
+                    **connection_options(REDIS_RETRIES, REDIS_HEALTH_CHECK_SECONDS),
+                }
+            ],
+            "capacity": CHANNEL_CAPACITY,
+            # A socket whose consumer ended without leaving its groups is
+            # forgotten this many seconds after its last receive.
+            "expiry": 60,
+            # SUBSCRIBE not confirmed within this: Redis is as good as gone.
+            "subscribe_timeout": 5,
+            "publish_connections": env_int("CHANNEL_PUBLISH_CONNECTIONS", 50, minimum=1),
+            "prefix": CHANNEL_PREFIX,
+        },
+    }
+else:
+    _layer = {
         "BACKEND": "tatartours.channel_layer.RedisChannelLayer",
         "CONFIG": {
             "hosts": [
@@ -185,16 +224,14 @@ CHANNEL_LAYERS = {
                     **connection_options(REDIS_RETRIES, REDIS_HEALTH_CHECK_SECONDS),
                 }
             ],
-            # group_send silently drops messages for a full channel; a busy
-            # operator socket needs headroom. Clients resync by message id anyway.
-            "capacity": env_int("CHANNEL_CAPACITY", 1000, minimum=10),
+            "capacity": CHANNEL_CAPACITY,
             "expiry": 60,
             # Keep group membership at least as long as daphne keeps a socket.
             "group_expiry": 86400,
-            "prefix": env_str("CHANNEL_PREFIX", "tatartours"),
+            "prefix": CHANNEL_PREFIX,
         },
     }
-}
+CHANNEL_LAYERS = {"default": _layer}
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",

@@ -1,13 +1,18 @@
-"""The project's channel layer: channels-redis's core layer, and Redis loss as an event."""
+"""The core layer (CHANNEL_LAYER=core): channels-redis's core layer, and Redis loss as an event.
+
+The default is the pub/sub layer (tests/scale/test_pubsub_layer.py); this
+one stays selectable, to compare against in the benchmark.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import os
 
 import pytest
-from channels.layers import get_channel_layer
 from django.conf import settings
 
+from bench.stack import channel_layer_backend
 from tatartours.channel_layer import LAYER_LOST, RedisChannelLayer
 from tests.faults.infra import RedisServer
 from tests.servers import free_port
@@ -17,8 +22,9 @@ def make_layer(address: str = settings.REDIS_URL, **host: object) -> RedisChanne
     return RedisChannelLayer(hosts=[{"address": address, **host}], prefix="scaletest")
 
 
-def test_the_project_uses_it() -> None:
-    assert isinstance(get_channel_layer(), RedisChannelLayer)
+def test_the_project_uses_it_when_asked() -> None:
+    backend = channel_layer_backend({**os.environ, "CHANNEL_LAYER": "core"})
+    assert backend == "tatartours.channel_layer.RedisChannelLayer"
 
 
 async def test_every_member_gets_the_message_local_and_process_channels_alike() -> None:
