@@ -51,6 +51,15 @@ def column(model: type[Model], name: str) -> str:
     return f'"{model._meta.db_table}"."{db_column}"'
 
 
+def column_name(model: type[Model], name: str) -> str:
+    """The column of field `name`, quoted, not qualified (for a table under an alias)."""
+    field = model._meta.get_field(name)
+    db_column = getattr(field, "column", None)
+    if db_column is None:
+        raise ValueError(f"{model.__name__}.{name} has no column")
+    return f'"{db_column}"'
+
+
 def table(model: type[Model]) -> str:
     return f'"{model._meta.db_table}"'
 
