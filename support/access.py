@@ -112,9 +112,9 @@ def access_columns_sql() -> str:
     user_permissions = user._meta.get_field("user_permissions")
     groups = user._meta.get_field("groups")
     group_permissions = Group._meta.get_field("permissions")
-    direct = user_permissions.remote_field.through  # type: ignore[union-attr]
-    membership = groups.remote_field.through  # type: ignore[union-attr]
-    granted = group_permissions.remote_field.through  # type: ignore[union-attr]
+    direct = user_permissions.remote_field.through
+    membership = groups.remote_field.through
+    granted = group_permissions.remote_field.through
     pk = user._meta.pk
     assert pk is not None
     user_pk = f'member."{pk.column}"'
@@ -197,7 +197,7 @@ def decide(row: AccessRow, user_id: int) -> tuple[Access, Grant | None]:
     data = store.decode(row.session_data)
     user_model = get_user_model()
     try:
-        session_user = user_model._meta.pk.to_python(data[auth.SESSION_KEY])  # type: ignore[union-attr]
+        session_user = user_model._meta.pk.to_python(data[auth.SESSION_KEY])
         backend = data[auth.BACKEND_SESSION_KEY]
     except (KeyError, ValueError, TypeError):
         return "login", None
