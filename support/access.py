@@ -21,6 +21,8 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
+from tatartours import async_db
+from tatartours.db_health import run_db
 from tatartours.lean_rows import column, column_name, table
 
 PERMISSION = "support.operate_support"
@@ -146,7 +148,7 @@ def access_columns_sql() -> str:
 
 @cache
 def access_from_sql() -> str:
-    """FROM the session (by key, unexpired; params: key, now) and the user (param: user id).
+    """FROM the session (by key, unexpired) and the user: params `access_params` names.
 
     The session row drives: no live session, no row at all.
     """
@@ -157,8 +159,8 @@ def access_from_sql() -> str:
     expire_date = column_name(Session, "expire_date")
     return (
         f"{table(Session)} AS session LEFT JOIN {table(user)} AS member "
-        f'ON member."{pk.column}" = %s '
-        f"WHERE session.{session_key} = %s AND session.{expire_date} > %s"
+        f'ON member."{pk.column}" = %(access_user)s '
+        f"WHERE session.{session_key} = %(session_key)s AND session.{expire_date} > %(now)s"
     )
 
 
@@ -167,9 +169,9 @@ def _access_sql() -> str:
     return f"SELECT {access_columns_sql()} FROM {access_from_sql()}"
 
 
-def access_params(session_key: str, user_id: int, now: datetime) -> list[Any]:
-    """The parameters of `access_from_sql`, in its order."""
-    return [user_id, session_key, now]
+def access_params(session_key: str | None, user_id: int, now: datetime) -> dict[str, Any]:
+    """The parameters of `access_from_sql`."""
+    return {"access_user": user_id, "session_key": session_key, "now": now}
 
 
 def access_row(values: tuple[Any, ...] | None) -> AccessRow:
@@ -239,6 +241,25 @@ def session_operator_access(session_key: str | None, user_id: int) -> Access:
         cursor.execute(_access_sql(), access_params(session_key, user_id, timezone.now()))
         values = cursor.fetchone()
     return decide(access_row(values), user_id)[0]
+
+
+async def session_operator_access_async(
+    session_key: str | None, user_id: int
+) -> tuple[Access, Grant | None]:
+    """`session_operator_access` on the event loop (tatartours/async_db.py), with its Grant."""
+    if not session_key:
+        return "login", None
+    if not uses_db_sessions():
+        access = await run_db(lambda: _session_operator_access_by_store(session_key, user_id))
+        return access, None
+
+    async def read(conn: async_db.Connection) -> tuple[Any, ...] | None:
+        cursor = await conn.execute(
+            _access_sql(), access_params(session_key, user_id, timezone.now())
+        )
+        return await cursor.fetchone()
+
+    return decide(access_row(await async_db.run(read)), user_id)
 
 
 def _session_operator_access_by_store(session_key: str, user_id: int) -> Access:
