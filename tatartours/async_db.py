@@ -18,8 +18,9 @@ so both paths agree on whether PostgreSQL is down:
   runs nothing;
 - a checkout that times out, or a statement that fails with a
   connection-level error, marks it down (and starts the probe);
-- a checkout still waiting when the outage is noticed is abandoned:
-  nothing was sent, so `unavailable` still means "not stored";
+- a checkout waits at most the pool timeout (DB_POOL_TIMEOUT); one that
+  got its connection after the outage was noticed sends nothing, so
+  `unavailable` still means "not stored";
 - a statement already sent is never cancelled midway (it may have
   committed): it ends by itself, as a running DB hop does.
 
@@ -48,8 +49,6 @@ logger = logging.getLogger(__name__)
 
 R = TypeVar("R")
 Connection = psycopg.AsyncConnection[Any]
-
-_POLL = 0.1  # how often a waiting checkout looks at the outage state
 
 
 class _LoopPool:
@@ -159,10 +158,11 @@ async def close() -> None:
 async def run(work: Callable[[Connection], Awaitable[R]]) -> R:
     """Run `work` on a pooled connection (autocommit), unless PostgreSQL is known down.
 
-    Raises `DatabaseUnavailable` without running `work` while it is down, or
-    if the outage is noticed while the checkout waits. A connection-level
-    failure marks the database down and reaches the caller as Django's
-    `OperationalError`.
+    Raises `DatabaseUnavailable` without running `work` while it is down.
+    The checkout waits at most ASYNC_DB_POOL_TIMEOUT (a free connection is
+    there at once unless PostgreSQL is unreachable; the timeout marks it
+    down). A connection-level failure marks the database down and reaches
+    the caller as Django's `OperationalError`; a slow call starts the probe.
     """
     health.attach()
     if health.down:
@@ -170,32 +170,24 @@ async def run(work: Callable[[Connection], Awaitable[R]]) -> R:
         raise DatabaseUnavailable("PostgreSQL is unavailable")
     the_pool = await pool()
     started = time.monotonic()
-    checkout = asyncio.ensure_future(the_pool.getconn())
     try:
-        while True:
-            done, _pending = await asyncio.wait({checkout}, timeout=_POLL)
-            if done:
-                break
-            if health.down:
-                health.ensure_probe()
-                raise DatabaseUnavailable("PostgreSQL is unavailable")
-            if time.monotonic() - started > SUSPECT_AFTER:
-                health.ensure_probe()
-        conn = checkout.result()
-    except BaseException as error:
-        if not checkout.done():
-            checkout.cancel()
-            checkout.add_done_callback(_give_back(the_pool))
-        if isinstance(error, psycopg.Error):
-            _raise_outage_as_django(error)
+        conn = await the_pool.getconn()
+    except psycopg.Error as error:
+        _raise_outage_as_django(error)
         raise
     try:
+        if health.down:
+            # Noticed while this checkout waited: nothing is sent.
+            health.ensure_probe()
+            raise DatabaseUnavailable("PostgreSQL is unavailable")
         return await work(conn)
     except psycopg.Error as error:
         _raise_outage_as_django(error)
         raise
     finally:
         await the_pool.putconn(conn)
+        if time.monotonic() - started > SUSPECT_AFTER:
+            health.ensure_probe()
 
 
 def _raise_outage_as_django(error: psycopg.Error) -> None:
@@ -205,19 +197,3 @@ def _raise_outage_as_django(error: psycopg.Error) -> None:
         return
     health.mark_down(error)
     raise OperationalError(str(error)) from error
-
-
-def _give_back(the_pool: AsyncConnectionPool[Any]) -> Callable[[asyncio.Future[Any]], None]:
-    """A checkout abandoned after all succeeding: its connection goes back to the pool."""
-
-    def done(future: asyncio.Future[Any]) -> None:
-        if future.cancelled() or future.exception() is not None:
-            return
-        task = asyncio.ensure_future(the_pool.putconn(future.result()))
-        _background.add(task)
-        task.add_done_callback(_background.discard)
-
-    return done
-
-
-_background: set[asyncio.Future[None]] = set()  # give-backs under way (kept from the GC)
