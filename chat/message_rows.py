@@ -3,9 +3,12 @@
 Each function is one round trip inside the caller's transaction and returns
 model instances, so the actions in chat/actions.py and support/actions.py
 read like ORM code and keep their rules; only the query compiler is skipped.
+A visitor message is one statement (`visitor_message_statement`): run on
+the event loop's pool in autocommit by `chat.actions.do_post_visitor_message`,
+or on Django's connection inside a transaction by the sync action.
 Every table and column is named through the models (`lean_rows.column`,
-`table`, `select_list`): a renamed field fails here at once, a changed
-column follows by itself.
+`table`, `select_list`, `insert_select`): a renamed field fails here at once,
+a changed column follows by itself.
 """
 
 from __future__ import annotations

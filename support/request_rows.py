@@ -4,6 +4,9 @@ Every operator message checks who holds the chat and names them to the
 visitor; through the ORM (select_related over the request, the user and the
 profile) that lookup was the largest share of post_operator_message's Python
 time in the relay profile. Same row, same rule; see tatartours/lean_rows.py.
+`operator_message_statement` does all of an operator message in one
+statement: the holder, the socket's access (support/access.py), the insert
+and the request's and session's stamps.
 """
 
 from __future__ import annotations
