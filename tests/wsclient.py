@@ -42,6 +42,11 @@ def side_of(ws: ClientConnection) -> Side:
     )
 
 
+async def recv_frame(ws: ClientConnection) -> dict[str, Any]:
+    """The next frame `ws` receives, checked as `received` checks it."""
+    return received(side_of(ws), json.loads(await ws.recv(decode=True)))
+
+
 async def next_of(ws: ClientConnection, frame_type: str, timeout: float = 15) -> dict[str, Any]:
     """The first frame of `frame_type` (others skipped)."""
     async with asyncio.timeout(timeout):

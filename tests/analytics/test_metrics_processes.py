@@ -18,6 +18,7 @@ from websockets.typing import Origin
 
 from tests.analytics.dataset import Chat
 from tests.servers import ServerProcess, start_daphne
+from tests.wsclient import recv_frame
 
 pytestmark = [pytest.mark.server, pytest.mark.django_db(transaction=True)]
 
@@ -43,7 +44,7 @@ async def open_visitors(stack: AsyncExitStack, server: ServerProcess, count: int
             connect(f"{server.ws_url}/ws/chat/", origin=origin, open_timeout=10)
         )
         await ws.send(json.dumps({"type": "register"}))
-        assert json.loads(await ws.recv())["type"] == "registered"
+        assert (await recv_frame(ws))["type"] == "registered"
 
 
 async def eventually(

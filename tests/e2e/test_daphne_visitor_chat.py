@@ -16,6 +16,7 @@ from websockets.typing import Origin
 from chat.models import ChatMessage
 from tests.fakes.openrouter import FakeOpenRouter
 from tests.servers import ServerProcess, start_daphne_with_model
+from tests.wsclient import recv_frame
 
 pytestmark = [pytest.mark.server, pytest.mark.django_db(transaction=True)]
 
@@ -38,7 +39,7 @@ def server(model: FakeOpenRouter) -> Iterator[ServerProcess]:
 async def _frames_until(ws: ClientConnection, frame_type: str) -> list[dict[str, Any]]:
     frames = []
     while True:
-        frame = json.loads(await ws.recv(decode=True))
+        frame = await recv_frame(ws)
         frames.append(frame)
         if frame["type"] == frame_type:
             return frames
@@ -48,7 +49,7 @@ async def test_visitor_chats_with_the_ai_through_a_real_daphne(server, model):
     origin = f"http://127.0.0.1:{server.port}"
     async with connect(f"{server.ws_url}/ws/chat/", origin=Origin(origin), open_timeout=10) as ws:
         await ws.send(json.dumps({"type": "register"}))
-        registered = json.loads(await ws.recv())
+        registered = await recv_frame(ws)
         assert registered["type"] == "registered"
         assert registered["status"] == "ai"
 

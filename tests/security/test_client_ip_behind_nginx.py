@@ -23,6 +23,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.typing import Origin
 
 from tests.security.nginx import compose_daphne, shipped_nginx
+from tests.wsclient import recv_frame
 
 pytestmark = [pytest.mark.server, pytest.mark.django_db(transaction=True)]
 
@@ -125,7 +126,7 @@ async def test_the_visitor_socket_works_through_nginx_and_counts_the_real_addres
             frame = {}
             with contextlib.suppress(ConnectionClosed):
                 await ws.send(json.dumps({"type": "register"}))
-                frame = json.loads(await ws.recv())
+                frame = await recv_frame(ws)
             outcomes.append(frame.get("type"))
             if ws.close_code is not None or frame.get("type") == "error":
                 await ws.wait_closed()

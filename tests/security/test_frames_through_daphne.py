@@ -20,6 +20,7 @@ from websockets.typing import Origin
 
 from chat.models import ChatMessage
 from tests.servers import ServerProcess, start_daphne
+from tests.wsclient import recv_frame
 
 pytestmark = [pytest.mark.server, pytest.mark.django_db(transaction=True)]
 
@@ -53,7 +54,7 @@ async def ws(daphne: ServerProcess, clean_log: None) -> AsyncIterator[ClientConn
         max_size=None,
     ) as socket:
         await socket.send(json.dumps({"type": "register"}))
-        registered = json.loads(await socket.recv())
+        registered = await recv_frame(socket)
         assert registered["type"] == "registered"
         yield socket
         # Before closing: closing cancels an answer that is not stored yet.
@@ -79,7 +80,7 @@ async def reply_to(ws: ClientConnection, raw: str | bytes) -> dict[str, Any]:
     """Send a raw frame; the first `error` or `message_ack` after it."""
     await ws.send(raw)
     while True:
-        frame: dict[str, Any] = json.loads(await ws.recv())
+        frame = await recv_frame(ws)
         if frame["type"] in {"error", "message_ack"}:
             return frame
 
@@ -220,7 +221,7 @@ async def test_a_server_survives_every_hostile_frame(daphne, clean_log):
         f"{daphne.ws_url}/ws/chat/", origin=Origin(f"http://127.0.0.1:{daphne.port}")
     ) as socket:
         await socket.send(json.dumps({"type": "register"}))
-        assert json.loads(await socket.recv())["type"] == "registered"
+        assert (await recv_frame(socket))["type"] == "registered"
         frame = await reply_to(socket, message("Добрый день!"))
         assert frame["type"] == "message_ack"
     assert daphne.process.poll() is None

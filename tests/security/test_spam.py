@@ -8,6 +8,7 @@ from chat.guards import CLOSE_RATE_LIMITED
 from chat.models import ChatMessage
 from tests.factories import VisitorSocket
 from tests.security.conftest import open_socket, send_and_settle
+from tests.wsclient import received
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -78,7 +79,7 @@ async def test_an_ip_opening_many_sockets_is_refused_with_4429(settings):
     communicator, accepted, _ = await open_socket(ip="203.0.113.50")
     # Accepted, told why, then closed: the client can tell it from a network error.
     assert accepted
-    error = await communicator.receive_json_from(timeout=5)
+    error = received("visitor", await communicator.receive_json_from(timeout=5))
     assert error["type"] == "error"
     assert error["code"] == "rate_limited"
     assert error["limit"] == "connections"
