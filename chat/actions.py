@@ -32,6 +32,7 @@ from chat.message_rows import (
     is_answered_by_ai,
     lock_session,
     message_by_client_id,
+    operator_line_cutoff_and_stamp,
     recent_conversation,
 )
 from chat.models import ChatMessage, ChatSession, Rating
@@ -341,7 +342,7 @@ def _prepare(session: ChatSession, pending: int | None) -> AIRequest | None:
     # answered, or written to the operator line.
     answered = [m.id for m in recent if m.author == Author.OPERATOR]
     answered += [m.reply_to_id for m in recent if m.author == Author.AI and m.reply_to_id]
-    cutoff = _operator_line_cutoff(session)
+    cutoff, stamp = operator_line_cutoff_and_stamp(session.pk)
     boundary = max([cutoff, *answered])
     items = [
         HistoryItem(
@@ -361,6 +362,7 @@ def _prepare(session: ChatSession, pending: int | None) -> AIRequest | None:
         tour=_tour_facts(session.tour),
         user_id=session.user_id,
         tokens_used=session.ai_tokens_used,
+        knowledge_stamp=stamp,
     )
 
 

@@ -15,6 +15,7 @@ from uuid import UUID
 
 from django.db import connection
 
+from ai.retrieval import knowledge_stamp_sql
 from chat.models import ChatMessage, ChatSession
 from tatartours.lean_rows import column, fetch_optional, fetch_row, select_list, table
 from tours.models import Tour
@@ -98,3 +99,37 @@ def is_answered_by_ai(session_pk: int, reply_to: int) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(_answered_sql(), [session_pk, reply_to, ChatMessage.Author.AI, reply_to])
         return cursor.fetchone() is not None
+
+
+@cache
+def _line_cutoff_sql() -> str:
+    # The support app's requests, named through the reverse relation it declares
+    # (chat never imports support).
+    requests = ChatSession._meta.get_field("support_requests").related_model
+    assert isinstance(requests, type)  # a model class once the app registry is ready
+    closed = column(requests, "closed_at")
+    ended = (
+        f"SELECT {closed} FROM {table(requests)} WHERE {column(requests, 'session')} = %s "
+        f"AND {closed} IS NOT NULL ORDER BY {closed} DESC LIMIT 1"
+    )
+    cutoff = (
+        f"SELECT max({column(ChatMessage, 'id')}) FROM {table(ChatMessage)} "
+        f"WHERE {column(ChatMessage, 'session')} = %s AND {column(ChatMessage, 'author')} = %s "
+        f"AND {column(ChatMessage, 'created_at')} <= ({ended})"
+    )
+    return f"SELECT ({cutoff}), {knowledge_stamp_sql()}"
+
+
+def operator_line_cutoff_and_stamp(session_pk: int) -> tuple[int, str]:
+    """(id of the newest visitor message written to the operator line of an ended support
+    conversation, 0 if none; the AI knowledge base's stamp, `ai.retrieval.knowledge_stamp`).
+
+    One statement for what an AI answer needs besides the conversation: the
+    stamp rides along, so a process that holds the current knowledge base
+    answers without another DB hop.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_line_cutoff_sql(), [session_pk, ChatMessage.Author.VISITOR, session_pk])
+        row = cursor.fetchone()
+    assert row is not None
+    return int(row[0] or 0), str(row[1])
