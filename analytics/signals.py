@@ -78,7 +78,12 @@ def message_stored(message: ChatMessage) -> None:
         prompt_tokens=message.ai_prompt_tokens,
         completion_tokens=message.ai_completion_tokens,
     )
-    transaction.on_commit(observe)
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(observe)
+    else:
+        # Autocommit: stored and committed already (the message path's single
+        # statement on the event loop, tatartours/async_db.py).
+        observe()
 
 
 def _message_saved(sender: Any, instance: ChatMessage, created: bool, **kwargs: Any) -> None:

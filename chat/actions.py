@@ -8,17 +8,20 @@ on commit. None of them does network I/O besides the DB.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
+from uuid import UUID
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import Max, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from ai.intent import wants_human
 from ai.types import AIAnswer, AIRequest, HistoryItem, TourFacts
+from chat import guards
 from chat.errors import ClientError
 from chat.events import (
     MessageData,
@@ -29,15 +32,20 @@ from chat.events import (
 )
 from chat.hooks import instrumentation, support_line
 from chat.message_rows import (
+    StoredVisitorMessage,
     is_answered_by_ai,
     lock_session,
     message_by_client_id,
+    message_by_client_id_async,
     operator_line_cutoff_and_stamp,
     recent_conversation,
+    visitor_message_result,
+    visitor_message_statement,
 )
 from chat.models import ChatMessage, ChatSession, Rating
-from chat.publish import publish_on_commit
+from chat.publish import publish_on_commit, send_events
 from chat.tokens import hash_token, looks_like_token, new_token
+from tatartours import async_db
 from tatartours.lean_rows import insert, update_fields
 from tours.models import Tour
 
@@ -230,80 +238,150 @@ def resync(*, session_pk: int, after: int | None) -> Resync:
 def post_visitor_message(
     *, session_pk: int, client_id: str, text: str, tour_slug: str | None = None
 ) -> PostedMessage:
-    """Store a visitor message once per `client_id` and announce it.
+    """Store a visitor message once per `client_id` and announce it (sync callers).
 
-    A retry (same client_id, same text) returns the stored message with
+    The same statement as `do_post_visitor_message` (chat/message_rows.py),
+    on Django's connection inside this transaction, announced on commit; a
+    retry (same client_id, same text) returns the stored message with
     created=False and publishes nothing; the same client_id with another
-    text is refused.
+    text is refused. The AI context is read here too when the AI must answer.
     """
-    session, current_tour_slug = lock_session(session_pk)
-    existing = message_by_client_id(session.pk, client_id)
-    if existing is not None:
-        if existing.author != ChatMessage.Author.VISITOR or existing.text != text:
-            raise ClientError(
-                "invalid",
-                _("This client_id was already used for another message."),
-                client_id=client_id,
-            )
-        request = (
-            _prepare(session, _unanswered_visitor_message(session))
-            if session.status in AI_STATUSES
-            else None
-        )
+    sql, params = visitor_message_statement(
+        session_pk=session_pk,
+        client_id=client_id,
+        text=text,
+        tour_slug=tour_slug,
+        now=timezone.now(),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    result = visitor_message_result(row, session_pk=session_pk, client_id=client_id, text=text)
+    if not result.created and result.message is None:
+        result = replace(result, message=message_by_client_id(session_pk, client_id))
+    message = _accepted_visitor_message(result, client_id=client_id, text=text)
+    if not result.created:
+        request = prepare_ai_reply(session_pk) if result.status in AI_STATUSES else None
         return PostedMessage(
-            existing,
+            message,
             created=False,
-            status=session.status,
+            status=result.status,
             needs_ai=request is not None,
             ai_request=request,
         )
-
-    try:
-        # No savepoint: the session row lock makes a duplicate client_id
-        # unreachable, and if it happened the whole unit rolls back anyway.
-        message = ChatMessage(
-            session=session, author=ChatMessage.Author.VISITOR, text=text, client_id=client_id
-        )
-        message = insert(message)
-    except IntegrityError:
-        raise ClientError(
-            "invalid", _("This client_id was already used."), client_id=client_id
-        ) from None
     instrumentation().message_stored(message)
-
-    update = ["last_activity_at"]
-    session.last_activity_at = message.created_at
-    if session.status == ChatSession.Status.CLOSED:
-        # The operator conversation ended; the AI answers again.
-        session.status = ChatSession.Status.AI
-        update.append("status")
-    # Look the tour up only when the page changed: usually no query.
-    if tour_slug and tour_slug != current_tour_slug:
-        tour = _published_tour(tour_slug)
-        if tour is not None:
-            session.tour = tour
-            update.append("tour")
-    update_fields(session, update)
-
-    message.session = session
-    publish_on_commit(session_group(session.public_id), visitor_message_frame(message))
-    needs_ai = session.status == ChatSession.Status.AI
-    return PostedMessage(
-        message,
-        created=True,
-        status=session.status,
-        needs_ai=needs_ai,
+    publish_on_commit(*_visitor_message_event(message, result.session_public_id))
+    needs_ai = result.status == ChatSession.Status.AI
+    request = None
+    if needs_ai:
         # The message just stored is the newest visitor message, and nothing
         # can have answered it yet: it is the one pending.
-        ai_request=_prepare(session, message.id) if needs_ai else None,
+        session = ChatSession.objects.select_related("tour").get(pk=session_pk)
+        request = _prepare(session, message.id)
+    return PostedMessage(
+        message, created=True, status=result.status, needs_ai=needs_ai, ai_request=request
     )
 
 
-def is_stored_visitor_message(*, session_pk: int, client_id: str) -> bool:
-    """True if this session already stored a visitor message with `client_id` (a resend)."""
-    return ChatMessage.objects.filter(
-        session_id=session_pk, client_id=client_id, author=ChatMessage.Author.VISITOR
-    ).exists()
+def _accepted_visitor_message(
+    result: StoredVisitorMessage, *, client_id: str, text: str
+) -> ChatMessage:
+    """The stored message, or `invalid` if the client_id was used for another one."""
+    message = result.message
+    if message is None:
+        # Neither stored nor found: only a message deleted in between (a purge).
+        raise ClientError("invalid", _("This client_id was already used."), client_id=client_id)
+    if not result.created and (
+        message.author != ChatMessage.Author.VISITOR or message.text != text
+    ):
+        raise ClientError(
+            "invalid",
+            _("This client_id was already used for another message."),
+            client_id=client_id,
+        )
+    return message
+
+
+def _visitor_message_event(message: ChatMessage, public_id: UUID) -> tuple[str, dict[str, Any]]:
+    # The frame reads the chat's public id from the message's session: only that is set.
+    message.session = ChatSession(pk=message.session_id, public_id=public_id)
+    return session_group(public_id), visitor_message_frame(message)
+
+
+@dataclass(frozen=True)
+class VisitorMessage(PostedMessage):
+    # The visitor asked for a person ("позовите оператора") in a message the AI
+    # would answer: the caller asks the support line first, and lets the AI
+    # answer only if nobody can take the chat.
+    wants_person: bool = False
+
+
+async def do_post_visitor_message(
+    *,
+    session_pk: int,
+    session_public_id: str,
+    client_ip: str | None,
+    client_id: str,
+    text: str,
+    tour_slug: str | None,
+    origin: str | None = None,
+) -> VisitorMessage:
+    """The visitor's message, on the event loop: checks, one statement, announcement.
+
+    1. the guards (content, rate limits: Redis); a throttled resend of a
+       message stored long ago is acknowledged, not refused;
+    2. one autocommit statement (chat/message_rows.py) that locks the
+       session row, stores the message once per client_id, returns a closed
+       chat to the AI and follows the tour page;
+    3. `visitor_message` to the chat group (not to `origin`, the sending
+       socket, which gets the caller's `message_ack`).
+    A retry announces nothing. The AI context is not read here: the answer
+    task reads it (`chat.ai_reply.answer_pending`), only when the AI answers.
+    """
+    sender = guards.Sender(session_public_id, client_ip)
+    try:
+        await guards.check_visitor_message(sender, client_id=client_id, text=text)
+    except guards.Throttled:
+        stored = await async_db.run(
+            lambda conn: message_by_client_id_async(conn, session_pk, client_id)
+        )
+        if stored is None or stored.author != ChatMessage.Author.VISITOR:
+            raise
+    sql, params = visitor_message_statement(
+        session_pk=session_pk,
+        client_id=client_id,
+        text=text,
+        tour_slug=tour_slug,
+        now=timezone.now(),
+    )
+
+    async def store(conn: async_db.Connection) -> StoredVisitorMessage:
+        cursor = await conn.execute(sql, params)
+        result = visitor_message_result(
+            await cursor.fetchone(), session_pk=session_pk, client_id=client_id, text=text
+        )
+        if not result.created and result.message is None:
+            # Committed by a concurrent retry while this statement waited for the lock.
+            earlier = await message_by_client_id_async(conn, session_pk, client_id)
+            result = replace(result, message=earlier)
+        return result
+
+    result = await async_db.run(store)
+    message = _accepted_visitor_message(result, client_id=client_id, text=text)
+    if not result.created:
+        return VisitorMessage(
+            message, created=False, status=result.status, needs_ai=result.status in AI_STATUSES
+        )
+    instrumentation().message_stored(message)
+    await send_events([_visitor_message_event(message, result.session_public_id)], origin=origin)
+    needs_ai = result.status == ChatSession.Status.AI
+    return VisitorMessage(
+        message,
+        created=True,
+        status=result.status,
+        needs_ai=needs_ai,
+        wants_person=needs_ai and wants_human(text),
+    )
 
 
 def _tour_facts(tour: Tour | None) -> TourFacts | None:

@@ -16,7 +16,6 @@ from autobahn.exception import Disconnected
 from django.utils.translation import gettext as _
 from redis.exceptions import RedisError
 
-from ai.intent import wants_human
 from ai.types import AIRequest
 from chat import actions, booking, guards
 from chat.ai_reply import answer_pending
@@ -214,28 +213,20 @@ class VisitorConsumer(FrameConsumer):
         text = require_message_text(data, client_id)
         tour = optional_slug(data, "tour")
         assert self.session_public_id is not None
-        sender = guards.Sender(self.session_public_id, self.client_ip)
-        try:
-            await guards.check_visitor_message(sender, client_id=client_id, text=text)
-        except guards.Throttled:
-            # A resend of a message stored long ago is acknowledged, not refused.
-            if not await run_action(
-                actions.is_stored_visitor_message, session_pk=session_pk, client_id=client_id
-            ):
-                raise
         # Its `visitor_message` is for the other tabs and the operator; this one gets the ack.
-        posted = await run_action_from(
-            self.channel_name,
-            actions.post_visitor_message,
+        posted = await actions.do_post_visitor_message(
             session_pk=session_pk,
+            session_public_id=self.session_public_id,
+            client_ip=self.client_ip,
             client_id=client_id,
             text=text,
             tour_slug=tour,
+            origin=self.channel_name,
         )
         await self.send_frame(message_ack_frame(posted.message))
-        if posted.needs_ai and posted.created and wants_human(text):
-            # "Позовите оператора": a person answers instead of the AI, if one can;
-            # with nobody available the AI still answers (and the visitor gets
+        if posted.wants_person:
+            # A person answers instead of the AI, if one can; with nobody
+            # available the AI still answers (and the visitor gets
             # support_unavailable with the offline form).
             outcome = await support_line().request_support(session_pk=session_pk, reason=text[:500])
             if outcome != "unavailable":

@@ -76,7 +76,8 @@ class Instrumentation:
     # An `error` frame sent, with its code.
     error_frame_sent: Callable[[str], None]
     # A message an action stored with prebuilt SQL (tatartours/lean_rows.py),
-    # inside its transaction: counted once that commits. Messages saved
+    # inside its transaction: counted once that commits; called after its
+    # autocommit statement returned on the async path (tatartours/async_db.py). Messages saved
     # through the ORM are counted from post_save by the same observer.
     message_stored: Callable[[ChatMessage], None]
 

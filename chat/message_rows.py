@@ -10,14 +10,26 @@ column follows by itself.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
+from typing import Any
 from uuid import UUID
 
 from django.db import connection
 
 from ai.retrieval import knowledge_stamp_sql
 from chat.models import ChatMessage, ChatSession
-from tatartours.lean_rows import column, fetch_optional, fetch_row, select_list, table
+from tatartours.lean_rows import (
+    column,
+    column_name,
+    fetch_optional,
+    fetch_row,
+    insert_select,
+    select_list,
+    table,
+)
 from tours.models import Tour
 
 
@@ -133,3 +145,155 @@ def operator_line_cutoff_and_stamp(session_pk: int) -> tuple[int, str]:
         row = cursor.fetchone()
     assert row is not None
     return int(row[0] or 0), str(row[1])
+
+
+# --- One visitor message: one statement ------------------------------------------------------
+
+# Columns of a new message the message statements set themselves; the rest get
+# their field defaults (`lean_rows.insert_select`).
+_MESSAGE_GIVEN = {
+    "session": "locked.id",
+    "author": "%(author)s",
+    "text": "%(text)s",
+    "client_id": "%(client_id)s",
+    "created_at": "%(now)s",
+}
+
+
+@dataclass(frozen=True)
+class StoredVisitorMessage:
+    """What the visitor message statement did.
+
+    `message` is the new row (created) or the earlier one with the same
+    client_id (a retry or a clash), None if neither (the earlier one was
+    committed while the statement waited for the session lock: read it again).
+    """
+
+    session_public_id: UUID
+    status_before: str
+    status: str  # after the statement
+    created: bool
+    message: ChatMessage | None
+
+
+@cache
+def _visitor_message_sql() -> tuple[str, dict[str, Any]]:
+    m, s, t = ChatMessage, ChatSession, Tour
+    columns, values, defaults = insert_select(m, _MESSAGE_GIVEN)
+    cid = column_name(m, "client_id")
+    sql = (
+        # The session row, locked: a takeover (which takes the same lock) is
+        # ordered before or after this message, never beside it.
+        f"WITH locked AS (SELECT {column(s, 'id')} AS id, {column(s, 'public_id')} AS public_id, "
+        f"{column(s, 'status')} AS status, {column(t, 'slug')} AS tour_slug "
+        f"FROM {table(s)} LEFT JOIN {table(t)} ON {column(t, 'id')} = {column(s, 'tour')} "
+        f"WHERE {column(s, 'id')} = %(session)s FOR UPDATE OF {table(s)}), "
+        # The tour page the visitor is on now, if it changed and is published.
+        f"page AS (SELECT {column(t, 'id')} AS id FROM {table(t)}, locked "
+        f"WHERE {column(t, 'slug')} = %(tour)s AND {column(t, 'status')} = %(published)s "
+        f"AND {column(t, 'slug')} IS DISTINCT FROM locked.tour_slug LIMIT 1), "
+        # Once per client_id: a retry inserts nothing (the unique constraint).
+        f"stored AS (INSERT INTO {table(m)} ({columns}) SELECT {values} FROM locked "
+        f"ON CONFLICT ({column_name(m, 'session')}, {cid}) WHERE {cid} IS NOT NULL DO NOTHING "
+        f"RETURNING {column_name(m, 'id')} AS id, {column_name(m, 'created_at')} AS created_at), "
+        # A closed operator conversation hands back to the AI.
+        f"touched AS (UPDATE {table(s)} SET {column_name(s, 'last_activity_at')} = "
+        f"stored.created_at, {column_name(s, 'status')} = CASE WHEN {column(s, 'status')} = "
+        f"%(closed)s THEN %(ai)s ELSE {column(s, 'status')} END, {column_name(s, 'tour')} = "
+        f"COALESCE((SELECT id FROM page), {column(s, 'tour')}) FROM stored "
+        f"WHERE {column(s, 'id')} = %(session)s RETURNING {column(s, 'status')} AS status) "
+        f"SELECT locked.public_id, locked.status, touched.status, stored.id, stored.created_at, "
+        f"earlier.{column_name(m, 'id')}, earlier.{column_name(m, 'author')}, "
+        f"earlier.{column_name(m, 'text')}, earlier.{column_name(m, 'created_at')}, "
+        f"earlier.{column_name(m, 'operator')} "
+        f"FROM locked LEFT JOIN stored ON TRUE LEFT JOIN touched ON TRUE "
+        f"LEFT JOIN {table(m)} AS earlier ON stored.id IS NULL "
+        f"AND earlier.{column_name(m, 'session')} = locked.id AND earlier.{cid} = %(client_id)s"
+    )
+    return sql, defaults
+
+
+def visitor_message_statement(
+    *, session_pk: int, client_id: str, text: str, tour_slug: str | None, now: datetime
+) -> tuple[str, dict[str, Any]]:
+    """The statement storing one visitor message and touching its session, with its parameters."""
+    sql, defaults = _visitor_message_sql()
+    return sql, {
+        **defaults,
+        "session": session_pk,
+        "author": ChatMessage.Author.VISITOR,
+        "text": text,
+        "client_id": client_id,
+        "now": now,
+        "tour": tour_slug,
+        "published": Tour.Status.PUBLISHED,
+        "closed": ChatSession.Status.CLOSED,
+        "ai": ChatSession.Status.AI,
+    }
+
+
+def visitor_message_result(
+    row: Sequence[Any] | None, *, session_pk: int, client_id: str, text: str
+) -> StoredVisitorMessage:
+    """Read the statement's one row (None: no such session)."""
+    if row is None:
+        raise ChatSession.DoesNotExist(f"no chat session {session_pk}")
+    public_id, before, after, new_id, created_at, old_id, author, old_text, old_at, operator = row
+    if new_id is not None:
+        message = message_row(
+            new_id, session_pk, ChatMessage.Author.VISITOR, text, client_id, created_at, None
+        )
+        return StoredVisitorMessage(public_id, before, after, True, message)
+    earlier = (
+        message_row(old_id, session_pk, author, old_text, client_id, old_at, operator)
+        if old_id is not None
+        else None
+    )
+    return StoredVisitorMessage(public_id, before, before, False, earlier)
+
+
+def message_row(
+    pk: int,
+    session_pk: int,
+    author: str,
+    text: str,
+    client_id: str | None,
+    created_at: datetime,
+    operator_id: int | None,
+) -> ChatMessage:
+    """A stored message as the frames and counters read it (the other fields: their defaults)."""
+    return ChatMessage(
+        id=pk,
+        session_id=session_pk,
+        author=author,
+        text=text,
+        client_id=client_id,
+        created_at=created_at,
+        operator_id=operator_id,
+    )
+
+
+@cache
+def _earlier_sql() -> str:
+    m = ChatMessage
+    names = ("id", "author", "text", "created_at", "operator")
+    return (
+        f"SELECT {', '.join(column(m, name) for name in names)} FROM {table(m)} "
+        f"WHERE {column(m, 'session')} = %s AND {column(m, 'client_id')} = %s"
+    )
+
+
+async def message_by_client_id_async(
+    conn: Any, session_pk: int, client_id: str
+) -> ChatMessage | None:
+    """The message with `client_id`, on the event loop's connection (a fresh snapshot).
+
+    Only what the frames read: raw psycopg returns jsonb decoded, which the
+    model's `from_db_value` would decode again, so no whole row here.
+    """
+    cursor = await conn.execute(_earlier_sql(), [session_pk, client_id])
+    row = await cursor.fetchone()
+    if row is None:
+        return None
+    pk, author, text, created_at, operator_id = row
+    return message_row(pk, session_pk, author, text, client_id, created_at, operator_id)

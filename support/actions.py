@@ -17,14 +17,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Literal
 from uuid import UUID
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -32,11 +33,22 @@ from django.utils.translation import gettext as _
 from chat.errors import ClientError
 from chat.events import MessageData, message_data, session_group
 from chat.hooks import instrumentation
-from chat.message_rows import lock_session_by_public_id, message_by_client_id
+from chat.message_rows import (
+    lock_session_by_public_id,
+    message_by_client_id,
+    message_by_client_id_async,
+)
 from chat.models import ChatMessage, ChatSession
 from chat.publish import publish_on_commit, run_action, send_events
 from support import presence
-from support.access import PERMISSION
+from support.access import (
+    PERMISSION,
+    Access,
+    Grant,
+    decide,
+    session_operator_access_async,
+    uses_db_sessions,
+)
 from support.events import (
     OPERATORS_GROUP,
     OperatorRef,
@@ -65,9 +77,14 @@ from support.queue import (
     position_of,
     request_data,
 )
-from support.request_rows import held_chat
+from support.request_rows import (
+    StoredOperatorMessage,
+    operator_message_result,
+    operator_message_statement,
+)
 from support.tickets import TicketFields, ticket_data
-from tatartours.lean_rows import insert, update_fields
+from tatartours import async_db
+from tatartours.lean_rows import insert
 from tatartours.redis import get_redis
 from tours.hours import within_working_hours, working_hours_label
 
@@ -236,26 +253,70 @@ class PostedOperatorMessage:
     message: ChatMessage
     created: bool
     session_id: str
+    # The Grant the socket's access was last decided on (do_post_operator_message).
+    grant: Grant | None = None
 
 
-@transaction.atomic
-def post_operator_message(
-    *, operator_id: int, session_id: UUID | str, client_id: str, text: str
-) -> PostedOperatorMessage:
-    """Store the operator's message once per `client_id`, then deliver it to the visitor.
+class AccessLost(Exception):
+    """The operator's socket lost its access ("login" or "forbidden"): nothing was stored."""
 
-    Precondition, under the session row lock: this operator holds the chat
-    (a retry of a message already stored is answered even after the chat
-    closed, like the visitor's).
+    def __init__(self, access: Access) -> None:
+        super().__init__(access)
+        self.access = access
+
+
+def _statement_for(
+    *,
+    operator_id: int,
+    session_id: UUID | str,
+    client_id: str,
+    text: str,
+    session_key: str | None,
+    grant: Grant | None,
+) -> tuple[str, dict[str, Any]]:
+    try:
+        public_id = UUID(str(session_id))
+    except ValueError:
+        raise ClientError(
+            "not_found", _("There is no such chat."), session_id=str(session_id)
+        ) from None
+    return operator_message_statement(
+        operator_id=operator_id,
+        session_id=public_id,
+        client_id=client_id,
+        text=text,
+        now=timezone.now(),
+        session_key=session_key,
+        grant=grant,
+    )
+
+
+def _accepted_operator_message(
+    stored: StoredOperatorMessage | None,
+    *,
+    operator_id: int,
+    session_id: UUID | str,
+    client_id: str,
+    text: str,
+) -> ChatMessage:
+    """The rules of an operator message, on what its statement did.
+
+    A retry of a message already stored is answered even after the chat
+    closed (like the visitor's); the same client_id for another message is
+    `invalid`; otherwise only the active operator who holds the chat may write.
     """
-    session = _locked_session(session_id)
-    sid = str(session.public_id)
-    existing = message_by_client_id(session.pk, client_id)
-    if existing is not None:
+    if stored is None:
+        raise ClientError("not_found", _("There is no such chat."), session_id=str(session_id))
+    sid = str(stored.session_public_id)
+    message = stored.message
+    if stored.created:
+        assert message is not None
+        return message
+    if message is not None:
         if (
-            existing.author != ChatMessage.Author.OPERATOR
-            or existing.operator_id != operator_id
-            or existing.text != text
+            message.author != ChatMessage.Author.OPERATOR
+            or message.operator_id != operator_id
+            or message.text != text
         ):
             raise ClientError(
                 "invalid",
@@ -263,33 +324,145 @@ def post_operator_message(
                 client_id=client_id,
                 session_id=sid,
             )
-        return PostedOperatorMessage(existing, created=False, session_id=sid)
-
-    # The request and its operator (with the profile for the name) in one query.
-    held = held_chat(session.pk)
-    if held is None or held.request.operator_id != operator_id or not held.operator_active:
-        raise ClientError(
-            "forbidden",
-            _("Only the operator who holds this chat can write in it."),
-            client_id=client_id,
-            session_id=sid,
-        )
-    message = ChatMessage(
-        session=session,
-        author=ChatMessage.Author.OPERATOR,
-        operator_id=operator_id,
-        text=text,
+        return message
+    raise ClientError(
+        "forbidden",
+        _("Only the operator who holds this chat can write in it."),
         client_id=client_id,
+        session_id=sid,
     )
-    message = insert(message)
-    instrumentation().message_stored(message)
-    if held.request.first_reply_at is None:
-        held.request.first_reply_at = message.created_at
-        update_fields(held.request, ["first_reply_at"])
-    session.last_activity_at = message.created_at
-    update_fields(session, ["last_activity_at"])
-    publish_on_commit(session_group(sid), operator_message_frame(message, sid, held.operator_name))
-    return PostedOperatorMessage(message, created=True, session_id=sid)
+
+
+def _holds(stored: StoredOperatorMessage, operator_id: int) -> bool:
+    return stored.holder_id == operator_id and stored.holder_active
+
+
+def _operator_message_event(
+    stored: StoredOperatorMessage, message: ChatMessage
+) -> tuple[str, dict[str, Any]]:
+    sid = str(stored.session_public_id)
+    return session_group(sid), operator_message_frame(message, sid, stored.holder_name)
+
+
+@transaction.atomic
+def post_operator_message(
+    *, operator_id: int, session_id: UUID | str, client_id: str, text: str
+) -> PostedOperatorMessage:
+    """Store the operator's message once per `client_id`, then deliver it (sync callers).
+
+    The statement of `do_post_operator_message` without the socket's access
+    check (the admin and commands authorise their own way), inside this
+    transaction, announced on commit.
+    """
+    sql, params = _statement_for(
+        operator_id=operator_id,
+        session_id=session_id,
+        client_id=client_id,
+        text=text,
+        session_key=None,
+        grant=None,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    stored = operator_message_result(
+        row, operator_id=operator_id, client_id=client_id, text=text, checked=False
+    )
+    if (
+        stored is not None
+        and not stored.created
+        and stored.message is None
+        and _holds(stored, operator_id)
+    ):
+        # Committed by a concurrent retry while the statement waited for the lock.
+        stored = replace(stored, message=message_by_client_id(stored.session_pk, client_id))
+    message = _accepted_operator_message(
+        stored, operator_id=operator_id, session_id=session_id, client_id=client_id, text=text
+    )
+    assert stored is not None
+    if stored.created:
+        instrumentation().message_stored(message)
+        publish_on_commit(*_operator_message_event(stored, message))
+    return PostedOperatorMessage(message, stored.created, str(stored.session_public_id))
+
+
+async def do_post_operator_message(
+    *,
+    operator_id: int,
+    session_id: UUID | str,
+    client_id: str,
+    text: str,
+    session_key: str | None,
+    grant: Grant | None,
+    origin: str | None = None,
+) -> PostedOperatorMessage:
+    """The operator's message, on the event loop: one statement, then the announcement.
+
+    The statement (support/request_rows.py) locks the session row, checks
+    that this operator holds the chat and that the socket's access still
+    stands as `grant` (its last "ok") says, stores the message once per
+    client_id, stamps the request's first reply and the session's activity.
+    When it stored nothing, the access it read is decided again
+    (support/access.py): lost -> `AccessLost`, nothing stored; still "ok" on
+    changed rows (a new grant) -> the statement runs once more. Then the
+    holder and retry rules (`_accepted_operator_message`); a new message is
+    announced to the chat group (not to `origin`, which gets the ack).
+    """
+    if session_key is not None and not uses_db_sessions():
+        # Sessions that are not rows of django_session: checked through the store first.
+        access, grant = await session_operator_access_async(session_key, operator_id)
+        if access != "ok":
+            raise AccessLost(access)
+        session_key = None
+    for attempt in range(2):
+        sql, params = _statement_for(
+            operator_id=operator_id,
+            session_id=session_id,
+            client_id=client_id,
+            text=text,
+            session_key=session_key,
+            grant=grant,
+        )
+
+        async def store(
+            conn: async_db.Connection, sql: str = sql, params: dict[str, Any] = params
+        ) -> StoredOperatorMessage | None:
+            cursor = await conn.execute(sql, params)
+            return operator_message_result(
+                await cursor.fetchone(),
+                operator_id=operator_id,
+                client_id=client_id,
+                text=text,
+                checked=True,
+            )
+
+        stored = await async_db.run(store)
+        if stored is None or stored.created:
+            break
+        assert stored.access is not None
+        access, decided = decide(stored.access, operator_id)
+        if access != "ok":
+            raise AccessLost(access)
+        if decided == grant or attempt:
+            if stored.message is None and _holds(stored, operator_id):
+                # Committed by a concurrent retry while the statement waited for the lock.
+                read = partial(
+                    message_by_client_id_async, session_pk=stored.session_pk, client_id=client_id
+                )
+                earlier = await async_db.run(read)
+                stored = replace(stored, message=earlier)
+            break
+        grant = decided  # The access stands on changed rows: store with it.
+    message = _accepted_operator_message(
+        stored, operator_id=operator_id, session_id=session_id, client_id=client_id, text=text
+    )
+    assert stored is not None
+    if stored.created:
+        instrumentation().message_stored(message)
+        await send_events([_operator_message_event(stored, message)], origin=origin)
+    return PostedOperatorMessage(
+        message, stored.created, str(stored.session_public_id), grant=grant
+    )
 
 
 def _finish(request: SupportRequest, session: ChatSession, by: SupportRequest.ClosedBy) -> None:

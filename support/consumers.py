@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from chat.booking import BOOKING_FRAMES
 from chat.errors import ClientError
 from chat.events import message_ack_frame, session_group
-from chat.publish import run_action, run_action_from, send_events
+from chat.publish import run_action, send_events
 from chat.transport import (
     CLOSE_TRY_AGAIN_LATER,
     DEPENDENCY_ERRORS,
@@ -38,7 +38,7 @@ from chat.wire import (
     require_uuid,
 )
 from support import actions, presence
-from support.access import operator_access, session_operator_access
+from support.access import Grant, operator_access, session_operator_access_async
 from support.context import chat_context, held_session_ids
 from support.events import (
     ASSIGNED,
@@ -91,6 +91,9 @@ class OperatorConsumer(FrameConsumer):
 
     user_id: int | None = None
     revoked = False
+    # What the socket's last "ok" was decided on (support/access.py): the
+    # operator's message statement re-checks it in SQL.
+    _grant: Grant | None = None
 
     async def connect(self) -> None:
         # Accept first: closing before accept() would make daphne answer HTTP
@@ -172,21 +175,28 @@ class OperatorConsumer(FrameConsumer):
         await self._announce()
 
     async def on_message(self, data: dict[str, Any]) -> None:
-        if not await self._still_allowed():
+        if self.revoked:
             return
         session_id = str(require_uuid(data, "session_id"))
         client_id = require_client_id(data)
         text = require_message_text(data, client_id)
         await self._refresh_presence()
         # Its `operator_message` is for the visitor and other tabs; this one gets the ack.
-        posted = await run_action_from(
-            self.channel_name,
-            actions.post_operator_message,
-            operator_id=self._operator_id(),
-            session_id=session_id,
-            client_id=client_id,
-            text=text,
-        )
+        # The access re-check is part of the message's own statement.
+        try:
+            posted = await actions.do_post_operator_message(
+                operator_id=self._operator_id(),
+                session_id=session_id,
+                client_id=client_id,
+                text=text,
+                session_key=self.scope.get("session_key"),
+                grant=self._grant,
+                origin=self.channel_name,
+            )
+        except actions.AccessLost as lost:
+            await self._revoke(CLOSE_NOT_LOGGED_IN if lost.access == "login" else CLOSE_FORBIDDEN)
+            return
+        self._grant = posted.grant
         await self.send_frame(message_ack_frame(posted.message, session_id=posted.session_id))
 
     async def on_typing(self, data: dict[str, Any]) -> None:
@@ -310,7 +320,7 @@ class OperatorConsumer(FrameConsumer):
         if self.revoked:
             return False
         session_key, operator_id = self.scope.get("session_key"), self._operator_id()
-        access = await run_db(lambda: session_operator_access(session_key, operator_id))
+        access, self._grant = await session_operator_access_async(session_key, operator_id)
         if access == "ok":
             return True
         await self._revoke(CLOSE_NOT_LOGGED_IN if access == "login" else CLOSE_FORBIDDEN)

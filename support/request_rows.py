@@ -8,14 +8,28 @@ time in the relay profile. Same row, same rule; see tatartours/lean_rows.py.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
+from typing import Any
+from uuid import UUID
 
 from django.contrib.auth import get_user_model
 
+from chat.message_rows import message_row
+from chat.models import ChatMessage, ChatSession
+from support.access import (
+    AccessRow,
+    Grant,
+    access_columns_sql,
+    access_from_sql,
+    access_params,
+    access_row,
+)
 from support.models import OperatorProfile, SupportRequest
 from support.names import public_name
-from tatartours.lean_rows import column, fetch_row, select_list, table
+from tatartours.lean_rows import column, column_name, fetch_row, insert_select, select_list, table
 
 
 @dataclass(frozen=True)
@@ -49,3 +63,149 @@ def held_chat(session_pk: int) -> HeldChat | None:
         return None
     request, (is_active, profile_name, first_name, username) = found
     return HeldChat(request, bool(is_active), public_name(profile_name, first_name, username))
+
+
+# --- One operator message: one statement ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredOperatorMessage:
+    """What the operator message statement did (None fields: not there)."""
+
+    session_pk: int
+    session_public_id: UUID
+    created: bool
+    message: ChatMessage | None  # the new row, or the earlier one with the same client_id
+    holder_id: int | None  # who holds the chat (an assigned request), if anyone
+    holder_active: bool
+    holder_name: str  # as the visitor sees them
+    access: AccessRow | None  # None: not checked (sync callers)
+
+
+@cache
+def _operator_message_sql() -> tuple[str, dict[str, Any]]:
+    m, s, r = ChatMessage, ChatSession, SupportRequest
+    user = get_user_model()
+    user_pk = column(user, user._meta.pk.name)
+    given = {
+        "session": "locked.id",
+        "author": "%(author)s",
+        "text": "%(text)s",
+        "client_id": "%(client_id)s",
+        "operator": "%(operator)s",
+        "created_at": "%(now)s",
+    }
+    columns, values, defaults = insert_select(m, given)
+    cid = column_name(m, "client_id")
+    flags = "session_data, password, is_active, is_staff, is_superuser, has_permission"
+    sql = (
+        # The session row, locked: ordered with a close or a transfer of the chat.
+        f"WITH locked AS (SELECT {column(s, 'id')} AS id, {column(s, 'public_id')} AS public_id "
+        f"FROM {table(s)} WHERE {column(s, 'public_id')} = %(session_id)s FOR UPDATE), "
+        # Who holds the chat, and their name for the visitor.
+        f"held AS (SELECT {column(r, 'id')} AS id, {column(r, 'operator')} AS operator_id, "
+        f"{column(r, 'first_reply_at')} AS first_reply_at, {column(user, 'is_active')} AS active, "
+        f"{column(OperatorProfile, 'display_name')} AS profile_name, "
+        f"{column(user, 'first_name')} AS first_name, "
+        f"{column(user, user.USERNAME_FIELD)} AS username "
+        f"FROM {table(r)} JOIN locked ON {column(r, 'session')} = locked.id "
+        f"JOIN {table(user)} ON {user_pk} = {column(r, 'operator')} "
+        f"LEFT JOIN {table(OperatorProfile)} ON {column(OperatorProfile, 'user')} = {user_pk} "
+        f"WHERE {column(r, 'status')} = %(assigned)s LIMIT 1), "
+        # The socket's access, read afresh (support/access.py decides from it).
+        f"access ({flags}) AS (SELECT {access_columns_sql()} FROM {access_from_sql()}), "
+        # Still the session and the password the socket's last decision was made on,
+        # and still an active staff member with the permission.
+        f"allowed AS (SELECT 1 FROM held WHERE held.operator_id = %(operator)s AND held.active "
+        f"AND (%(unchecked)s OR EXISTS (SELECT 1 FROM access WHERE "
+        f"sha256(convert_to(session_data, 'UTF8')) = %(session_digest)s "
+        f"AND sha256(convert_to(password, 'UTF8')) = %(password_digest)s "
+        f"AND is_active AND is_staff AND (is_superuser OR has_permission)))), "
+        f"stored AS (INSERT INTO {table(m)} ({columns}) SELECT {values} FROM locked "
+        f"WHERE EXISTS (SELECT 1 FROM allowed) "
+        f"ON CONFLICT ({column_name(m, 'session')}, {cid}) WHERE {cid} IS NOT NULL DO NOTHING "
+        f"RETURNING {column_name(m, 'id')} AS id, {column_name(m, 'created_at')} AS created_at), "
+        f"replied AS (UPDATE {table(r)} SET {column_name(r, 'first_reply_at')} = stored.created_at "
+        f"FROM stored, held WHERE {column(r, 'id')} = held.id AND held.first_reply_at IS NULL "
+        f"RETURNING 1), "
+        f"touched AS (UPDATE {table(s)} SET {column_name(s, 'last_activity_at')} = "
+        f"stored.created_at FROM stored, locked WHERE {column(s, 'id')} = locked.id RETURNING 1) "
+        f"SELECT locked.id, locked.public_id, stored.id, stored.created_at, "
+        f"held.operator_id, held.active, held.profile_name, held.first_name, held.username, "
+        f"earlier.{column_name(m, 'id')}, earlier.{column_name(m, 'author')}, "
+        f"earlier.{column_name(m, 'text')}, earlier.{column_name(m, 'created_at')}, "
+        f"earlier.{column_name(m, 'operator')}, access.session_data IS NOT NULL, "
+        f"{', '.join(f'access.{flag}' for flag in flags.split(', '))} "
+        f"FROM locked LEFT JOIN stored ON TRUE LEFT JOIN held ON TRUE LEFT JOIN access ON TRUE "
+        f"LEFT JOIN {table(m)} AS earlier ON stored.id IS NULL "
+        f"AND earlier.{column_name(m, 'session')} = locked.id AND earlier.{cid} = %(client_id)s"
+    )
+    return sql, defaults
+
+
+def operator_message_statement(
+    *,
+    operator_id: int,
+    session_id: UUID,
+    client_id: str,
+    text: str,
+    now: datetime,
+    session_key: str | None,
+    grant: Grant | None,
+) -> tuple[str, dict[str, Any]]:
+    """The statement storing one operator message, with its parameters.
+
+    With `session_key`, the message is stored only if the socket's access
+    still holds as `grant` says (the statement returns what it read, to
+    decide again); without, only the holder rule applies (sync callers).
+    """
+    sql, defaults = _operator_message_sql()
+    return sql, {
+        **defaults,
+        **access_params(session_key, operator_id, now),
+        "session_id": session_id,
+        "assigned": SupportRequest.Status.ASSIGNED,
+        "author": ChatMessage.Author.OPERATOR,
+        "operator": operator_id,
+        "text": text,
+        "client_id": client_id,
+        "now": now,
+        "unchecked": session_key is None,
+        "session_digest": grant.session_digest if grant else None,
+        "password_digest": grant.password_digest if grant else None,
+    }
+
+
+def operator_message_result(
+    row: Sequence[Any] | None, *, operator_id: int, client_id: str, text: str, checked: bool
+) -> StoredOperatorMessage | None:
+    """Read the statement's one row (None: no such chat)."""
+    if row is None:
+        return None
+    (session_pk, public_id, new_id, created_at, holder, active, profile_name, first_name) = row[:8]
+    (username, old_id, author, old_text, old_at, old_operator, has_session) = row[8:15]
+    if new_id is not None:
+        message: ChatMessage | None = message_row(
+            new_id,
+            session_pk,
+            ChatMessage.Author.OPERATOR,
+            text,
+            client_id,
+            created_at,
+            operator_id,
+        )
+    elif old_id is not None:
+        message = message_row(old_id, session_pk, author, old_text, client_id, old_at, old_operator)
+    else:
+        message = None
+    access = (access_row(tuple(row[15:]) if has_session else None)) if checked else None
+    return StoredOperatorMessage(
+        session_pk=session_pk,
+        session_public_id=public_id,
+        created=new_id is not None,
+        message=message,
+        holder_id=holder,
+        holder_active=bool(active),
+        holder_name=public_name(profile_name, first_name, username) if holder else "",
+        access=access,
+    )

@@ -51,6 +51,15 @@ def column(model: type[Model], name: str) -> str:
     return f'"{model._meta.db_table}"."{db_column}"'
 
 
+def column_name(model: type[Model], name: str) -> str:
+    """The column of field `name`, quoted, not qualified (for a table under an alias)."""
+    field = model._meta.get_field(name)
+    db_column = getattr(field, "column", None)
+    if db_column is None:
+        raise ValueError(f"{model.__name__}.{name} has no column")
+    return f'"{db_column}"'
+
+
 def table(model: type[Model]) -> str:
     return f'"{model._meta.db_table}"'
 
@@ -133,3 +142,35 @@ def update_fields(instance: Model, names: Sequence[str]) -> None:
             f'UPDATE {table(type(instance))} SET {assignments} WHERE "{pk.column}" = %s',
             [*params, instance.pk],
         )
+
+
+def insert_select(model: type[Model], given: dict[str, str]) -> tuple[str, str, dict[str, Any]]:
+    """The column list and SELECT list of an `INSERT ... SELECT` of one new `model` row.
+
+    `given` maps field names to SQL expressions written by the caller (a
+    CTE's column, a `%(name)s` parameter); every other concrete column gets
+    the value a new instance would save (its field's default, through
+    `pre_save` and `get_db_prep_save`), as a `%(default_<column>)s`
+    parameter returned in the dict. Each value is cast to its column's type:
+    in an INSERT ... SELECT, PostgreSQL types an untyped parameter as text.
+    """
+    template = model()
+    columns: list[str] = []
+    values: list[str] = []
+    defaults: dict[str, Any] = {}
+    for field in model._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        columns.append(f'"{field.column}"')
+        db_type = field.db_type(connection)
+        if field.name in given:
+            expression = given[field.name]
+        else:
+            name = f"default_{field.column}"
+            defaults[name] = field.get_db_prep_save(field.pre_save(template, add=True), connection)
+            expression = f"%({name})s"
+        values.append(f"CAST({expression} AS {db_type})")
+    missing = set(given) - {f.name for f in model._meta.concrete_fields}
+    if missing:
+        raise ValueError(f"{model.__name__} has no columns {sorted(missing)}")
+    return ", ".join(columns), ", ".join(values), defaults

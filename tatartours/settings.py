@@ -148,6 +148,18 @@ _db["OPTIONS"] = {
         else {}
     ),
 }
+# The message path's own pool (tatartours/async_db.py): psycopg's AsyncConnectionPool
+# on each process's event loop, beside Django's pool of the DB thread. Each
+# message is one short autocommit statement, so a few connections serve
+# hundreds of messages a second; the checkout timeout and the reconnect
+# behave as Django's pool above (same outage rules).
+# MIN 0: connections are made when the first messages need them, and kept.
+ASYNC_DB_POOL_MIN = env_int("ASYNC_DB_POOL_MIN", 0, minimum=0)
+ASYNC_DB_POOL_MAX = env_int("ASYNC_DB_POOL_MAX", 6, minimum=1)
+ASYNC_DB_POOL_TIMEOUT = _db["OPTIONS"]["pool"]["timeout"]
+ASYNC_DB_POOL_RECONNECT_TIMEOUT = _db["OPTIONS"]["pool"]["reconnect_timeout"]
+# Statements a connection ran this often are prepared there (None: never, behind PgBouncer).
+ASYNC_DB_PREPARE_THRESHOLD = _prepare_threshold or None
 # Separate test database per checkout/worker when several suites share one server.
 _db["TEST"] = {"NAME": env_str("TEST_DB_NAME", f"test_{_db['NAME']}")}
 DATABASES = {"default": _db}

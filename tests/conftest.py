@@ -7,6 +7,7 @@ that database, and only it, before each test, so leftovers of one test
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -16,6 +17,7 @@ from channels.db import database_sync_to_async
 from channels.layers import channel_layers
 from django.conf import settings
 
+from tatartours import async_db
 from tests.factories import OperatorSocket, VisitorSocket, make_operator
 from tests.fakes.openrouter import FakeOpenRouter
 from tests.servers import ServerProcess, start_daphne
@@ -38,6 +40,28 @@ def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[N
         )
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef: Any, request: Any) -> Any:
+    """Close the async pool on a test's event loop before pytest-asyncio tears the loop down.
+
+    psycopg_pool's maintenance tasks outlive a cancellation, so a pool left
+    open when the loop cancels its remaining tasks would hang the teardown
+    (tatartours/async_db.py): the runner of each loop gets a finalizer that
+    runs first and closes the pool there.
+    """
+    result = yield
+    if isinstance(result, asyncio.Runner):
+        runner = result
+
+        def close_pool() -> None:
+            loop = async_db.pool_loop()
+            if loop is not None and loop is runner.get_loop() and not loop.is_closed():
+                runner.run(async_db.close())
+
+        fixturedef.addfinalizer(close_pool)
+    return result
+
+
 @pytest.fixture(autouse=True)
 def _fresh_redis() -> Iterator[None]:
     client = redis.Redis.from_url(settings.REDIS_URL)
@@ -48,6 +72,9 @@ def _fresh_redis() -> Iterator[None]:
     channel_layers.backends = {}
     yield
     channel_layers.backends = {}
+    # The async pool belongs to the test's event loop (tatartours/async_db.py):
+    # once that loop closed, its connections are closed too, not left idle.
+    async_db.discard_stale()
 
 
 @pytest.fixture

@@ -1,0 +1,223 @@
+"""Native async PostgreSQL on the event loop: psycopg 3's `AsyncConnectionPool`, no DB thread.
+
+The message path (tatartours/db_health.py says why the one `database_sync_to_async`
+thread is its bottleneck) runs its statements here, on the event loop of the
+process: one pool per event loop (a server process has one; each test has
+its own), opened lazily on first use with the connection settings of
+`settings.DATABASES["default"]` at that moment (under pytest: the test
+database), sized by ASYNC_DB_POOL_MIN / ASYNC_DB_POOL_MAX.
+
+Connections are in autocommit: each unit of work is one statement (a CTE
+where it writes several rows), so there is no transaction to leave open
+across an `await`.
+
+Outages behave as on the DB thread, with the same state (`db_health.health`),
+so both paths agree on whether PostgreSQL is down:
+
+- while it is known down, `run` raises `DatabaseUnavailable` at once and
+  runs nothing;
+- a checkout that times out, or a statement that fails with a
+  connection-level error, marks it down (and starts the probe);
+- a checkout still waiting when the outage is noticed is abandoned:
+  nothing was sent, so `unavailable` still means "not stored";
+- a statement already sent is never cancelled midway (it may have
+  committed): it ends by itself, as a running DB hop does.
+
+psycopg's outage errors reach callers as Django's `OperationalError` (the
+transports' DEPENDENCY_ERRORS answer `unavailable` to those), with the
+psycopg error as the cause.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import weakref
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import psycopg
+from django.conf import settings
+from django.db import OperationalError, connections
+from psycopg_pool import AsyncConnectionPool
+
+from tatartours.db_health import SUSPECT_AFTER, DatabaseUnavailable, health, is_outage
+
+logger = logging.getLogger(__name__)
+
+R = TypeVar("R")
+Connection = psycopg.AsyncConnection[Any]
+
+_POLL = 0.1  # how often a waiting checkout looks at the outage state
+
+
+class _LoopPool:
+    """The pool of one event loop, and the connections it made (to close them without it)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, pool: AsyncConnectionPool[Any]) -> None:
+        self.loop = loop
+        self.pool = pool
+        self.connections: weakref.WeakSet[Connection] = weakref.WeakSet()
+
+
+_current: _LoopPool | None = None
+
+
+def connection_kwargs() -> dict[str, Any]:
+    """psycopg connection parameters from Django's settings of the default database, now."""
+    db = connections["default"].settings_dict
+    options = db.get("OPTIONS", {})
+    kwargs: dict[str, Any] = {
+        "dbname": db["NAME"],
+        "user": db.get("USER") or None,
+        "password": db.get("PASSWORD") or None,
+        "host": db.get("HOST") or None,
+        "port": db.get("PORT") or None,
+        "connect_timeout": options.get("connect_timeout", 3),
+        # Timestamps come back in UTC, as Django's connections set them.
+        "options": "-c TimeZone=UTC",
+        "autocommit": True,
+        "prepare_threshold": settings.ASYNC_DB_PREPARE_THRESHOLD,
+    }
+    return {key: value for key, value in kwargs.items() if value is not None}
+
+
+def _make_pool(loop: asyncio.AbstractEventLoop) -> _LoopPool:
+    holder: _LoopPool
+
+    async def configure(conn: Connection) -> None:
+        holder.connections.add(conn)
+
+    pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+        kwargs=connection_kwargs(),
+        min_size=settings.ASYNC_DB_POOL_MIN,
+        max_size=settings.ASYNC_DB_POOL_MAX,
+        timeout=settings.ASYNC_DB_POOL_TIMEOUT,
+        reconnect_timeout=settings.ASYNC_DB_POOL_RECONNECT_TIMEOUT,
+        configure=configure,
+        # Opened below, on this loop, without waiting for min_size connections:
+        # a first message during an outage must not wait for them.
+        open=False,
+        name="tatartours-async",
+    )
+    holder = _LoopPool(loop, pool)
+    return holder
+
+
+async def pool() -> AsyncConnectionPool[Any]:
+    """The running loop's pool, opened on first use (a pool of another loop is dropped)."""
+    global _current
+    loop = asyncio.get_running_loop()
+    if _current is not None and _current.loop is not loop:
+        discard_stale()
+        if _current is not None:  # its loop still runs: close it there
+            stale, _current = _current, None
+            stale.loop.call_soon_threadsafe(asyncio.ensure_future, stale.pool.close())
+    if _current is None:
+        _current = _make_pool(loop)
+        await _current.pool.open(wait=False)
+    return _current.pool
+
+
+def discard_stale() -> None:
+    """Forget a pool whose event loop has closed, closing its connections' sockets now.
+
+    A test's loop closes with its pool still open; awaiting the pool's close
+    is no longer possible there, so each connection's libpq handle is
+    finished directly (`pgconn.finish()`, psycopg's public low-level API).
+    """
+    global _current
+    stale = _current
+    if stale is None or not stale.loop.is_closed():
+        return
+    _current = None
+    for conn in list(stale.connections):
+        if not conn.closed:
+            conn.pgconn.finish()
+
+
+def pool_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop the current pool belongs to, if there is one."""
+    return _current.loop if _current is not None else None
+
+
+async def close() -> None:
+    """Close the running loop's pool (tests; a server's pool lives as long as the process)."""
+    global _current
+    holder = _current
+    if holder is None:
+        return
+    _current = None
+    if holder.loop is asyncio.get_running_loop():
+        await holder.pool.close()
+    elif holder.loop.is_closed():
+        _current = holder
+        discard_stale()
+
+
+async def run(work: Callable[[Connection], Awaitable[R]]) -> R:
+    """Run `work` on a pooled connection (autocommit), unless PostgreSQL is known down.
+
+    Raises `DatabaseUnavailable` without running `work` while it is down, or
+    if the outage is noticed while the checkout waits. A connection-level
+    failure marks the database down and reaches the caller as Django's
+    `OperationalError`.
+    """
+    health.attach()
+    if health.down:
+        health.ensure_probe()
+        raise DatabaseUnavailable("PostgreSQL is unavailable")
+    the_pool = await pool()
+    started = time.monotonic()
+    checkout = asyncio.ensure_future(the_pool.getconn())
+    try:
+        while True:
+            done, _pending = await asyncio.wait({checkout}, timeout=_POLL)
+            if done:
+                break
+            if health.down:
+                health.ensure_probe()
+                raise DatabaseUnavailable("PostgreSQL is unavailable")
+            if time.monotonic() - started > SUSPECT_AFTER:
+                health.ensure_probe()
+        conn = checkout.result()
+    except BaseException as error:
+        if not checkout.done():
+            checkout.cancel()
+            checkout.add_done_callback(_give_back(the_pool))
+        if isinstance(error, psycopg.Error):
+            _raise_outage_as_django(error)
+        raise
+    try:
+        return await work(conn)
+    except psycopg.Error as error:
+        _raise_outage_as_django(error)
+        raise
+    finally:
+        await the_pool.putconn(conn)
+
+
+def _raise_outage_as_django(error: psycopg.Error) -> None:
+    """An outage (a pool timeout included) marks the database down and is raised as
+    Django's OperationalError; any other error is left to the caller to raise."""
+    if not is_outage(error):
+        return
+    health.mark_down(error)
+    raise OperationalError(str(error)) from error
+
+
+def _give_back(the_pool: AsyncConnectionPool[Any]) -> Callable[[asyncio.Future[Any]], None]:
+    """A checkout abandoned after all succeeding: its connection goes back to the pool."""
+
+    def done(future: asyncio.Future[Any]) -> None:
+        if future.cancelled() or future.exception() is not None:
+            return
+        task = asyncio.ensure_future(the_pool.putconn(future.result()))
+        _background.add(task)
+        task.add_done_callback(_background.discard)
+
+    return done
+
+
+_background: set[asyncio.Future[None]] = set()  # give-backs under way (kept from the GC)
