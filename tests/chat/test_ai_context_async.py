@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 from asgiref.sync import sync_to_async
 
-from ai.types import AIAnswer
+from ai.types import AIAnswer, AIRequest
 from chat import actions
 from chat.events import ai_response_frame, session_group
 from chat.models import ChatMessage, ChatSession
@@ -24,7 +24,7 @@ from tours.models import Tour
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-async def both(session_pk: int) -> object:
+async def both(session_pk: int) -> AIRequest | None:
     sync = await run_action(actions.prepare_ai_reply, session_pk)
     assert await actions.do_prepare_ai_reply(session_pk) == sync
     return sync
@@ -47,7 +47,8 @@ async def test_a_new_question_on_a_tour_page():
 async def test_answered_drafts_and_nothing_pending():
     draft = await sync_to_async(make_tour)(title="Секрет", status=Tour.Status.DRAFT)
     request = await start_chat("Привет", tour=draft)
-    assert (await both(request.session_pk)).tour is None  # type: ignore[union-attr]
+    found = await both(request.session_pk)
+    assert found is not None and found.tour is None
     await run_action(
         actions.store_ai_answer,
         session_pk=request.session_pk,
