@@ -37,7 +37,6 @@ from chat.message_rows import (
     ai_answer_statement,
     ai_context_async,
     is_answered_by_ai,
-    is_answered_by_ai_async,
     lock_session,
     lock_session_status_async,
     message_by_client_id,
@@ -555,12 +554,12 @@ async def do_store_ai_answer(
 ) -> tuple[ChatMessage | None, list[Outgoing]]:
     """`store_ai_answer` on the event loop's pool; the events are returned, not sent.
 
-    The same rules in one transaction of three statements: the session row
+    The same rules in one transaction of two statements: the session row
     locked (an operator takeover takes the same lock, so it is ordered
-    before or after this answer, never beside it), the status and the
-    "already answered?" check read after the lock (a fresh snapshot: an
-    answer another tab committed while this one waited is seen), then the
-    answer inserted with the session touched in one statement. An answer
+    before or after this answer, never beside it), then one statement that
+    checks the status and "already answered?" (its snapshot is newer than
+    the lock: an answer another tab committed while this one waited is
+    seen), inserts the answer and touches the session. An answer
     proposing a booking takes the sync action: its card is chat.booking's
     ORM work in the same transaction.
     """
@@ -575,13 +574,13 @@ async def do_store_ai_answer(
 
     async def store(conn: async_db.Connection) -> ChatMessage | None:
         async with conn.transaction():
-            if await lock_session_status_async(conn, session_pk) not in AI_STATUSES:
-                return None
-            if await is_answered_by_ai_async(conn, session_pk, reply_to):
-                return None  # Already answered (e.g. by another tab's generation).
+            await lock_session_status_async(conn, session_pk)
+            # Stores only if the chat is still the AI's and nobody answered
+            # (e.g. another tab's generation): checked after the lock.
             cursor = await conn.execute(sql, params)
             row = await cursor.fetchone()
-        assert row is not None
+        if row is None:
+            return None
         pk, created_at, public_id = row
         stored = stored_message(message, pk, created_at)
         stored.session = ChatSession(pk=session_pk, public_id=public_id)

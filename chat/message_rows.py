@@ -297,20 +297,20 @@ async def lock_session_status_async(conn: Any, session_pk: int) -> str:
     return str(row[0])
 
 
-async def is_answered_by_ai_async(conn: Any, session_pk: int, reply_to: int) -> bool:
-    """`is_answered_by_ai` on an async connection."""
-    cursor = await conn.execute(
-        _answered_sql(), [session_pk, reply_to, ChatMessage.Author.AI, reply_to]
-    )
-    return await cursor.fetchone() is not None
-
-
 @cache
 def _ai_answer_sql() -> tuple[str, dict[str, Any]]:
     m, s = ChatMessage, ChatSession
     columns, values, defaults = insert_select(m, {name: f"%({name})s" for name in AI_ANSWER_GIVEN})
     sql = (
-        f"WITH stored AS (INSERT INTO {table(m)} ({columns}) SELECT {values} "
+        # Run after the session row was locked by the same transaction: this
+        # statement's snapshot is newer than the lock, so an answer another
+        # generation committed while this one waited for it is seen here.
+        f"WITH allowed AS (SELECT 1 FROM {table(s)} WHERE {column(s, 'id')} = %(session)s "
+        f"AND {column(s, 'status')} IN (%(ai)s, %(closed)s) AND NOT EXISTS ("
+        f"SELECT 1 FROM {table(m)} WHERE {column(m, 'session')} = %(session)s "
+        f"AND {column(m, 'id')} > %(reply_to)s AND {column(m, 'author')} = %(author)s "
+        f"AND {column(m, 'reply_to')} >= %(reply_to)s)), "
+        f"stored AS (INSERT INTO {table(m)} ({columns}) SELECT {values} FROM allowed "
         f"RETURNING {column_name(m, 'id')} AS id, {column_name(m, 'created_at')} AS created_at), "
         # A closed operator conversation hands back to the AI.
         f"touched AS (UPDATE {table(s)} SET {column_name(s, 'last_activity_at')} = "
@@ -325,7 +325,11 @@ def _ai_answer_sql() -> tuple[str, dict[str, Any]]:
 
 
 def ai_answer_statement(message: ChatMessage, *, tokens: int) -> tuple[str, dict[str, Any]]:
-    """The statement storing the unsaved AI answer `message` and touching its session."""
+    """The statement storing the unsaved AI answer `message` and touching its session.
+
+    It stores nothing (no row back) unless the chat is with the AI (or closed)
+    and no AI answer replied to `reply_to` or a later message (`is_answered_by_ai`).
+    """
     sql, defaults = _ai_answer_sql()
     params: dict[str, Any] = dict(defaults)  # columns no answer sets: their constant defaults
     for name in AI_ANSWER_GIVEN:

@@ -7,8 +7,10 @@ in every state a chat can be in.
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
+import psycopg
 import pytest
 from asgiref.sync import sync_to_async
 
@@ -17,6 +19,7 @@ from chat import actions
 from chat.events import ai_response_frame, session_group
 from chat.models import ChatMessage, ChatSession
 from chat.publish import run_action
+from tatartours import async_db
 from tests.ai.conftest import start_chat
 from tests.factories import make_tour, new_client_id
 from tours.models import Tour
@@ -158,3 +161,50 @@ async def test_the_answer_hands_a_closed_chat_back_and_never_follows_a_takeover(
     assert not await ChatMessage.objects.filter(
         session_id=later.session_pk, author=ChatMessage.Author.AI
     ).aexists()
+
+
+async def test_an_answer_committed_while_waiting_for_the_lock_is_seen():
+    """Another generation holds the session row and stores its answer: this one,
+    queued behind the lock, must see that answer and store nothing."""
+    request = await start_chat("Привет")
+    other = await psycopg.AsyncConnection.connect(**async_db.connection_kwargs())
+    watcher = await psycopg.AsyncConnection.connect(**async_db.connection_kwargs())
+    try:
+        await other.set_autocommit(False)
+        await other.execute(
+            "SELECT 1 FROM chat_chatsession WHERE id = %s FOR UPDATE", [request.session_pk]
+        )
+        await other.execute(
+            "INSERT INTO chat_chatmessage (session_id, author, text, reply_to_id, created_at, "
+            "ai_source, ai_model, ai_generation_id, ai_fallback_used, ai_error, meta) "
+            "VALUES (%s, 'ai', 'Первый ответ', %s, now(), 'model', '', '', false, '', '{}')",
+            [request.session_pk, request.reply_to],
+        )
+        late = asyncio.ensure_future(
+            actions.do_store_ai_answer(
+                session_pk=request.session_pk, reply_to=request.reply_to, answer=ANSWER
+            )
+        )
+        # Until the late store waits for the row lock (a condition, not a sleep).
+        async with asyncio.timeout(10):
+            while True:
+                cursor = await watcher.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock'"
+                )
+                row = await cursor.fetchone()
+                if row is not None and row[0] > 0:
+                    break
+                await asyncio.sleep(0.02)
+        await other.commit()
+        assert await late == (None, [])
+    finally:
+        await other.close()
+        await watcher.close()
+    texts = [
+        m.text
+        async for m in ChatMessage.objects.filter(
+            session_id=request.session_pk, author=ChatMessage.Author.AI
+        )
+    ]
+    assert texts == ["Первый ответ"]
