@@ -22,7 +22,6 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.utils.translation import gettext as _
 
@@ -151,7 +150,10 @@ class _Answer:
         self.found = found
         self.mode = "tools" if use_tools else "context"
         messages = prompt.build_messages(
-            self.request, found, tools=use_tools, places=await prompt.catalogue_places()
+            self.request,
+            found,
+            tools=use_tools,
+            places=await prompt.catalogue_places(self.request.knowledge_stamp),
         )
         rounds = settings.AI_MAX_TOOL_ROUNDS if use_tools else 0
         for round_no in range(rounds + 1):
@@ -324,8 +326,11 @@ async def answer(
         )
     use_tools, models = plan_models()
     question = prompt.pending_question(request)
-    found = await database_sync_to_async(knowledge.gather)(
-        question, with_tours=not use_tools, faq_limit=settings.AI_FAQ_IN_PROMPT
+    found = await knowledge.gather_soon(
+        question,
+        stamp=request.knowledge_stamp,
+        with_tours=not use_tools,
+        faq_limit=settings.AI_FAQ_IN_PROMPT,
     )
     try:
         try:
@@ -335,8 +340,11 @@ async def answer(
                 "no tool calling for %s, enriching the prompt instead: %s", models, error
             )
             _models_without_tools.update(models)
-            found = await database_sync_to_async(knowledge.gather)(
-                question, with_tours=True, faq_limit=settings.AI_FAQ_IN_PROMPT
+            found = await knowledge.gather_soon(
+                question,
+                stamp=request.knowledge_stamp,
+                with_tours=True,
+                faq_limit=settings.AI_FAQ_IN_PROMPT,
             )
             return await current.run(found, use_tools=False, models=list(settings.AI_MODELS))
     except fallback.PartialAnswer as failure:

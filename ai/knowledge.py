@@ -4,7 +4,9 @@ A thin layer over `ai.retrieval` (lemmas, typos, transliteration, aliases,
 facets) that both answer paths share: `gather` for the prompt and the
 offline answer, `find` for the offline answer's tours with its facets.
 
-Sync functions: call them through `database_sync_to_async`, one hop each.
+Sync functions: call them through `database_sync_to_async`, one hop each;
+`gather_soon` is the async entry of the answer paths, on the event loop when
+the process already holds the knowledge base the request's stamp names.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
+from channels.db import database_sync_to_async
 from django.utils import timezone
 
 from ai import retrieval
@@ -49,14 +52,21 @@ class Found:
     page_tour: retrieval.TourRow | None = None  # the tour page the visitor is on
 
 
-def find(text: str, *, limit: int = 5, today: date | None = None, page: str | None = None) -> Found:
+def find(
+    text: str,
+    *,
+    limit: int = 5,
+    today: date | None = None,
+    page: str | None = None,
+    stamp: str | None = None,
+) -> Found:
     """The question's facets and its tours: by relevance, or by the sort it asks for.
 
     A question about tours in general ("какие у вас есть туры?") with no
     facet and no telling word gets the soonest ones.
     """
     today = today or timezone.localdate()
-    catalogue = retrieval.Catalogue.load(today)
+    catalogue = retrieval.knowledge_base(today, stamp).catalogue
     question = read_question(text, catalogue, today)
     search = retrieval.search_tours(
         question.query, catalogue=catalogue, limit=limit, ignore=FACET_WORDS | retrieval.TIME_WORDS
@@ -100,18 +110,55 @@ def gather(
     faq_limit: int = 3,
     today: date | None = None,
     page: str | None = None,
+    stamp: str | None = None,
 ) -> Knowledge:
-    """FAQ hits, and matching tours when no tool will fetch them (one DB hop)."""
-    faq = search_faq(question, faq_limit)
+    """FAQ hits, and matching tours when no tool will fetch them.
+
+    One DB hop at most: none when the process holds the knowledge base of
+    `stamp` (`retrieval.knowledge_base`).
+    """
+    today = today or timezone.localdate()
+    base = retrieval.knowledge_base(today, stamp)
+    faq = retrieval.search_faq(question, faq_limit, faq=base.faq)
     if not with_tours:
-        catalogue = retrieval.Catalogue.load(today)
-        reading = read_question(question, catalogue, today or timezone.localdate())
+        reading = read_question(question, base.catalogue, today)
         return Knowledge(faq=faq, reading=reading)
-    found = find(question, today=today, page=page)
+    found = find(question, today=today, page=page, stamp=base.stamp)
     return Knowledge(
         faq=faq,
         tours=[t.data() for t in found.search.tours],
         reading=found.question,
         search=found.search,
         page_tour=found.page_tour,
+    )
+
+
+async def gather_soon(
+    question: str,
+    *,
+    stamp: str | None,
+    with_tours: bool,
+    faq_limit: int = 3,
+    page: str | None = None,
+) -> Knowledge:
+    """`gather` from async code: on the event loop, with no DB hop, when the process
+    holds the knowledge base of `stamp` (read with the chat's context); else in
+    one hop that reads what changed.
+
+    On the loop it is CPU only (the question's words against the catalogue):
+    the same work the DB thread would do, without the hand-off and the wait
+    behind the other hops of the process.
+    """
+    today = timezone.localdate()
+    if retrieval.cached_knowledge_base(today, stamp) is not None:
+        return gather(
+            question,
+            with_tours=with_tours,
+            faq_limit=faq_limit,
+            today=today,
+            page=page,
+            stamp=stamp,
+        )
+    return await database_sync_to_async(gather)(
+        question, with_tours=with_tours, faq_limit=faq_limit, today=today, page=page, stamp=stamp
     )

@@ -571,8 +571,9 @@ async def answer(
 ) -> AIAnswer:
     started = started if started is not None else time.monotonic()
     question = pending_question(request)
-    found = await database_sync_to_async(knowledge.gather)(
+    found = await knowledge.gather_soon(
         question,
+        stamp=request.knowledge_stamp,
         with_tours=True,
         faq_limit=FAQ_SHOWN,
         page=request.tour.slug if request.tour is not None else None,

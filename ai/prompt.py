@@ -8,15 +8,15 @@ button's label from the widget's own catalogue of strings, the calendar
 (weekday, the coming weekend and public holidays) from ai/calendar.py.
 
 The system prompt is the same for every answer of a day: it is rendered
-once per (day, tools, places) and the places are read at most every
-PLACES_TTL_SECONDS, so building a prompt costs no database hop and no
-template rendering on the hot path.
+once per (day, tools, places), and the places come from the process's copy
+of the catalogue (`ai.retrieval.knowledge_base`, read again when a tour
+changes), so building a prompt costs no database hop and no template
+rendering on the hot path.
 """
 
 from __future__ import annotations
 
 import gettext as gettext_module
-import time
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import cache, lru_cache
@@ -32,13 +32,11 @@ from django.utils.formats import date_format
 
 from ai.calendar import upcoming_holidays
 from ai.knowledge import Knowledge
+from ai.retrieval import Catalogue, cached_knowledge_base, forget_knowledge_base, knowledge_base
 from ai.types import AIRequest, HistoryItem, TourFacts
-from tours.models import Tour
 
 PROMPTS_DIR = Path(__file__).resolve().parent / "prompts"
 PROMPT_LANGUAGE = "ru"
-# How long the catalogue's places may be stale in the prompt.
-PLACES_TTL_SECONDS = 300.0
 MAX_PLACES = 20
 HOLIDAY_HORIZON_DAYS = 90
 
@@ -128,28 +126,27 @@ def calendar_context(today: date) -> dict[str, Any]:
     }
 
 
-def _catalogue_places() -> list[str]:
-    places = Tour.objects.upcoming().values_list("place", flat=True).distinct()
-    return sorted({p.strip() for p in places if p.strip()})[:MAX_PLACES]
+def places_of(catalogue: Catalogue) -> tuple[str, ...]:
+    """The places of the catalogue's tours (published, upcoming), as the prompt lists them."""
+    return tuple(sorted({p.strip() for p in catalogue.places if p.strip()})[:MAX_PLACES])
 
 
-_places: tuple[float, tuple[str, ...]] | None = None
+async def catalogue_places(stamp: str | None = None) -> tuple[str, ...]:
+    """The places of upcoming published tours, from the process's knowledge base.
 
-
-async def catalogue_places() -> tuple[str, ...]:
-    """The places of upcoming published tours, read at most every PLACES_TTL_SECONDS."""
-    global _places
-    if _places is not None and time.monotonic() - _places[0] < PLACES_TTL_SECONDS:
-        return _places[1]
-    loaded = tuple(await database_sync_to_async(_catalogue_places)())
-    _places = (time.monotonic(), loaded)
-    return loaded
+    No DB hop when the process holds the knowledge base of `stamp` (the
+    answer's own search has just made sure of it); otherwise one.
+    """
+    today = timezone.localdate()
+    base = cached_knowledge_base(today, stamp)
+    if base is None:
+        base = await database_sync_to_async(knowledge_base)(today, stamp)
+    return places_of(base.catalogue)
 
 
 def forget_catalogue_places() -> None:
-    """Read the places again on the next prompt (tests; after editing the catalogue)."""
-    global _places
-    _places = None
+    """Read the catalogue again on the next prompt (tests; after rebuilding the database)."""
+    forget_knowledge_base()
 
 
 def system_prompt(*, tools: bool, places: tuple[str, ...] = ()) -> str:

@@ -25,20 +25,23 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
-from functools import cached_property
+from functools import cache, cached_property, lru_cache
 from typing import Any
 
+from django.db import connection
 from django.utils import timezone
 from rapidfuzz import fuzz, process
 
 from ai import semantic
 from ai.calendar import Period
 from ai.russian import is_known_word, lemmas, part_of_speech, tokens
+from tatartours.lean_rows import column, table
 from tours.models import FaqEntry, SearchAlias, Tour
 
 # A result needs this much evidence: a rare word in a title or summary, or two in a
@@ -55,6 +58,8 @@ RELATED_WORD = 0.6
 # A word read by its meaning (`ai.semantic`: the theme it names):
 # less than the word itself, enough for a title ("на природу" -> «Голубые озёра»).
 MEANING_WORD = 0.8
+# Entries a memo of visitor words may hold before it starts again (arbitrary input).
+MAX_MEMO = 20_000
 # Related words by a shared stem ("вечером" ~ "вечерняя", "казанский" ~ "Казань").
 STEM_MIN = 5
 STEM_SHARE = 0.7
@@ -119,6 +124,7 @@ class _Doc:
         return frozenset().union(*(f.keys for f in self.fields))
 
 
+@lru_cache(maxsize=8192)
 def _keys(text: str) -> frozenset[str]:
     """A text's words and their dictionary forms (hyphenated words also by their parts)."""
     found: set[str] = set()
@@ -133,11 +139,12 @@ def _keys(text: str) -> frozenset[str]:
     return frozenset(found - STOP)
 
 
-_doc_cache: dict[tuple[str, int, datetime | None], _Doc] = {}
+# Keyed by the texts themselves, not by a row's `updated_at`: an UPDATE that
+# bypasses `save()` leaves `updated_at` as it was.
+_doc_cache: dict[tuple[str, ...], _Doc] = {}
 
 
-def _cached_doc(kind: str, pk: int, stamp: datetime | None, build: Any) -> _Doc:
-    key = (kind, pk, stamp)
+def _cached_doc(key: tuple[str, ...], build: Any) -> _Doc:
     doc = _doc_cache.get(key)
     if doc is None:
         if len(_doc_cache) > 5000:
@@ -171,18 +178,29 @@ class QueryWord:
 class Matcher:
     """Reads a question's words against one collection's vocabulary."""
 
-    def __init__(self, docs: list[_Doc], *, extra_field: float = 0.0) -> None:
+    def __init__(
+        self,
+        docs: list[_Doc],
+        *,
+        extra_field: float = 0.0,
+        extra_words: frozenset[str] = frozenset(),
+    ) -> None:
+        """`extra_words` are vocabulary without being a document (they change no IDF)."""
         self.docs = docs
         self.extra_field = extra_field
-        self.vocabulary: frozenset[str] = frozenset().union(*(d.keys for d in docs))
+        self.vocabulary: frozenset[str] = frozenset().union(*(d.keys for d in docs)) | extra_words
         self._sorted = sorted(self.vocabulary)
         self._idf: dict[tuple[frozenset[str], bool], float] = {}
-        self.related: set[str] = set()  # words read only through a related stem
-        self.meant: set[str] = set()  # words that named a theme (`ai.semantic`)
+        # A word's reading depends only on the word and the vocabulary, and the
+        # matcher lives as long as its catalogue (`knowledge_base`): read once.
+        self._reads: dict[str, tuple[frozenset[str], bool]] = {}
+        # Words that named a theme (`ai.semantic`): a fact of the word and the
+        # vocabulary too, and few (the themes' own words in their forms).
+        self.meant: set[str] = set()
 
     def query_word(self, word: str) -> QueryWord:
-        keys = self.read(word)
-        return QueryWord(word, keys, related=word in self.related)
+        keys, related = self._read(word)
+        return QueryWord(word, keys, related=related)
 
     def query_words(self, words: list[str], *, also: Sequence[str] = ()) -> list[QueryWord]:
         """The question's words, then the themes they name (`ai.semantic`).
@@ -207,9 +225,22 @@ class Matcher:
 
     def read(self, word: str) -> frozenset[str]:
         """The vocabulary keys `word` stands for: its forms, else its stem, else a typo's fix."""
+        return self._read(word)[0]
+
+    def _read(self, word: str) -> tuple[frozenset[str], bool]:
+        """(keys, read only through a related stem), once per word."""
+        done = self._reads.get(word)
+        if done is None:
+            if len(self._reads) >= MAX_MEMO:
+                self._reads.clear()  # arbitrary visitor words: bounded
+            done = self._reads[word] = self._read_now(word)
+        return done
+
+    def _read_now(self, word: str) -> tuple[frozenset[str], bool]:
         own = ({word} | lemmas(word)) & self.vocabulary
         if own:
-            return frozenset(own)
+            return frozenset(own), False
+        related = False
         found: set[str] = set()
         known = is_known_word(word)
         if len(word) >= 4:
@@ -227,8 +258,7 @@ class Matcher:
             }
         if not found and known:
             found = self._same_stem(lemmas(word))
-            if found:
-                self.related.add(word)
+            related = bool(found)
         # A dictionary word is not a typo: "выходные" is never "входные".
         if not found and not known and len(word) >= 5:
             matches = process.extract(
@@ -239,7 +269,7 @@ class Matcher:
                 found = {key for key, score, _ in matches if score >= best - 5}
                 # A typo of a form is a typo of the word: "Свияжке" -> "Свияжске" -> Свияжск.
                 found |= {f for key in found for f in lemmas(key)} & self.vocabulary
-        return frozenset(found)
+        return frozenset(found), related
 
     def _same_stem(self, forms: frozenset[str]) -> set[str]:
         """Vocabulary words sharing most of a stem with one of `forms`."""
@@ -457,12 +487,20 @@ class Alias:
 
 @dataclass
 class Catalogue:
-    """One read of the published upcoming tours and the aliases (one DB hop)."""
+    """One read of the published upcoming tours and the aliases (one DB hop).
+
+    Read-only once loaded: the process keeps the current one (`knowledge_base`)
+    with what it computed from it (documents, vocabulary, word readings), and
+    answers share it, from the event loop and the DB thread alike.
+    """
 
     tours: list[TourRow]
     aliases: list[Alias]
     today: date
     _matcher: Matcher | None = None
+    _named: dict[tuple[str, bool], tuple[tuple[str, ...], tuple[str, ...]]] = field(
+        default_factory=dict
+    )
 
     @classmethod
     def load(cls, today: date | None = None) -> Catalogue:
@@ -486,6 +524,11 @@ class Catalogue:
         ]
         return cls(tours=tours, aliases=aliases, today=today)
 
+    @classmethod
+    def current(cls, today: date | None = None) -> Catalogue:
+        """The process's catalogue for `today`, read again only when it changed."""
+        return knowledge_base(today or timezone.localdate()).catalogue
+
     def doc(self, tour: TourRow) -> _Doc:
         # An alias counts only whole (see `places_named`): "озеро Кабан" must not
         # make every question about lakes point at the Tatar Sloboda.
@@ -499,31 +542,45 @@ class Catalogue:
                 ]
             )
 
-        return _cached_doc("tour", tour.pk, tour.updated_at, build)
+        return _cached_doc(
+            ("tour", tour.title, tour.place, tour.short_description, tour.description), build
+        )
 
     @property
     def matcher(self) -> Matcher:
         if self._matcher is None:
-            alias_keys = [_Doc([_Field(3.0, frozenset().union(*a.keys))]) for a in self.aliases]
-            self._matcher = Matcher([self.doc(t) for t in self.tours])
             # Alias words are vocabulary too (a question says "Булгар"), without changing IDF.
-            extra = frozenset().union(*(d.keys for d in alias_keys)) if alias_keys else frozenset()
-            self._matcher.vocabulary = self._matcher.vocabulary | extra
-            self._matcher._sorted = sorted(self._matcher.vocabulary)
+            extra = frozenset().union(*(k for a in self.aliases for k in a.keys))
+            self._matcher = Matcher([self.doc(t) for t in self.tours], extra_words=extra)
         return self._matcher
 
-    @property
+    @cached_property
     def places(self) -> list[str]:
         return sorted({t.place for t in self.tours})
 
-    @property
+    @cached_property
     def home_place(self) -> str | None:
         """The city most tours are in (Казань): what "за городом" is away from."""
         counts = Counter(t.place for t in self.tours)
         return counts.most_common(1)[0][0] if counts else None
 
+    @cached_property
+    def _place_parts(self) -> list[tuple[str, tuple[frozenset[str], ...]]]:
+        return [(place, tuple(_keys(word) for word in tokens(place))) for place in self.places]
+
     def places_named(self, text: str, *, aliases: bool = True) -> tuple[list[str], list[str]]:
         """(places, tour slugs) the text names: by a tour's place or an alias, in any form."""
+        key = (text, aliases)
+        done = self._named.get(key)
+        if done is None:
+            if len(self._named) >= MAX_MEMO:
+                self._named.clear()  # arbitrary visitor text: bounded
+            places, slugs = self._places_named(text, aliases=aliases)
+            done = self._named[key] = (tuple(places), tuple(slugs))
+        # Fresh lists: callers edit them (`ai.facets.read_question`).
+        return list(done[0]), list(done[1])
+
+    def _places_named(self, text: str, *, aliases: bool) -> tuple[list[str], list[str]]:
         words = tokens(text)
         read = [(w, self.matcher.read(w) | lemmas(w) | {w}) for w in words]
 
@@ -539,9 +596,7 @@ class Catalogue:
         def named(parts: tuple[frozenset[str], ...]) -> bool:
             return bool(parts) and all(any(close(w, r, p) for w, r in read) for p in parts)
 
-        places = [
-            place for place in self.places if named(tuple(_keys(word) for word in tokens(place)))
-        ]
+        places = [place for place, parts in self._place_parts if named(parts)]
         slugs: list[str] = []
         for alias in self.aliases if aliases else []:
             if named(alias.keys):
@@ -714,7 +769,7 @@ def search_tours(
     Without facets and without matching words nothing is returned: a
     question the catalogue has no answer for gets no tours as padding.
     """
-    catalogue = catalogue or Catalogue.load()
+    catalogue = catalogue or Catalogue.current()
     words = catalogue.matcher.query_words(
         content_words(query.text, ignore=ignore | GENERIC),
         also=content_words(query.text, ignore=GENERIC),
@@ -834,15 +889,20 @@ class Faq:
         rows = FaqEntry.objects.filter(is_published=True).order_by("position", "id")
         return cls(list(rows.values_list("id", "question", "answer", "tags", "updated_at")))
 
+    @classmethod
+    def current(cls) -> Faq:
+        """The process's published FAQ, read again only when it changed."""
+        return knowledge_base().faq
+
     def doc(self, entry: tuple[int, str, str, str, datetime | None]) -> _Doc:
-        pk, question, answer, tags, stamp = entry
+        _pk, question, answer, tags, _updated = entry
 
         def build() -> _Doc:
             return _Doc(
                 [_Field(3.0, _keys(question)), _Field(3.0, _keys(tags)), _Field(1.0, _keys(answer))]
             )
 
-        return _cached_doc("faq", pk, stamp, build)
+        return _cached_doc(("faq", question, tags, answer), build)
 
     @property
     def matcher(self) -> Matcher:
@@ -853,7 +913,7 @@ class Faq:
 
 def search_faq(text: str, limit: int = 3, *, faq: Faq | None = None) -> list[FaqHit]:
     """FAQ entries for a question, best first, each above the minimum relevance."""
-    faq = faq or Faq.load()
+    faq = faq or Faq.current()
     if not faq.entries or limit <= 0:
         return []
     words = [faq.matcher.query_word(w) for w in content_words(text, ignore=GENERIC | TIME_WORDS)]
@@ -873,3 +933,99 @@ def search_faq(text: str, limit: int = 3, *, faq: Faq | None = None) -> list[Faq
         FaqHit(entry[0], entry[1], entry[2], round(score, 3), entry[3])
         for score, _, entry in scored[:limit]
     ]
+
+
+# --- the process's copy of the knowledge base ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    """The catalogue and the FAQ as of `stamp`, for answers on `today`."""
+
+    today: date
+    stamp: str
+    catalogue: Catalogue
+    faq: Faq
+
+
+@cache
+def knowledge_stamp_sql() -> str:
+    """An SQL expression (no parameters) that changes when a row the knowledge base reads does.
+
+    Per table: every row's id with its `xmin` (the id of the transaction that
+    wrote that row version), in id order, as one md5. PostgreSQL writes a new
+    row version for every INSERT and UPDATE (also an `update()` that bypasses
+    `save()`, such as a booking's `places_booked`, and a raw one), so any
+    committed write changes the list: a new or rewritten row brings its
+    writer's id, a deleted one leaves the list. VACUUM FREEZE may show a
+    row's `xmin` as the frozen id (2): that changes it too, and costs one
+    extra read, never a stale answer. No row is sent back, only 3 x 32
+    characters. Read before the rows, so rows read after it are at least as
+    new as the stamp says.
+    """
+    parts = [
+        f"(SELECT md5(coalesce(string_agg({column(model, 'id')} || '.' || xmin::text, ',' "
+        f"ORDER BY {column(model, 'id')}), '')) FROM {table(model)})"
+        for model in (Tour, FaqEntry, SearchAlias)
+    ]
+    return " || ':' || ".join(parts)
+
+
+def knowledge_stamp() -> str:
+    """The stamp of the knowledge base's tables now (one statement; `chat.actions` reads it
+    with the chat's context instead, in a statement it runs anyway)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {knowledge_stamp_sql()}")
+        row = cursor.fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+_current: KnowledgeBase | None = None
+_loading = threading.Lock()
+
+
+def cached_knowledge_base(today: date, stamp: str | None) -> KnowledgeBase | None:
+    """The process's knowledge base if it is the one of `stamp` on `today` (no DB)."""
+    current = _current
+    if (
+        current is not None
+        and stamp is not None
+        and (current.today, current.stamp)
+        == (
+            today,
+            stamp,
+        )
+    ):
+        return current
+    return None
+
+
+def knowledge_base(today: date | None = None, stamp: str | None = None) -> KnowledgeBase:
+    """The catalogue and FAQ as the database holds them now (sync; DB only on a change).
+
+    Tours, FAQ entries and aliases edited in the admin, by a command or by
+    another process show up in the next answer: every call not given a
+    `stamp` (read in the same DB hop as the chat's context, `chat.actions`)
+    reads it, and a different stamp reads everything again. One copy per
+    process, replaced whole (readers on other threads keep the one they have).
+    """
+    global _current
+    today = today or timezone.localdate()
+    if stamp is None:
+        stamp = knowledge_stamp()
+    found = cached_knowledge_base(today, stamp)
+    if found is not None:
+        return found
+    with _loading:  # one read when several answers find the same change
+        found = cached_knowledge_base(today, stamp)
+        if found is None:
+            found = KnowledgeBase(today, stamp, Catalogue.load(today), Faq.load())
+            _current = found
+    return found
+
+
+def forget_knowledge_base() -> None:
+    """Read everything again on the next answer (tests that rebuild the database)."""
+    global _current
+    _current = None

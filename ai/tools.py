@@ -349,7 +349,7 @@ def _tour_search(arguments: dict[str, Any]) -> _Search:
 
 def _search_tours(search: _Search, place: str | None) -> dict[str, Any]:
     """One DB hop: read the place through the catalogue, search, explain an empty result."""
-    catalogue = retrieval.Catalogue.load()
+    catalogue = retrieval.Catalogue.current()
     query, require_text = search.query, search.require_text
     if place:
         places, slugs = catalogue.places_named(place)

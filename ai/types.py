@@ -46,6 +46,9 @@ class AIRequest:
     tour: TourFacts | None
     user_id: int | None
     tokens_used: int  # by this session so far (the per-session budget)
+    # The knowledge base's stamp read with the context (`ai.retrieval.knowledge_stamp`):
+    # a process holding that one answers without a DB hop. None: read it when needed.
+    knowledge_stamp: str | None = None
 
 
 @dataclass(frozen=True)

@@ -32,17 +32,24 @@ from chat.events import (
 )
 from chat.hooks import instrumentation, support_line
 from chat.message_rows import (
+    AIContext,
     StoredVisitorMessage,
+    ai_answer_statement,
+    ai_context_async,
     is_answered_by_ai,
     lock_session,
+    lock_session_status_async,
     message_by_client_id,
     message_by_client_id_async,
+    operator_line_cutoff_and_stamp,
     recent_conversation,
+    recent_conversation_async,
+    stored_message,
     visitor_message_result,
     visitor_message_statement,
 )
 from chat.models import ChatMessage, ChatSession, Rating
-from chat.publish import publish_on_commit, send_events
+from chat.publish import Outgoing, publish_on_commit, run_action_collected, send_events
 from chat.tokens import hash_token, looks_like_token, new_token
 from tatartours import async_db
 from tatartours.lean_rows import insert, update_fields
@@ -411,15 +418,39 @@ def _prepare(session: ChatSession, pending: int | None) -> AIRequest | None:
     """The AI context for answering `pending` (None: nothing to answer)."""
     if pending is None or session.status not in AI_STATUSES:
         return None
-    recent = sorted(
-        recent_conversation(session.pk, settings.AI_CONTEXT_MESSAGES), key=_conversation_order
+    recent = recent_conversation(session.pk, settings.AI_CONTEXT_MESSAGES)
+    cutoff, stamp = operator_line_cutoff_and_stamp(session.pk)
+    return _ai_request(
+        session_pk=session.pk,
+        public_id=session.public_id,
+        user_id=session.user_id,
+        tokens_used=session.ai_tokens_used,
+        tour=session.tour,
+        pending=pending,
+        recent=recent,
+        cutoff=cutoff,
+        stamp=stamp,
     )
+
+
+def _ai_request(
+    *,
+    session_pk: int,
+    public_id: UUID,
+    user_id: int | None,
+    tokens_used: int,
+    tour: Tour | None,
+    pending: int,
+    recent: list[ChatMessage],
+    cutoff: int,
+    stamp: str,
+) -> AIRequest:
+    recent = sorted(recent, key=_conversation_order)
     Author = ChatMessage.Author
     # Visitor messages after this id wait for the AI; the earlier ones were
     # answered, or written to the operator line.
     answered = [m.id for m in recent if m.author == Author.OPERATOR]
     answered += [m.reply_to_id for m in recent if m.author == Author.AI and m.reply_to_id]
-    cutoff = _operator_line_cutoff(session)
     boundary = max([cutoff, *answered])
     items = [
         HistoryItem(
@@ -432,14 +463,57 @@ def _prepare(session: ChatSession, pending: int | None) -> AIRequest | None:
         for m in recent
     ]
     return AIRequest(
-        session_pk=session.pk,
-        session_public_id=session.public_id,
+        session_pk=session_pk,
+        session_public_id=public_id,
         reply_to=pending,
         history=items,
-        tour=_tour_facts(session.tour),
-        user_id=session.user_id,
-        tokens_used=session.ai_tokens_used,
+        tour=_tour_facts(tour),
+        user_id=user_id,
+        tokens_used=tokens_used,
+        knowledge_stamp=stamp,
     )
+
+
+def _pending_of(context: AIContext) -> int | None:
+    """`_unanswered_visitor_message` from what `ai_context_async` read."""
+    if context.status not in AI_STATUSES or context.newest_visitor is None:
+        return None
+    handled = max(context.answered or 0, context.handled or 0)
+    newest = context.newest_visitor
+    if newest <= handled or newest <= context.cutoff:
+        return None
+    return int(newest)
+
+
+async def do_prepare_ai_reply(session_pk: int) -> AIRequest | None:
+    """`prepare_ai_reply` on the event loop's pool (tatartours.async_db), not the DB thread.
+
+    One statement for the session, its tour page, where the conversation
+    stands and the knowledge base's stamp; a second for the last messages,
+    only when something waits for an answer. Autocommit, as
+    `prepare_ai_reply` (no transaction either): the answer is stored under
+    the session lock later (`store_ai_answer`), which re-checks.
+    """
+
+    async def read(conn: async_db.Connection) -> AIRequest | None:
+        context = await ai_context_async(conn, session_pk)
+        pending = _pending_of(context)
+        if pending is None:
+            return None
+        recent = await recent_conversation_async(conn, session_pk, settings.AI_CONTEXT_MESSAGES)
+        return _ai_request(
+            session_pk=session_pk,
+            public_id=context.public_id,
+            user_id=context.user_id,
+            tokens_used=context.tokens_used,
+            tour=context.tour,
+            pending=pending,
+            recent=recent,
+            cutoff=context.cutoff,
+            stamp=context.stamp,
+        )
+
+    return await async_db.run(read)
 
 
 @transaction.atomic
@@ -455,23 +529,8 @@ def store_ai_answer(*, session_pk: int, reply_to: int, answer: AIAnswer) -> Chat
         return None
     if is_answered_by_ai(session.pk, reply_to):
         return None  # Already answered (e.g. by another tab's generation).
-    message = ChatMessage(
-        session=session,
-        author=ChatMessage.Author.AI,
-        text=answer.text,
-        reply_to_id=reply_to,
-        ai_source=answer.source,
-        ai_model=answer.model[:120],
-        ai_generation_id=answer.generation_id[:120],
-        ai_latency_ms=answer.latency_ms,
-        ai_first_token_ms=answer.first_token_ms,
-        ai_prompt_tokens=answer.prompt_tokens,
-        ai_completion_tokens=answer.completion_tokens,
-        ai_cost=answer.cost,
-        ai_fallback_used=answer.fallback_used,
-        ai_error=answer.error[:300],
-        meta=answer.meta,
-    )
+    message = _ai_message(session.pk, reply_to, answer)
+    message.session = session
     message = insert(message)
     instrumentation().message_stored(message)
     session.last_activity_at = message.created_at
@@ -488,6 +547,71 @@ def store_ai_answer(*, session_pk: int, reply_to: int, answer: AIAnswer) -> Chat
 
         propose_after_answer(session, message, answer.meta["booking_proposals"])
     return message
+
+
+async def do_store_ai_answer(
+    *, session_pk: int, reply_to: int, answer: AIAnswer
+) -> tuple[ChatMessage | None, list[Outgoing]]:
+    """`store_ai_answer` on the event loop's pool; the events are returned, not sent.
+
+    The same rules in one transaction of two statements: the session row
+    locked (an operator takeover takes the same lock, so it is ordered
+    before or after this answer, never beside it), then one statement that
+    checks the status and "already answered?" (its snapshot is newer than
+    the lock: an answer another tab committed while this one waited is
+    seen), inserts the answer and touches the session. An answer
+    proposing a booking takes the sync action: its card is chat.booking's
+    ORM work in the same transaction.
+    """
+    if answer.meta.get("booking_proposals"):
+        return await run_action_collected(
+            store_ai_answer, session_pk=session_pk, reply_to=reply_to, answer=answer
+        )
+    message = _ai_message(session_pk, reply_to, answer)
+    sql, params = ai_answer_statement(
+        message, tokens=(answer.prompt_tokens or 0) + (answer.completion_tokens or 0)
+    )
+
+    async def store(conn: async_db.Connection) -> ChatMessage | None:
+        async with conn.transaction():
+            await lock_session_status_async(conn, session_pk)
+            # Stores only if the chat is still the AI's and nobody answered
+            # (e.g. another tab's generation): checked after the lock.
+            cursor = await conn.execute(sql, params)
+            row = await cursor.fetchone()
+        if row is None:
+            return None
+        pk, created_at, public_id = row
+        stored = stored_message(message, pk, created_at)
+        stored.session = ChatSession(pk=session_pk, public_id=public_id)
+        return stored
+
+    stored = await async_db.run(store)
+    if stored is None:
+        return None, []
+    instrumentation().message_stored(stored)
+    return stored, [(session_group(stored.session.public_id), ai_response_frame(stored))]
+
+
+def _ai_message(session_pk: int, reply_to: int, answer: AIAnswer) -> ChatMessage:
+    """The unsaved AI answer, as `store_ai_answer` and `do_store_ai_answer` write it."""
+    return ChatMessage(
+        session_id=session_pk,
+        author=ChatMessage.Author.AI,
+        text=answer.text,
+        reply_to_id=reply_to,
+        ai_source=answer.source,
+        ai_model=answer.model[:120],
+        ai_generation_id=answer.generation_id[:120],
+        ai_latency_ms=answer.latency_ms,
+        ai_first_token_ms=answer.first_token_ms,
+        ai_prompt_tokens=answer.prompt_tokens,
+        ai_completion_tokens=answer.completion_tokens,
+        ai_cost=answer.cost,
+        ai_fallback_used=answer.fallback_used,
+        ai_error=answer.error[:300],
+        meta=answer.meta,
+    )
 
 
 @transaction.atomic

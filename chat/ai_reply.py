@@ -22,7 +22,7 @@ from chat import actions
 from chat.errors import ClientError
 from chat.events import ai_chunk_frame, ai_typing_frame, session_group
 from chat.hooks import support_line
-from chat.publish import Outgoing, run_action, run_action_collected, send_events
+from chat.publish import Outgoing, send_events
 from tatartours.redis import get_redis
 
 logger = logging.getLogger(__name__)
@@ -159,7 +159,7 @@ async def answer_pending(
     """
     while True:
         if request is None:
-            request = await run_action(actions.prepare_ai_reply, session_pk)
+            request = await actions.do_prepare_ai_reply(session_pk)
         if request is None:
             return False
         async with generation_lock(request.session_public_id, owner) as acquired:
@@ -182,11 +182,8 @@ async def _generate(session_pk: int, request: AIRequest, *, owner: str, send: Se
             request, on_text=batcher.add, support=partial(handoff_outlook, session_pk)
         )
         await batcher.flush()
-        stored, committed = await run_action_collected(
-            actions.store_ai_answer,
-            session_pk=session_pk,
-            reply_to=request.reply_to,
-            answer=answer,
+        stored, committed = await actions.do_store_ai_answer(
+            session_pk=session_pk, reply_to=request.reply_to, answer=answer
         )
     finally:
         batcher.cancel()

@@ -21,7 +21,9 @@ from typing import Any
 from uuid import UUID
 
 from django.db import connection
+from django.db.models import Field
 
+from ai.retrieval import knowledge_stamp_sql
 from chat.models import ChatMessage, ChatSession
 from tatartours.lean_rows import (
     column,
@@ -113,6 +115,251 @@ def is_answered_by_ai(session_pk: int, reply_to: int) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(_answered_sql(), [session_pk, reply_to, ChatMessage.Author.AI, reply_to])
         return cursor.fetchone() is not None
+
+
+def _cutoff_expression() -> str:
+    """The operator-line cutoff as a scalar subquery (named parameters: session, visitor)."""
+    # The support app's requests, named through the reverse relation it declares
+    # (chat never imports support).
+    requests = ChatSession._meta.get_field("support_requests").related_model
+    assert isinstance(requests, type)  # a model class once the app registry is ready
+    closed = column(requests, "closed_at")
+    ended = (
+        f"SELECT {closed} FROM {table(requests)} WHERE {column(requests, 'session')} = "
+        f"%(session)s AND {closed} IS NOT NULL ORDER BY {closed} DESC LIMIT 1"
+    )
+    return (
+        f"(SELECT max({column(ChatMessage, 'id')}) FROM {table(ChatMessage)} "
+        f"WHERE {column(ChatMessage, 'session')} = %(session)s "
+        f"AND {column(ChatMessage, 'author')} = %(visitor)s "
+        f"AND {column(ChatMessage, 'created_at')} <= ({ended}))"
+    )
+
+
+@cache
+def _line_cutoff_sql() -> str:
+    return f"SELECT {_cutoff_expression()}, {knowledge_stamp_sql()}"
+
+
+def operator_line_cutoff_and_stamp(session_pk: int) -> tuple[int, str]:
+    """(id of the newest visitor message written to the operator line of an ended support
+    conversation, 0 if none; the AI knowledge base's stamp, `ai.retrieval.knowledge_stamp`).
+
+    One statement for what an AI answer needs besides the conversation: the
+    stamp rides along, so a process that holds the current knowledge base
+    answers without another DB hop.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _line_cutoff_sql(), {"session": session_pk, "visitor": ChatMessage.Author.VISITOR}
+        )
+        row = cursor.fetchone()
+    assert row is not None
+    return int(row[0] or 0), str(row[1])
+
+
+# --- What an AI answer needs, on the event loop (tatartours.async_db) ----------------------
+
+# The tour page's fields an answer states (ai.types.TourFacts), and what decides them.
+AI_TOUR_FIELDS = (
+    "slug",
+    "title",
+    "place",
+    "price_per_person",
+    "start_date",
+    "end_date",
+    "duration_hours",
+    "max_participants",
+    "places_booked",
+    "short_description",
+    "status",
+)
+
+
+@dataclass(frozen=True)
+class AIContext:
+    """The session's side of an AI answer, read in one statement."""
+
+    status: str
+    public_id: UUID
+    user_id: int | None
+    tokens_used: int
+    tour: Tour | None  # the page's tour, unsaved instance with AI_TOUR_FIELDS only
+    newest_visitor: int | None  # newest visitor message
+    answered: int | None  # newest message an AI answer replied to
+    handled: int | None  # newest operator or system message
+    cutoff: int  # `operator_line_cutoff_and_stamp`
+    stamp: str  # the knowledge base's (ai.retrieval.knowledge_stamp)
+
+
+@cache
+def _ai_context_sql() -> str:
+    S, M, T = ChatSession, ChatMessage, Tour
+    author, message_id = column(M, "author"), column(M, "id")
+    marks = (
+        f"SELECT max({message_id}) FILTER (WHERE {author} = %(visitor)s) AS newest, "
+        f"max({column(M, 'reply_to')}) FILTER (WHERE {author} = %(ai)s) AS answered, "
+        f"max({message_id}) FILTER (WHERE {author} IN (%(operator)s, %(system)s)) AS handled "
+        f"FROM {table(M)} WHERE {column(M, 'session')} = %(session)s"
+    )
+    tour = ", ".join(column(T, name) for name in AI_TOUR_FIELDS)
+    return (
+        f"SELECT {column(S, 'status')}, {column(S, 'public_id')}, {column(S, 'user')}, "
+        f"{column(S, 'ai_tokens_used')}, {column(S, 'tour')}, {tour}, "
+        f"marks.newest, marks.answered, marks.handled, {_cutoff_expression()}, "
+        f"{knowledge_stamp_sql()} "
+        f"FROM {table(S)} LEFT JOIN {table(T)} ON {column(T, 'id')} = {column(S, 'tour')} "
+        f"CROSS JOIN ({marks}) AS marks WHERE {column(S, 'id')} = %(session)s"
+    )
+
+
+async def ai_context_async(conn: Any, session_pk: int) -> AIContext:
+    """One statement: the session, its tour page, where the conversation stands, the stamp."""
+    Author = ChatMessage.Author
+    cursor = await conn.execute(
+        _ai_context_sql(),
+        {
+            "session": session_pk,
+            "visitor": Author.VISITOR,
+            "ai": Author.AI,
+            "operator": Author.OPERATOR,
+            "system": Author.SYSTEM,
+        },
+    )
+    row = await cursor.fetchone()
+    if row is None:
+        raise ChatSession.DoesNotExist(f"no chat session {session_pk}")
+    status, public_id, user_id, tokens_used, tour_id = row[:5]
+    width = len(AI_TOUR_FIELDS)
+    tour_values = row[5 : 5 + width]
+    newest, answered, handled, cutoff, stamp = row[5 + width :]
+    tour = (
+        Tour(pk=tour_id, **dict(zip(AI_TOUR_FIELDS, tour_values, strict=True)))
+        if tour_id is not None and tour_values[0] is not None
+        else None
+    )
+    return AIContext(
+        status=status,
+        public_id=public_id if isinstance(public_id, UUID) else UUID(str(public_id)),
+        user_id=user_id,
+        tokens_used=tokens_used,
+        tour=tour,
+        newest_visitor=newest,
+        answered=answered,
+        handled=handled,
+        cutoff=int(cutoff or 0),
+        stamp=str(stamp),
+    )
+
+
+async def recent_conversation_async(conn: Any, session_pk: int, limit: int) -> list[ChatMessage]:
+    """`recent_conversation` on an async connection."""
+    cursor = await conn.execute(_recent_sql(), [session_pk, ChatMessage.Author.SYSTEM, limit])
+    rows = await cursor.fetchall()
+    return [ChatMessage.from_db(connection.alias, CONTEXT_FIELDS, row) for row in rows]
+
+
+# --- An AI answer, stored on the event loop (tatartours.async_db) ------------------------------
+
+# The fields of an AI answer the action sets; the rest get their defaults.
+AI_ANSWER_GIVEN = (
+    "session",
+    "author",
+    "text",
+    "reply_to",
+    "ai_source",
+    "ai_model",
+    "ai_generation_id",
+    "ai_latency_ms",
+    "ai_first_token_ms",
+    "ai_prompt_tokens",
+    "ai_completion_tokens",
+    "ai_cost",
+    "ai_fallback_used",
+    "ai_error",
+    "meta",
+    "created_at",  # auto_now_add: set by pre_save, now, as a save() would
+)
+
+
+@cache
+def _lock_status_sql() -> str:
+    s = ChatSession
+    return (
+        f"SELECT {column(s, 'status')} FROM {table(s)} WHERE {column(s, 'id')} = %s "
+        f"FOR UPDATE OF {table(s)}"
+    )
+
+
+async def lock_session_status_async(conn: Any, session_pk: int) -> str:
+    """The session's status, its row locked for the caller's transaction."""
+    cursor = await conn.execute(_lock_status_sql(), [session_pk])
+    row = await cursor.fetchone()
+    if row is None:
+        raise ChatSession.DoesNotExist(f"no chat session {session_pk}")
+    return str(row[0])
+
+
+@cache
+def _ai_answer_sql() -> tuple[str, dict[str, Any]]:
+    m, s = ChatMessage, ChatSession
+    columns, values, defaults = insert_select(m, {name: f"%({name})s" for name in AI_ANSWER_GIVEN})
+    sql = (
+        # Run after the session row was locked by the same transaction: this
+        # statement's snapshot is newer than the lock, so an answer another
+        # generation committed while this one waited for it is seen here.
+        f"WITH allowed AS (SELECT 1 FROM {table(s)} WHERE {column(s, 'id')} = %(session)s "
+        f"AND {column(s, 'status')} IN (%(ai)s, %(closed)s) AND NOT EXISTS ("
+        f"SELECT 1 FROM {table(m)} WHERE {column(m, 'session')} = %(session)s "
+        f"AND {column(m, 'id')} > %(reply_to)s AND {column(m, 'author')} = %(author)s "
+        f"AND {column(m, 'reply_to')} >= %(reply_to)s)), "
+        f"stored AS (INSERT INTO {table(m)} ({columns}) SELECT {values} FROM allowed "
+        f"RETURNING {column_name(m, 'id')} AS id, {column_name(m, 'created_at')} AS created_at), "
+        # A closed operator conversation hands back to the AI.
+        f"touched AS (UPDATE {table(s)} SET {column_name(s, 'last_activity_at')} = "
+        f"stored.created_at, {column_name(s, 'ai_tokens_used')} = "
+        f"{column(s, 'ai_tokens_used')} + %(tokens)s, {column_name(s, 'status')} = "
+        f"CASE WHEN {column(s, 'status')} = %(closed)s THEN %(ai)s ELSE {column(s, 'status')} END "
+        f"FROM stored WHERE {column(s, 'id')} = %(session)s "
+        f"RETURNING {column(s, 'public_id')} AS public_id) "
+        f"SELECT stored.id, stored.created_at, touched.public_id FROM stored, touched"
+    )
+    return sql, defaults
+
+
+def ai_answer_statement(message: ChatMessage, *, tokens: int) -> tuple[str, dict[str, Any]]:
+    """The statement storing the unsaved AI answer `message` and touching its session.
+
+    It stores nothing (no row back) unless the chat is with the AI (or closed)
+    and no AI answer replied to `reply_to` or a later message (`is_answered_by_ai`).
+    """
+    sql, defaults = _ai_answer_sql()
+    params: dict[str, Any] = dict(defaults)  # columns no answer sets: their constant defaults
+    for name in AI_ANSWER_GIVEN:
+        field = ChatMessage._meta.get_field(name)
+        assert isinstance(field, Field)
+        params[name] = field.get_db_prep_save(field.pre_save(message, add=True), connection)
+    params.update(
+        tokens=tokens,
+        session=message.session_id,
+        closed=ChatSession.Status.CLOSED,
+        ai=ChatSession.Status.AI,
+    )
+    return sql, params
+
+
+def stored_message(message: ChatMessage, pk: int, created_at: datetime) -> ChatMessage:
+    """The stored row of the unsaved `message`, as a query would return it (`Model.from_db`)."""
+    fields = ChatMessage._meta.concrete_fields
+    values = [
+        pk
+        if f.primary_key
+        else created_at
+        if f.name == "created_at"
+        else getattr(message, f.attname)
+        for f in fields
+    ]
+    return ChatMessage.from_db(connection.alias, [f.attname for f in fields], values)
 
 
 # --- One visitor message: one statement ------------------------------------------------------
