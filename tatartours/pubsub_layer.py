@@ -54,7 +54,7 @@ import msgpack
 import redis.asyncio as aioredis
 from channels.exceptions import ChannelFull
 from channels.layers import BaseChannelLayer
-from redis.asyncio.connection import Connection
+from redis.asyncio.connection import Connection, parse_url
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from tatartours.channel_layer import LAYER_LOST
@@ -140,6 +140,12 @@ class PubSubChannelLayer(BaseChannelLayer):
         # The host's redis-py options (timeouts, retries, health checks).
         self.host_options: dict[str, Any] = host
         self.prefix = prefix
+        # Redis pub/sub knows no databases: a PUBLISH reaches the subscribers
+        # of every database number. The number is part of every Redis channel
+        # name, so that deployments and test runs kept apart by REDIS_URL's
+        # database stay apart, as they do with the list-based layer (two runs
+        # on db 10 and 12 of one Redis got each other's operator broadcasts).
+        self.namespace = f"{prefix}:{parse_url(self.address).get('db') or 0}"
         self.subscribe_timeout = subscribe_timeout
         self.publish_connections = publish_connections
         # Members in this process get a group message at once instead of
@@ -348,13 +354,18 @@ class PubSubChannelLayer(BaseChannelLayer):
 
     def group_key(self, group: str) -> bytes:
         """The Redis channel `group`'s messages travel on (`PUBSUB NUMSUB` counts its processes)."""
-        return f"{self.prefix}:group:{group}".encode()
+        return f"{self.namespace}:group:{group}".encode()
 
     def _plain_key(self, channel: str) -> bytes:
-        return f"{self.prefix}:channel:{channel}".encode()
+        return f"{self.namespace}:channel:{channel}".encode()
 
     def _inbox_key(self, channel: str) -> bytes:
-        return f"{self.prefix}:inbox:{channel[: channel.index('!')]}".encode()
+        """The inbox of the process that made `channel`: its sender id ends the part before "!"."""
+        bang = channel.index("!")
+        return self._sender_inbox(channel[bang - _SENDER_BYTES : bang])
+
+    def _sender_inbox(self, sender: str) -> bytes:
+        return f"{self.namespace}:inbox:{sender}".encode()
 
     # --- publishing -------------------------------------------------------------------------
 
@@ -403,8 +414,8 @@ class PubSubChannelLayer(BaseChannelLayer):
         link.ready.set()
         if self.health_check_interval > 0:
             self._background(link, self._check_health(state, link))
-        inbox = f"{self.prefix}:inbox:{self.prefix}.specific.{state.sender.decode()}"
-        self._background(link, self._subscribe_quietly(state, link, inbox.encode()))
+        inbox = self._sender_inbox(state.sender.decode())
+        self._background(link, self._subscribe_quietly(state, link, inbox))
         conn = link.conn
         try:
             while link.alive:

@@ -263,3 +263,36 @@ async def test_the_last_member_leaving_and_another_joining_at_once_keeps_the_gro
     await two.group_add("chat.again", second)
     await one.group_send("chat.again", {"type": "chat.event", "n": 1})
     assert (await receive(two, second))["n"] == 1
+
+
+async def test_layers_on_two_databases_of_one_redis_do_not_hear_each_other() -> None:
+    # Redis pub/sub ignores the database number; the layer must not: two runs
+    # kept apart by REDIS_URL's database (the helpers' test runs, two sites on
+    # one Redis) got each other's operator broadcasts before it did.
+    prefix = f"pstest{uuid.uuid4().hex[:8]}"
+    base = settings.REDIS_URL.rsplit("/", 1)[0]
+    here = make_layer(f"{base}/3", prefix=prefix)
+    same_db = make_layer(f"{base}/3", prefix=prefix)
+    other_db = make_layer(f"{base}/4", prefix=prefix)
+    try:
+        a, b = await same_db.new_channel(), await other_db.new_channel()
+        await same_db.group_add("operators", a)
+        await other_db.group_add("operators", b)
+        await here.group_send("operators", {"type": "chat.event", "n": 1})
+        await other_db.group_send("operators", {"type": "chat.event", "n": 2})
+        assert (await receive(same_db, a))["n"] == 1
+        # The other database's member gets its own database's message, not ours first.
+        assert (await receive(other_db, b))["n"] == 2
+        assert here.group_key("operators") != other_db.group_key("operators")
+    finally:
+        for layer in (here, same_db, other_db):
+            await layer.close()
+
+
+async def test_a_channel_made_with_another_prefix_is_reached_from_another_process(pair) -> None:
+    one, two = pair
+    there = await two.new_channel(prefix="worker.")
+    waiting = asyncio.create_task(two.receive(there))
+    await two.group_add("warmup", there)  # the link is up and subscribed
+    await one.send(there, {"type": "remote.hello"})
+    assert await asyncio.wait_for(waiting, 5) == {"type": "remote.hello"}
