@@ -54,7 +54,7 @@ test: venv browser
 
 ## faults: the fault suite at full length (docs/security.md, "Under faults"): its own
 ## Redis and TCP proxies, two daphne processes, 20 s outages and resync races, 1,000
-## open chats; then the ledgers (acked, stored, received: lost, missed, duplicated, late)
+## open chats, the benchmark's smoke run; then the ledgers (acked, stored, received: lost, missed, duplicated, late)
 FAULT_SECONDS ?= 20
 FAULT_OUTAGE_SECONDS ?= 20
 faults: venv browser
@@ -62,7 +62,8 @@ faults: venv browser
 	REDIS_URL=$${TEST_REDIS_URL:-$(TEST_REDIS_URL)} FAULT_SECONDS=$(FAULT_SECONDS) \
 		FAULT_OUTAGE_SECONDS=$(FAULT_OUTAGE_SECONDS) \
 		$(BIN)/python -m pytest -o timeout=600 tests/faults \
-		tests/scale/test_thousand_open_chats.py tests/browser/test_dashboard_many_chats.py $(PYTEST_ARGS)
+		tests/scale/test_thousand_open_chats.py tests/browser/test_dashboard_many_chats.py \
+		tests/scale/test_benchmark_runs.py $(PYTEST_ARGS)
 	@cat $${TEST_ARTIFACTS:-test-artifacts}/ledger-*.txt
 
 ## bench: the benchmark (docs/benchmarks.md); e.g. make bench BENCH_ARGS="--scenario relay"
