@@ -12,20 +12,23 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from ai import agent
-from ai.types import AIRequest, SupportLine
+from ai.types import AIAnswer, AIRequest, SupportLine
 from chat import actions
 from chat.errors import ClientError
 from chat.events import ai_chunk_frame, ai_typing_frame, session_group
 from chat.hooks import support_line
-from chat.publish import Outgoing, send_events
+from chat.models import ChatMessage
+from chat.publish import send_events
 from tatartours.redis import get_redis
 
 logger = logging.getLogger(__name__)
+
+R = TypeVar("R")
 
 # The lock is short and renewed while its holder is alive, so a process that
 # was killed mid-answer blocks the chat for LOCK_TTL_MS at most, not for the
@@ -175,23 +178,51 @@ async def _generate(session_pk: int, request: AIRequest, *, owner: str, send: Se
     group = session_group(request.session_public_id)
     await send(ai_typing_frame(True))
     await send_events([(group, ai_typing_frame(True))], origin=owner)
-    committed: list[Outgoing] = []
     batcher = ChunkBatcher(send, request.reply_to)
+    announced = False
     try:
         answer = await agent.answer(
             request, on_text=batcher.add, support=partial(handoff_outlook, session_pk)
         )
         await batcher.flush()
-        stored, committed = await actions.do_store_ai_answer(
-            session_pk=session_pk, reply_to=request.reply_to, answer=answer
-        )
+        # Once the answer is complete, storing and announcing it is one unit
+        # that the socket closing cannot cut in half: cancelled between the
+        # commit and the publish, the answer was stored but never announced,
+        # and a tab that had registered again meanwhile (its history read
+        # before the commit) never showed it; its own AI task found nothing
+        # left to answer.
+        stored = await _shielded(_store_and_announce(session_pk, request.reply_to, answer, group))
+        announced = True
     finally:
         batcher.cancel()
-        # The stored answer and the end of typing leave as one layer message.
-        await asyncio.shield(send_events([*committed, (group, ai_typing_frame(False))]))
+        if not announced:
+            await asyncio.shield(send_events([(group, ai_typing_frame(False))]))
     if stored is not None and answer.meta.get("handoff"):
         await hand_off(session_pk, str(answer.meta.get("handoff_reason") or ""))
     return stored is not None
+
+
+async def _store_and_announce(
+    session_pk: int, reply_to: int, answer: AIAnswer, group: str
+) -> ChatMessage | None:
+    stored, committed = await actions.do_store_ai_answer(
+        session_pk=session_pk, reply_to=reply_to, answer=answer
+    )
+    # The stored answer and the end of typing leave as one layer message.
+    await send_events([*committed, (group, ai_typing_frame(False))])
+    return stored
+
+
+# Shielded work outlives the task that started it; held here until it ends
+# (the event loop keeps only weak references to tasks).
+_running: set[asyncio.Task[Any]] = set()
+
+
+async def _shielded(work: Coroutine[Any, Any, R]) -> R:
+    task = asyncio.ensure_future(work)
+    _running.add(task)
+    task.add_done_callback(_running.discard)
+    return await asyncio.shield(task)
 
 
 async def handoff_outlook(session_pk: int) -> SupportLine:
