@@ -8,6 +8,7 @@ pytest-django created, so tests that use a server need
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -18,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
@@ -154,6 +156,23 @@ def running_daphne(**env: str) -> Iterator[ServerProcess]:
         yield server
     finally:
         server.stop()
+
+
+async def until_a_statement_waits_for_a_lock(watcher: Any, timeout: float) -> None:
+    """Until some connection to the test database waits for a lock (a condition, not a sleep).
+
+    `watcher`: a psycopg AsyncConnection of the test's own, not the one waiting.
+    """
+    async with asyncio.timeout(timeout):
+        while True:
+            cursor = await watcher.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'"
+            )
+            row = await cursor.fetchone()
+            if row is not None and row[0] > 0:
+                return
+            await asyncio.sleep(0.02)
 
 
 def wait_for_database_quiet(timeout: float = 5.0, quiet_for: float = 0.3) -> None:

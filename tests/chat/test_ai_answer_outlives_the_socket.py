@@ -23,21 +23,9 @@ from chat.events import session_group
 from chat.models import ChatMessage
 from tatartours import async_db
 from tests.ai.conftest import start_chat
+from tests.servers import until_a_statement_waits_for_a_lock
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-async def _until_a_statement_waits_for_a_lock(watcher: psycopg.AsyncConnection[Any]) -> None:
-    async with asyncio.timeout(15):
-        while True:
-            cursor = await watcher.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND wait_event_type = 'Lock'"
-            )
-            row = await cursor.fetchone()
-            if row is not None and row[0] > 0:
-                return
-            await asyncio.sleep(0.02)
 
 
 async def test_an_answer_being_stored_when_the_socket_closes_is_stored_and_announced_once():
@@ -62,7 +50,7 @@ async def test_an_answer_being_stored_when_the_socket_closes_is_stored_and_annou
         task = asyncio.create_task(
             answer_pending(request.session_pk, owner="closing-socket", send=send, request=request)
         )
-        await _until_a_statement_waits_for_a_lock(watcher)
+        await until_a_statement_waits_for_a_lock(watcher, timeout=15)
         task.cancel()  # The visitor's socket closes (VisitorConsumer._release_session).
         with pytest.raises(asyncio.CancelledError):
             await task

@@ -22,6 +22,7 @@ from chat.publish import run_action
 from tatartours import async_db
 from tests.ai.conftest import start_chat
 from tests.factories import make_tour, new_client_id
+from tests.servers import until_a_statement_waits_for_a_lock
 from tours.models import Tour
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -185,17 +186,8 @@ async def test_an_answer_committed_while_waiting_for_the_lock_is_seen():
                 session_pk=request.session_pk, reply_to=request.reply_to, answer=ANSWER
             )
         )
-        # Until the late store waits for the row lock (a condition, not a sleep).
-        async with asyncio.timeout(10):
-            while True:
-                cursor = await watcher.execute(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND wait_event_type = 'Lock'"
-                )
-                row = await cursor.fetchone()
-                if row is not None and row[0] > 0:
-                    break
-                await asyncio.sleep(0.02)
+        # Until the late store waits for the row lock.
+        await until_a_statement_waits_for_a_lock(watcher, timeout=10)
         await other.commit()
         assert await late == (None, [])
     finally:
