@@ -22,7 +22,8 @@ How it works, per event loop (a process has one; tests have one per test):
   names that are received here. `group_add` returns once Redis confirmed
   the SUBSCRIBE: a message published after it is delivered (the chat joins
   a group before reading the history, chat/consumers.py).
-- `group_send` is one PUBLISH on a pooled publishing client (with the
+- `group_send` is one PUBLISH, pipelined with the process's other
+  publishes on one connection (tatartours/redis_publisher.py; with the
   retries of tatartours/redis.connection_options); members in this process
   get the message at once, without waiting for Redis, and this process
   skips its own copy when Redis echoes it (the payload carries the
@@ -58,6 +59,7 @@ from redis.asyncio.connection import Connection, parse_url
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from tatartours.channel_layer import LAYER_LOST
+from tatartours.redis_publisher import Publisher
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +110,7 @@ class _LoopState:
     channels: dict[str, _Channel] = field(default_factory=dict)
     groups: dict[str, set[str]] = field(default_factory=dict)
     link: _Link | None = None
-    publisher: aioredis.Redis | None = None
+    publisher: Publisher | None = None
 
 
 class PubSubChannelLayer(BaseChannelLayer):
@@ -122,7 +124,6 @@ class PubSubChannelLayer(BaseChannelLayer):
         capacity: int = 100,
         channel_capacity: dict[str, int] | None = None,
         subscribe_timeout: float = 5.0,
-        publish_connections: int = 50,
         local_delivery: bool = True,
     ) -> None:
         super().__init__(expiry=expiry, capacity=capacity, channel_capacity=channel_capacity)
@@ -147,7 +148,6 @@ class PubSubChannelLayer(BaseChannelLayer):
         # on db 10 and 12 of one Redis got each other's operator broadcasts).
         self.namespace = f"{prefix}:{parse_url(self.address).get('db') or 0}"
         self.subscribe_timeout = subscribe_timeout
-        self.publish_connections = publish_connections
         # Members in this process get a group message at once instead of
         # through Redis (docs/benchmarks.md has what it saves); off, every
         # member waits for Redis's copy, as with channels-redis's layers.
@@ -372,15 +372,12 @@ class PubSubChannelLayer(BaseChannelLayer):
     async def _publish(self, state: _LoopState, key: bytes, data: bytes) -> None:
         publisher = state.publisher
         if publisher is None:
-            # A blocking pool: a burst waits for a connection instead of
-            # failing past the limit; retries per tatartours/redis.py.
-            pool = aioredis.BlockingConnectionPool.from_url(
-                self.address,
-                max_connections=self.publish_connections,
-                timeout=self.subscribe_timeout,
-                **self.host_options,
-            )
-            publisher = state.publisher = aioredis.Redis(connection_pool=pool)
+            # Pipelined on one connection (tatartours/redis_publisher.py says
+            # why); the host's timeouts and retries as for any redis-py client.
+            options = dict(self.host_options)
+            retry = options.get("retry")
+            pool = aioredis.ConnectionPool.from_url(self.address, **options)
+            publisher = state.publisher = Publisher(pool.make_connection(), retry)
         await publisher.publish(key, data)
 
     # --- the subscription link ---------------------------------------------------------------

@@ -216,7 +216,6 @@ if CHANNEL_LAYER == "pubsub":
             "expiry": 60,
             # SUBSCRIBE not confirmed within this: Redis is as good as gone.
             "subscribe_timeout": 5,
-            "publish_connections": env_int("CHANNEL_PUBLISH_CONNECTIONS", 50, minimum=1),
             "prefix": CHANNEL_PREFIX,
         },
     }
