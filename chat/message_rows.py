@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 from uuid import UUID
@@ -364,6 +364,20 @@ def stored_message(message: ChatMessage, pk: int, created_at: datetime) -> ChatM
 
 # --- One visitor message: one statement ------------------------------------------------------
 
+# A message moves its session's last_activity_at only when the stamp is older
+# than this (or the row changes anyway: a closed chat back to the AI, another
+# tour page). Its readers need minutes, not the newest message: retention
+# purges by days (analytics/retention.py), the admin lists and exports
+# transcripts with it. Skipping the UPDATE spares the session row a new version
+# (heap tuple, index entries, WAL) on nearly every message of a conversation.
+ACTIVITY_STAMP_GRANULARITY = timedelta(seconds=60)
+
+
+def activity_stale_before(now: datetime) -> datetime:
+    """A last_activity_at older than this is moved by a message written at `now`."""
+    return now - ACTIVITY_STAMP_GRANULARITY
+
+
 # Columns of a new message the message statements set themselves; the rest get
 # their field defaults (`lean_rows.insert_select`).
 _MESSAGE_GIVEN = {
@@ -411,13 +425,18 @@ def _visitor_message_sql() -> tuple[str, dict[str, Any]]:
         f"stored AS (INSERT INTO {table(m)} ({columns}) SELECT {values} FROM locked "
         f"ON CONFLICT ({column_name(m, 'session')}, {cid}) WHERE {cid} IS NOT NULL DO NOTHING "
         f"RETURNING {column_name(m, 'id')} AS id, {column_name(m, 'created_at')} AS created_at), "
-        # A closed operator conversation hands back to the AI.
+        # A closed operator conversation hands back to the AI; the activity stamp
+        # moves when it is older than ACTIVITY_STAMP_GRANULARITY.
         f"touched AS (UPDATE {table(s)} SET {column_name(s, 'last_activity_at')} = "
         f"stored.created_at, {column_name(s, 'status')} = CASE WHEN {column(s, 'status')} = "
         f"%(closed)s THEN %(ai)s ELSE {column(s, 'status')} END, {column_name(s, 'tour')} = "
         f"COALESCE((SELECT id FROM page), {column(s, 'tour')}) FROM stored "
-        f"WHERE {column(s, 'id')} = %(session)s RETURNING {column(s, 'status')} AS status) "
-        f"SELECT locked.public_id, locked.status, touched.status, stored.id, stored.created_at, "
+        f"WHERE {column(s, 'id')} = %(session)s AND ({column(s, 'last_activity_at')} < %(stale)s "
+        f"OR {column(s, 'status')} = %(closed)s OR EXISTS (SELECT 1 FROM page)) "
+        f"RETURNING {column(s, 'status')} AS status) "
+        # No new row version: the status is the one locked.
+        f"SELECT locked.public_id, locked.status, COALESCE(touched.status, locked.status), "
+        f"stored.id, stored.created_at, "
         f"earlier.{column_name(m, 'id')}, earlier.{column_name(m, 'author')}, "
         f"earlier.{column_name(m, 'text')}, earlier.{column_name(m, 'created_at')}, "
         f"earlier.{column_name(m, 'operator')} "
@@ -440,6 +459,7 @@ def visitor_message_statement(
         "text": text,
         "client_id": client_id,
         "now": now,
+        "stale": activity_stale_before(now),
         "tour": tour_slug,
         "published": Tour.Status.PUBLISHED,
         "closed": ChatSession.Status.CLOSED,

@@ -20,7 +20,7 @@ from uuid import UUID
 
 from django.contrib.auth import get_user_model
 
-from chat.message_rows import message_row
+from chat.message_rows import activity_stale_before, message_row
 from chat.models import ChatMessage, ChatSession
 from support.access import Grant, grant_holds_sql, grant_params
 from support.models import OperatorProfile, SupportRequest
@@ -117,8 +117,10 @@ def _operator_message_sql() -> tuple[str, dict[str, Any]]:
         f"replied AS (UPDATE {table(r)} SET {column_name(r, 'first_reply_at')} = stored.created_at "
         f"FROM stored, held WHERE {column(r, 'id')} = held.id AND held.first_reply_at IS NULL "
         f"RETURNING 1), "
+        # The activity stamp moves when older than chat's ACTIVITY_STAMP_GRANULARITY.
         f"touched AS (UPDATE {table(s)} SET {column_name(s, 'last_activity_at')} = "
-        f"stored.created_at FROM stored, locked WHERE {column(s, 'id')} = locked.id RETURNING 1) "
+        f"stored.created_at FROM stored, locked WHERE {column(s, 'id')} = locked.id "
+        f"AND {column(s, 'last_activity_at')} < %(stale)s RETURNING 1) "
         f"SELECT locked.id, locked.public_id, stored.id, stored.created_at, "
         f"held.operator_id, held.active, held.profile_name, held.first_name, held.username, "
         f"earlier.{column_name(m, 'id')}, earlier.{column_name(m, 'author')}, "
@@ -159,6 +161,7 @@ def operator_message_statement(
         "text": text,
         "client_id": client_id,
         "now": now,
+        "stale": activity_stale_before(now),
         "unchecked": session_key is None,
     }
 
