@@ -414,13 +414,13 @@ def _visitor_message_sql() -> tuple[str, dict[str, Any]]:
         # The session row, locked: a takeover (which takes the same lock) is
         # ordered before or after this message, never beside it.
         f"WITH locked AS (SELECT {column(s, 'id')} AS id, {column(s, 'public_id')} AS public_id, "
-        f"{column(s, 'status')} AS status, {column(t, 'slug')} AS tour_slug "
-        f"FROM {table(s)} LEFT JOIN {table(t)} ON {column(t, 'id')} = {column(s, 'tour')} "
-        f"WHERE {column(s, 'id')} = %(session)s FOR UPDATE OF {table(s)}), "
-        # The tour page the visitor is on now, if it changed and is published.
+        f"{column(s, 'status')} AS status, {column(s, 'tour')} AS tour_id "
+        f"FROM {table(s)} WHERE {column(s, 'id')} = %(session)s FOR UPDATE OF {table(s)}), "
+        # The tour page the visitor is on now, if it changed and is published
+        # (slugs are unique: another slug is another row).
         f"page AS (SELECT {column(t, 'id')} AS id FROM {table(t)}, locked "
         f"WHERE {column(t, 'slug')} = %(tour)s AND {column(t, 'status')} = %(published)s "
-        f"AND {column(t, 'slug')} IS DISTINCT FROM locked.tour_slug LIMIT 1), "
+        f"AND {column(t, 'id')} IS DISTINCT FROM locked.tour_id LIMIT 1), "
         # Once per client_id: a retry inserts nothing (the unique constraint).
         f"stored AS (INSERT INTO {table(m)} ({columns}) SELECT {values} FROM locked "
         f"ON CONFLICT ({column_name(m, 'session')}, {cid}) WHERE {cid} IS NOT NULL DO NOTHING "
@@ -441,10 +441,26 @@ def _visitor_message_sql() -> tuple[str, dict[str, Any]]:
         f"earlier.{column_name(m, 'text')}, earlier.{column_name(m, 'created_at')}, "
         f"earlier.{column_name(m, 'operator')} "
         f"FROM locked LEFT JOIN stored ON TRUE LEFT JOIN touched ON TRUE "
-        f"LEFT JOIN {table(m)} AS earlier ON stored.id IS NULL "
-        f"AND earlier.{column_name(m, 'session')} = locked.id AND earlier.{cid} = %(client_id)s"
+        f"LEFT JOIN LATERAL ({earlier_message_sql('stored', 'locked')}) AS earlier ON TRUE"
     )
     return sql, defaults
+
+
+def earlier_message_sql(stored: str, locked: str) -> str:
+    """The earlier message with the client_id, read only when `stored` inserted nothing.
+
+    Lateral, so the condition on `stored` alone is a one-time filter: a new
+    message skips the lookup instead of probing the index for nothing (the
+    LIMIT, one row at most by the unique constraint anyway, keeps the planner
+    from flattening it into a join filter, which probes on every message).
+    """
+    m = ChatMessage
+    names = ("id", "author", "text", "created_at", "operator")
+    return (
+        f"SELECT {', '.join(column_name(m, name) for name in names)} FROM {table(m)} "
+        f"WHERE {stored}.id IS NULL AND {column(m, 'session')} = {locked}.id "
+        f"AND {column(m, 'client_id')} = %(client_id)s LIMIT 1"
+    )
 
 
 def visitor_message_statement(

@@ -20,7 +20,7 @@ from uuid import UUID
 
 from django.contrib.auth import get_user_model
 
-from chat.message_rows import activity_stale_before, message_row
+from chat.message_rows import activity_stale_before, earlier_message_sql, message_row
 from chat.models import ChatMessage, ChatSession
 from support.access import Grant, grant_holds_sql, grant_params
 from support.models import OperatorProfile, SupportRequest
@@ -127,8 +127,7 @@ def _operator_message_sql() -> tuple[str, dict[str, Any]]:
         f"earlier.{column_name(m, 'text')}, earlier.{column_name(m, 'created_at')}, "
         f"earlier.{column_name(m, 'operator')} "
         f"FROM locked LEFT JOIN stored ON TRUE LEFT JOIN held ON TRUE "
-        f"LEFT JOIN {table(m)} AS earlier ON stored.id IS NULL "
-        f"AND earlier.{column_name(m, 'session')} = locked.id AND earlier.{cid} = %(client_id)s"
+        f"LEFT JOIN LATERAL ({earlier_message_sql('stored', 'locked')}) AS earlier ON TRUE"
     )
     return sql, defaults
 
