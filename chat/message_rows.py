@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 from uuid import UUID
@@ -364,6 +364,20 @@ def stored_message(message: ChatMessage, pk: int, created_at: datetime) -> ChatM
 
 # --- One visitor message: one statement ------------------------------------------------------
 
+# A message moves its session's last_activity_at only when the stamp is older
+# than this (or the row changes anyway: a closed chat back to the AI, another
+# tour page). Its readers need minutes, not the newest message: retention
+# purges by days (analytics/retention.py), the admin lists and exports
+# transcripts with it. Skipping the UPDATE spares the session row a new version
+# (heap tuple, index entries, WAL) on nearly every message of a conversation.
+ACTIVITY_STAMP_GRANULARITY = timedelta(seconds=60)
+
+
+def activity_stale_before(now: datetime) -> datetime:
+    """A last_activity_at older than this is moved by a message written at `now`."""
+    return now - ACTIVITY_STAMP_GRANULARITY
+
+
 # Columns of a new message the message statements set themselves; the rest get
 # their field defaults (`lean_rows.insert_select`).
 _MESSAGE_GIVEN = {
@@ -400,32 +414,53 @@ def _visitor_message_sql() -> tuple[str, dict[str, Any]]:
         # The session row, locked: a takeover (which takes the same lock) is
         # ordered before or after this message, never beside it.
         f"WITH locked AS (SELECT {column(s, 'id')} AS id, {column(s, 'public_id')} AS public_id, "
-        f"{column(s, 'status')} AS status, {column(t, 'slug')} AS tour_slug "
-        f"FROM {table(s)} LEFT JOIN {table(t)} ON {column(t, 'id')} = {column(s, 'tour')} "
-        f"WHERE {column(s, 'id')} = %(session)s FOR UPDATE OF {table(s)}), "
-        # The tour page the visitor is on now, if it changed and is published.
+        f"{column(s, 'status')} AS status, {column(s, 'tour')} AS tour_id "
+        f"FROM {table(s)} WHERE {column(s, 'id')} = %(session)s FOR UPDATE OF {table(s)}), "
+        # The tour page the visitor is on now, if it changed and is published
+        # (slugs are unique: another slug is another row).
         f"page AS (SELECT {column(t, 'id')} AS id FROM {table(t)}, locked "
         f"WHERE {column(t, 'slug')} = %(tour)s AND {column(t, 'status')} = %(published)s "
-        f"AND {column(t, 'slug')} IS DISTINCT FROM locked.tour_slug LIMIT 1), "
+        f"AND {column(t, 'id')} IS DISTINCT FROM locked.tour_id LIMIT 1), "
         # Once per client_id: a retry inserts nothing (the unique constraint).
         f"stored AS (INSERT INTO {table(m)} ({columns}) SELECT {values} FROM locked "
         f"ON CONFLICT ({column_name(m, 'session')}, {cid}) WHERE {cid} IS NOT NULL DO NOTHING "
         f"RETURNING {column_name(m, 'id')} AS id, {column_name(m, 'created_at')} AS created_at), "
-        # A closed operator conversation hands back to the AI.
+        # A closed operator conversation hands back to the AI; the activity stamp
+        # moves when it is older than ACTIVITY_STAMP_GRANULARITY.
         f"touched AS (UPDATE {table(s)} SET {column_name(s, 'last_activity_at')} = "
         f"stored.created_at, {column_name(s, 'status')} = CASE WHEN {column(s, 'status')} = "
         f"%(closed)s THEN %(ai)s ELSE {column(s, 'status')} END, {column_name(s, 'tour')} = "
         f"COALESCE((SELECT id FROM page), {column(s, 'tour')}) FROM stored "
-        f"WHERE {column(s, 'id')} = %(session)s RETURNING {column(s, 'status')} AS status) "
-        f"SELECT locked.public_id, locked.status, touched.status, stored.id, stored.created_at, "
+        f"WHERE {column(s, 'id')} = %(session)s AND ({column(s, 'last_activity_at')} < %(stale)s "
+        f"OR {column(s, 'status')} = %(closed)s OR EXISTS (SELECT 1 FROM page)) "
+        f"RETURNING {column(s, 'status')} AS status) "
+        # No new row version: the status is the one locked.
+        f"SELECT locked.public_id, locked.status, COALESCE(touched.status, locked.status), "
+        f"stored.id, stored.created_at, "
         f"earlier.{column_name(m, 'id')}, earlier.{column_name(m, 'author')}, "
         f"earlier.{column_name(m, 'text')}, earlier.{column_name(m, 'created_at')}, "
         f"earlier.{column_name(m, 'operator')} "
         f"FROM locked LEFT JOIN stored ON TRUE LEFT JOIN touched ON TRUE "
-        f"LEFT JOIN {table(m)} AS earlier ON stored.id IS NULL "
-        f"AND earlier.{column_name(m, 'session')} = locked.id AND earlier.{cid} = %(client_id)s"
+        f"LEFT JOIN LATERAL ({earlier_message_sql('stored', 'locked')}) AS earlier ON TRUE"
     )
     return sql, defaults
+
+
+def earlier_message_sql(stored: str, locked: str) -> str:
+    """The earlier message with the client_id, read only when `stored` inserted nothing.
+
+    Lateral, so the condition on `stored` alone is a one-time filter: a new
+    message skips the lookup instead of probing the index for nothing (the
+    LIMIT, one row at most by the unique constraint anyway, keeps the planner
+    from flattening it into a join filter, which probes on every message).
+    """
+    m = ChatMessage
+    names = ("id", "author", "text", "created_at", "operator")
+    return (
+        f"SELECT {', '.join(column_name(m, name) for name in names)} FROM {table(m)} "
+        f"WHERE {stored}.id IS NULL AND {column(m, 'session')} = {locked}.id "
+        f"AND {column(m, 'client_id')} = %(client_id)s LIMIT 1"
+    )
 
 
 def visitor_message_statement(
@@ -440,6 +475,7 @@ def visitor_message_statement(
         "text": text,
         "client_id": client_id,
         "now": now,
+        "stale": activity_stale_before(now),
         "tour": tour_slug,
         "published": Tour.Status.PUBLISHED,
         "closed": ChatSession.Status.CLOSED,

@@ -77,8 +77,15 @@ class ChatMessage(models.Model):
         OFFLINE = "offline", _("Offline answerer (knowledge base)")
         PARTIAL = "partial", _("Cut-off model answer")
 
+    # Indexes every message pays for on insert: session_id has none of its own
+    # (chat_msg_session_id_idx and the client_id constraint lead with it), and
+    # operator and reply_to are indexed only where set (most messages have neither).
     session = models.ForeignKey(
-        ChatSession, on_delete=models.CASCADE, related_name="messages", verbose_name=_("chat")
+        ChatSession,
+        on_delete=models.CASCADE,
+        related_name="messages",
+        verbose_name=_("chat"),
+        db_index=False,
     )
     author = models.CharField(_("author"), max_length=16, choices=Author.choices)
     text = models.TextField(_("text"))
@@ -94,6 +101,7 @@ class ChatMessage(models.Model):
         blank=True,
         related_name="chat_messages",
         verbose_name=_("operator"),
+        db_index=False,
     )
     reply_to = models.ForeignKey(
         "self",
@@ -102,6 +110,7 @@ class ChatMessage(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("in reply to"),
+        db_index=False,
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
@@ -136,6 +145,17 @@ class ChatMessage(models.Model):
             models.Index(fields=["session", "id"], name="chat_msg_session_id_idx"),
             models.Index(fields=["created_at"], name="chat_msg_created_idx"),
             models.Index(fields=["author", "created_at"], name="chat_msg_author_created_idx"),
+            # Deleting a user or a message (SET_NULL) looks these up; NULLs never match.
+            models.Index(
+                fields=["operator"],
+                condition=Q(operator__isnull=False),
+                name="chat_msg_operator_idx",
+            ),
+            models.Index(
+                fields=["reply_to"],
+                condition=Q(reply_to__isnull=False),
+                name="chat_msg_reply_to_idx",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

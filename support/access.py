@@ -64,6 +64,7 @@ class AccessRow:
     is_staff: bool = False
     is_superuser: bool = False
     has_permission: bool = False  # held directly or through a group
+    permission_id: int | None = None  # the row of `support.operate_support`, if there is one
 
 
 @dataclass(frozen=True)
@@ -73,11 +74,15 @@ class Grant:
     As long as the session row (its data) and the user's password are the same
     and the user is still an active staff member holding the permission, the
     decision stands without decoding the session again; the operator's message
-    statement checks exactly that in SQL (support/request_rows.py).
+    statement checks exactly that in SQL (`grant_holds_sql`, support/request_rows.py).
+    `permission_id` is the permission row the decision found: the check looks
+    it up by key instead of by app label and codename on every message, and a
+    permission deleted and made again (another id) is decided afresh.
     """
 
     session_digest: bytes
     password_digest: bytes
+    permission_id: int | None
 
 
 def digest(value: str) -> bytes:
@@ -107,8 +112,9 @@ def access_columns_sql() -> str:
     """The SELECT list of the re-check, over `session` (django_session) and `member` (the user).
 
     Columns, in AccessRow's order: session data, password, is_active,
-    is_staff, is_superuser, and whether the permission is held directly or
-    through a group (ModelBackend's rule; a superuser's is_superuser says the rest).
+    is_staff, is_superuser, whether the permission is held directly or
+    through a group (ModelBackend's rule; a superuser's is_superuser says the
+    rest), and the permission's id.
     """
     user = get_user_model()
     user_permissions = user._meta.get_field("user_permissions")
@@ -142,8 +148,75 @@ def access_columns_sql() -> str:
         f"AND d.{direct_perm} IN ({permission})) "
         f"OR EXISTS (SELECT 1 FROM {member_t} g JOIN {granted_t} gp "
         f"ON gp.{granted_group} = g.{member_group} WHERE g.{member_user} = {user_pk} "
-        f"AND gp.{granted_perm} IN ({permission})))"
+        f"AND gp.{granted_perm} IN ({permission}))), "
+        f"(SELECT min(found.id) FROM ({permission}) AS found (id))"
     )
+
+
+@cache
+def grant_holds_sql() -> str:
+    """A condition, true while the `Grant` in the parameters still holds (`grant_params`).
+
+    The same rules as `access_columns_sql` and `decide`, on the rows a Grant
+    names: the session row by key (unexpired, its data unchanged), the user
+    by key (password unchanged, active staff), and the permission by its id
+    (still `support.operate_support`, held directly, through a group, or as
+    a superuser). Every lookup is by a key or a unique index, so its cost
+    does not grow with the permission tables; anything changed makes it
+    false, and the caller decides afresh (`session_operator_access_async`).
+    """
+    user = get_user_model()
+    user_permissions = user._meta.get_field("user_permissions")
+    groups = user._meta.get_field("groups")
+    group_permissions = Group._meta.get_field("permissions")
+    through: tuple[Any, ...] = (
+        user_permissions.remote_field.through,
+        groups.remote_field.through,
+        group_permissions.remote_field.through,
+    )
+    direct_t, member_t, granted_t = (f'"{t._meta.db_table}"' for t in through)
+    pk = user._meta.pk
+    assert pk is not None
+    member = f'member."{pk.column}"'
+    app_label, codename = PERMISSION.split(".")
+
+    def flag(name: str) -> str:
+        return f"member.{column_name(user, name)}"
+
+    data = f"session.{column_name(Session, 'session_data')}"
+    return (
+        f"EXISTS (SELECT 1 FROM {table(Session)} AS session JOIN {table(user)} AS member "
+        f"ON {member} = %(access_user)s "
+        f"WHERE session.{column_name(Session, 'session_key')} = %(session_key)s "
+        f"AND session.{column_name(Session, 'expire_date')} > %(now)s "
+        f"AND sha256(convert_to({data}, 'UTF8')) = %(session_digest)s "
+        f"AND sha256(convert_to({flag('password')}, 'UTF8')) = %(password_digest)s "
+        f"AND {flag('is_active')} AND {flag('is_staff')} AND ({flag('is_superuser')} OR ("
+        f"EXISTS (SELECT 1 FROM {table(Permission)} JOIN {table(ContentType)} "
+        f"ON {column(ContentType, 'id')} = {column(Permission, 'content_type')} "
+        f"WHERE {column(Permission, 'id')} = %(permission)s "
+        f"AND {column(ContentType, 'app_label')} = '{app_label}' "
+        f"AND {column(Permission, 'codename')} = '{codename}') "
+        f"AND (EXISTS (SELECT 1 FROM {direct_t} d "
+        f'WHERE d."{user_permissions.m2m_column_name()}" = {member} '
+        f'AND d."{user_permissions.m2m_reverse_name()}" = %(permission)s) '
+        f"OR EXISTS (SELECT 1 FROM {member_t} g JOIN {granted_t} gp "
+        f'ON gp."{group_permissions.m2m_column_name()}" = g."{groups.m2m_reverse_name()}" '
+        f'WHERE g."{groups.m2m_column_name()}" = {member} '
+        f'AND gp."{group_permissions.m2m_reverse_name()}" = %(permission)s)))))'
+    )
+
+
+def grant_params(
+    session_key: str | None, user_id: int, now: datetime, grant: Grant | None
+) -> dict[str, Any]:
+    """The parameters of `grant_holds_sql` (no grant: a condition that is false)."""
+    return {
+        **access_params(session_key, user_id, now),
+        "session_digest": grant.session_digest if grant else None,
+        "password_digest": grant.password_digest if grant else None,
+        "permission": grant.permission_id if grant else None,
+    }
 
 
 @cache
@@ -175,11 +248,13 @@ def access_params(session_key: str | None, user_id: int, now: datetime) -> dict[
 
 
 def access_row(values: tuple[Any, ...] | None) -> AccessRow:
-    """An AccessRow from the six columns of `access_columns_sql` (None: no live session)."""
+    """An AccessRow from the columns of `access_columns_sql` (None: no live session)."""
     if values is None:
         return AccessRow(session_data=None, password=None)
-    data, password, active, staff, superuser, permission = values
-    return AccessRow(data, password, bool(active), bool(staff), bool(superuser), bool(permission))
+    data, password, active, staff, superuser, permission, permission_id = values
+    return AccessRow(
+        data, password, bool(active), bool(staff), bool(superuser), bool(permission), permission_id
+    )
 
 
 def decide(row: AccessRow, user_id: int) -> tuple[Access, Grant | None]:
@@ -221,7 +296,7 @@ def decide(row: AccessRow, user_id: int) -> tuple[Access, Grant | None]:
         return "login", None
     if not (row.is_staff and (row.is_superuser or row.has_permission)):
         return "forbidden", None
-    return "ok", Grant(digest(row.session_data), digest(row.password))
+    return "ok", Grant(digest(row.session_data), digest(row.password), row.permission_id)
 
 
 def session_operator_access(session_key: str | None, user_id: int) -> Access:

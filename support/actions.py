@@ -45,7 +45,6 @@ from support.access import (
     PERMISSION,
     Access,
     Grant,
-    decide,
     session_operator_access_async,
     uses_db_sessions,
 )
@@ -365,9 +364,7 @@ def post_operator_message(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
-    stored = operator_message_result(
-        row, operator_id=operator_id, client_id=client_id, text=text, checked=False
-    )
+    stored = operator_message_result(row, operator_id=operator_id, client_id=client_id, text=text)
     if (
         stored is not None
         and not stored.created
@@ -402,7 +399,7 @@ async def do_post_operator_message(
     that this operator holds the chat and that the socket's access still
     stands as `grant` (its last "ok") says, stores the message once per
     client_id, stamps the request's first reply and the session's activity.
-    When it stored nothing, the access it read is decided again
+    When it stored nothing, the access is read and decided again
     (support/access.py): lost -> `AccessLost`, nothing stored; still "ok" on
     changed rows (a new grant) -> the statement runs once more. Then the
     holder and retry rules (`_accepted_operator_message`); a new message is
@@ -429,20 +426,20 @@ async def do_post_operator_message(
         ) -> StoredOperatorMessage | None:
             cursor = await conn.execute(sql, params)
             return operator_message_result(
-                await cursor.fetchone(),
-                operator_id=operator_id,
-                client_id=client_id,
-                text=text,
-                checked=True,
+                await cursor.fetchone(), operator_id=operator_id, client_id=client_id, text=text
             )
 
         stored = await async_db.run(store)
         if stored is None or stored.created:
             break
-        assert stored.access is not None
-        access, decided = decide(stored.access, operator_id)
-        if access != "ok":
-            raise AccessLost(access)
+        decided = grant
+        if session_key is not None:
+            # Nothing stored: the grant may no longer hold. Decided afresh, in a
+            # statement of its own: the message statement reads only what the
+            # grant names, by key (support/access.py, `grant_holds_sql`).
+            access, decided = await session_operator_access_async(session_key, operator_id)
+            if access != "ok":
+                raise AccessLost(access)
         if decided == grant or attempt:
             if stored.message is None and _holds(stored, operator_id):
                 # Committed by a concurrent retry while the statement waited for the lock.

@@ -74,8 +74,11 @@ def connection_kwargs() -> dict[str, Any]:
         "host": db.get("HOST") or None,
         "port": db.get("PORT") or None,
         "connect_timeout": options.get("connect_timeout", 3),
-        # Timestamps come back in UTC, as Django's connections set them.
-        "options": "-c TimeZone=UTC",
+        # Timestamps come back in UTC, as Django's connections set them. Generic plans
+        # from the first run: every statement here looks rows up by key, so a plan
+        # made for the parameters of the moment is never better, and PostgreSQL's
+        # default makes five such custom plans per statement and connection first.
+        "options": "-c TimeZone=UTC -c plan_cache_mode=force_generic_plan",
         "autocommit": True,
         "prepare_threshold": settings.ASYNC_DB_PREPARE_THRESHOLD,
     }

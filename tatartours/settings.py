@@ -159,8 +159,11 @@ ASYNC_DB_POOL_MIN = env_int("ASYNC_DB_POOL_MIN", 0, minimum=0)
 ASYNC_DB_POOL_MAX = env_int("ASYNC_DB_POOL_MAX", 6, minimum=1)
 ASYNC_DB_POOL_TIMEOUT = _db["OPTIONS"]["pool"]["timeout"]
 ASYNC_DB_POOL_RECONNECT_TIMEOUT = _db["OPTIONS"]["pool"]["reconnect_timeout"]
-# Statements a connection ran this often are prepared there (None: never, behind PgBouncer).
-ASYNC_DB_PREPARE_THRESHOLD = _prepare_threshold or None
+# The async pool prepares its statements on their first run (None: never, behind PgBouncer):
+# it runs only the message path's handful of statements, every one of them hot, so
+# waiting DB_PREPARE_THRESHOLD runs only plans each again per connection (the operator
+# statement ~3 ms a plan; ~150 plans in a relay run, docs/benchmarks.md).
+ASYNC_DB_PREPARE_THRESHOLD = 0 if _prepare_threshold else None
 # Separate test database per checkout/worker when several suites share one server.
 _db["TEST"] = {"NAME": env_str("TEST_DB_NAME", f"test_{_db['NAME']}")}
 DATABASES = {"default": _db}

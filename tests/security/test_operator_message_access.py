@@ -8,10 +8,12 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
 from chat.models import ChatMessage
+from support.access import PERMISSION
 from support.operators import operators_group
 from tests.factories import OperatorSocket, make_site_user
 from tests.support.flows import in_conversation, queued_visitor
@@ -54,8 +56,23 @@ async def lose(kind: str, user_id: int) -> None:
     elif kind == "session_expired":
         past = timezone.now() - timedelta(minutes=1)
         await Session.objects.aupdate(expire_date=past)
+    elif kind == "session_deleted":
+        await Session.objects.all().adelete()
+    elif kind == "group_permission":
+        group = await operators_group_async()
+        granted = Group.permissions.through
+        await granted.objects.filter(group=group, permission=await operate_permission()).adelete()
+    elif kind == "permission_renamed":
+        await Permission.objects.filter(pk=(await operate_permission()).pk).aupdate(
+            codename="renamed_by_a_script"
+        )
     else:
         raise AssertionError(kind)
+
+
+async def operate_permission() -> Permission:
+    app_label, codename = PERMISSION.split(".")
+    return await Permission.objects.aget(content_type__app_label=app_label, codename=codename)
 
 
 async def operators_group_async() -> Any:
@@ -72,6 +89,9 @@ async def operators_group_async() -> Any:
         ("deactivated", 4401),
         ("password", 4401),
         ("session_expired", 4401),
+        ("session_deleted", 4401),
+        ("group_permission", 4403),
+        ("permission_renamed", 4403),
     ],
 )
 async def test_an_unsignalled_loss_stops_the_next_message(visitor, operator, kind, code):
@@ -109,3 +129,36 @@ async def test_a_superuser_without_the_group_may_write(visitor, operator):
     # A second message: decided by the statement alone, with the grant of the first.
     again = await chief.say(guest.session_id, "Я здесь")
     assert (await acked(chief, again))["id"] > ack["id"]
+
+
+async def test_a_superuser_made_an_ordinary_user_stops_the_next_message(visitor, operator):
+    from channels.db import database_sync_to_async
+
+    root = await database_sync_to_async(make_site_user)(is_superuser=True, is_staff=True)
+    chief = await operator(root)
+    guest = await queued_visitor(visitor)
+    await chief.join(guest.session_id)
+    await chief.until("support_chat_joined", session_id=guest.session_id)
+    first = await chief.say(guest.session_id, "Добрый день")
+    await acked(chief, first)
+    await users().filter(pk=root.pk).aupdate(is_superuser=False)
+    second = await chief.say(guest.session_id, "Уже без прав")
+    assert await close_code(chief) == 4403
+    assert not await ChatMessage.objects.filter(client_id=second).aexists()
+
+
+async def test_a_permission_made_anew_and_granted_again_still_lets_the_operator_write(
+    visitor, operator
+):
+    """The grant names the permission by its id: a new row (another id) is decided afresh."""
+    guest, alia = await in_conversation(visitor, operator)
+    first = await alia.say(guest.session_id, "Здравствуйте")
+    await acked(alia, first)
+    old = await operate_permission()
+    content_type_id, name, codename = old.content_type_id, old.name, old.codename
+    await old.adelete()
+    await Permission.objects.acreate(content_type_id=content_type_id, name=name, codename=codename)
+    await operators_group_async()  # grants the operators' permissions again, the new row too
+    second = await alia.say(guest.session_id, "Я всё ещё здесь")
+    assert (await acked(alia, second))["id"] > 0
+    assert await ChatMessage.objects.filter(client_id=second).aexists()
