@@ -27,7 +27,7 @@ from functools import cache
 from typing import Any, TypeVar
 
 from django.db import connection
-from django.db.models import Field, Model
+from django.db.models import NOT_PROVIDED, Field, Model
 
 M = TypeVar("M", bound=Model)
 
@@ -161,14 +161,21 @@ def insert_select(model: type[Model], given: dict[str, str]) -> tuple[str, str, 
     for field in model._meta.concrete_fields:
         if field.primary_key:
             continue
-        columns.append(f'"{field.column}"')
         db_type = field.db_type(connection)
         if field.name in given:
             expression = given[field.name]
         else:
+            value = field.get_db_prep_save(field.pre_save(template, add=True), connection)
+            if value is None and field.db_default is NOT_PROVIDED:
+                # Left out: the column has no database default (Django sets none
+                # without db_default), so PostgreSQL stores NULL, as the ORM would.
+                # A shorter statement stays within psycopg's query cache (4,096
+                # bytes), which a long one misses on every execute.
+                continue
             name = f"default_{field.column}"
-            defaults[name] = field.get_db_prep_save(field.pre_save(template, add=True), connection)
+            defaults[name] = value
             expression = f"%({name})s"
+        columns.append(f'"{field.column}"')
         values.append(f"CAST({expression} AS {db_type})")
     missing = set(given) - {f.name for f in model._meta.concrete_fields}
     if missing:
