@@ -10,7 +10,9 @@ can follow `support_joined`.
 
 Async functions at the bottom read presence (Redis) before the DB unit, so
 no network call happens inside a transaction: `request_support_async`,
-`sweep`, `maybe_sweep`, `operators_frame_now`.
+`do_request_support`, `sweep`, `maybe_sweep`, `operators_frame_now`. The
+other flows' `do_*` are in support/flows.py (table: docs/support.md, "The
+action layer").
 """
 
 from __future__ import annotations
@@ -71,6 +73,7 @@ from support.models import OfflineTicket, SupportRequest
 from support.names import display_name
 from support.queue import (
     announce_queue,
+    announce_safely,
     forget_told,
     mark_requeued,
     operator_ref,
@@ -84,6 +87,7 @@ from support.request_rows import (
 )
 from support.tickets import TicketFields, ticket_data
 from tatartours import async_db
+from tatartours.db_health import run_db
 from tatartours.lean_rows import insert
 from tatartours.redis import get_redis
 from tours.hours import within_working_hours, working_hours_label
@@ -395,6 +399,7 @@ async def do_post_operator_message(
     session_key: str | None,
     grant: Grant | None,
     origin: str | None = None,
+    seen: presence.OperatorSocket | None = None,
 ) -> PostedOperatorMessage:
     """The operator's message, on the event loop: one statement, then the announcement.
 
@@ -407,7 +412,10 @@ async def do_post_operator_message(
     changed rows (a new grant) -> the statement runs once more. Then the
     holder and retry rules (`_accepted_operator_message`); a new message is
     announced to the chat group (not to `origin`, which gets the ack).
+    `seen`: the sending socket, whose presence this activity refreshes.
     """
+    if seen is not None:
+        await seen.active()
     if session_key is not None and not uses_db_sessions():
         # Sessions that are not rows of django_session: checked through the store first.
         access, grant = await session_operator_access_async(session_key, operator_id)
@@ -845,7 +853,7 @@ async def unavailable_now() -> UnavailableReason | None:
     return None
 
 
-async def request_support_async(*, session_pk: int, reason: str) -> Outcome:
+async def do_request_support(*, session_pk: int, reason: str) -> Outcome:
     """The visitor (or the AI's handoff intent) asks for a human.
 
     Queued: the visitor gets `support_pending` (position, estimate), every
@@ -868,7 +876,7 @@ async def request_support_async(*, session_pk: int, reason: str) -> Outcome:
         return outcome.kind
     if outcome.kind == "pending":
         await forget_told(outcome.session_id)
-    await announce_queue()
+    await announce_safely()
     return outcome.kind
 
 
@@ -912,10 +920,8 @@ async def maybe_sweep() -> None:
 
 async def operators_frame_now() -> dict[str, Any]:
     """`operators`: who is connected now, available or away, and how busy."""
-    from channels.db import database_sync_to_async
-
     present = await presence.snapshot()
-    directory = await database_sync_to_async(operator_directory)(present.online_ids)
+    directory = await run_db(lambda: operator_directory(present.online_ids))
     listed = []
     for uid in sorted(directory, key=lambda u: directory[u]["name"]):
         state = present.operators[uid]
