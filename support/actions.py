@@ -25,10 +25,11 @@ from functools import partial
 from typing import Any, Literal
 from uuid import UUID
 
+from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -781,11 +782,57 @@ def set_ticket_status(*, ticket_id: int, status: str, operator_id: int) -> Offli
     )
     if not updated:
         raise ClientError("not_found", _("There is no such ticket."))
+    return ticket_changed(ticket_id)
+
+
+def ticket_changed(ticket_id: int) -> OfflineTicket:
+    """Tell every dashboard, on commit, how the ticket stands now.
+
+    Part of the caller's transaction: `set_ticket_status`, and the admin's
+    ticket form and list (support/admin.py), which edit the same fields.
+    """
     ticket = OfflineTicket.objects.select_related("session", "handled_by").get(pk=ticket_id)
     publish_on_commit(
         OPERATORS_GROUP, offline_ticket_frame("offline_ticket_updated", ticket_data(ticket))
     )
     return ticket
+
+
+@transaction.atomic
+def delete_chats(sessions: QuerySet[ChatSession]) -> int:
+    """Delete chat sessions (the admin's retention); the queue learns it on commit.
+
+    Their support requests go with them (cascade): a waiting one leaves
+    every dashboard's queue (`support_request_taken`, reason `cancelled`) and
+    the positions behind it move up (`announce_queue` after the commit); the
+    operator holding one is released from it. Returns the sessions deleted.
+    """
+    open_requests = list(
+        SupportRequest.objects.filter(session__in=sessions, status__in=OPEN_STATUSES).values_list(
+            "session__public_id", "status", "operator_id"
+        )
+    )
+    deleted = sessions.count()
+    sessions.delete()
+    for public_id, status, operator_id in open_requests:
+        sid = str(public_id)
+        if status == SupportRequest.Status.ASSIGNED and operator_id is not None:
+            publish_on_commit(
+                operator_group(operator_id), released_event(sid, by="system", reason="closed")
+            )
+        else:
+            publish_on_commit(OPERATORS_GROUP, support_request_taken_frame(sid, None, "cancelled"))
+    if open_requests:
+        transaction.on_commit(announce_queue_now)
+    return deleted
+
+
+def announce_queue_now() -> None:
+    """`announce_queue` from sync code (the admin, commands); logged, never raised."""
+    try:
+        async_to_sync(announce_queue)()
+    except Exception:
+        logger.warning("could not announce the queue", exc_info=True)
 
 
 def recent_tickets(limit: int = 50) -> list[dict[str, Any]]:
