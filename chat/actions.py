@@ -1,8 +1,15 @@
 """The chat's state changes. Consumers, views, admin and commands call these.
 
-Each function is one unit of DB work (run it through `chat.publish.run_action`
-from async code), validates what it needs, writes, and publishes its events
-on commit. None of them does network I/O besides the DB.
+Each sync function is one unit of DB work (run it through
+`chat.publish.run_action` from async code), validates what it needs,
+writes, and publishes its events on commit. None of them does network I/O
+besides the DB.
+
+Each flow a socket starts is one `do_*` coroutine here (and in chat/booking.py,
+chat/ai_reply.py): its checks and presence first, then one unit of DB work,
+then its announcements; it returns what the caller sends back. The consumer
+only parses, authorises and delegates (the table: docs/support.md, "The
+action layer").
 """
 
 from __future__ import annotations
@@ -22,15 +29,18 @@ from django.utils.translation import gettext as _
 from ai.intent import wants_human
 from ai.types import AIAnswer, AIRequest, HistoryItem, TourFacts
 from chat import guards
+from chat.budget import fit_first, fit_last
 from chat.errors import ClientError
 from chat.events import (
     MessageData,
     ai_response_frame,
     message_data,
+    rated_frame,
+    registered_frame,
     session_group,
     visitor_message_frame,
 )
-from chat.hooks import instrumentation, support_line
+from chat.hooks import Frame, instrumentation, support_line
 from chat.message_rows import (
     AIContext,
     StoredVisitorMessage,
@@ -49,7 +59,13 @@ from chat.message_rows import (
     visitor_message_statement,
 )
 from chat.models import ChatMessage, ChatSession, Rating
-from chat.publish import Outgoing, publish_on_commit, run_action_collected, send_events
+from chat.publish import (
+    Outgoing,
+    publish_on_commit,
+    run_action,
+    run_action_collected,
+    send_events,
+)
 from chat.tokens import hash_token, looks_like_token, new_token
 from tatartours import async_db
 from tatartours.lean_rows import insert, update_fields
@@ -222,6 +238,72 @@ def register_visitor(
         update.append("tour")
     session.save(update_fields=update)
     return Registration(session, token, resumed=True)
+
+
+async def do_register_visitor(
+    *,
+    token: str | None,
+    tour_slug: str | None,
+    user_id: int | None,
+    client_ip: str | None,
+    user_agent: str = "",
+) -> Registration:
+    """A socket's `register`: the rate limit of registrations (Redis), then `register_visitor`.
+
+    Raises `guards.Throttled` when this IP or token registers too often; the
+    caller then tells the socket why and closes it. The history is read by
+    `do_resume_visitor`, once the socket joined the chat's group.
+    """
+    await guards.check_register(token, client_ip)
+    return await run_action(
+        register_visitor,
+        token=token,
+        tour_slug=tour_slug,
+        user_id=user_id,
+        client_ip=client_ip,
+        user_agent=user_agent,
+    )
+
+
+@dataclass(frozen=True)
+class Resumed:
+    """What a registered socket is sent, in order, and what it owes the visitor."""
+
+    frames: list[Frame]  # `registered`, then the queue or operator state restated
+    replayed: set[int]  # ids of the messages `registered` carried
+    needs_ai: bool  # a visitor message still waits for its AI answer
+
+
+async def do_resume_visitor(
+    registration: Registration, *, after: int | None, socket_id: str
+) -> Resumed:
+    """The `registered` frame, the support line's restatement, and whether the AI owes an answer.
+
+    Precondition: the socket `socket_id` already joined the chat's group (so
+    a message committed after the history read arrives live; one committed
+    in between arrives both ways, and the socket drops the live copy whose
+    id is in `replayed`). The support line notes the socket (presence) and,
+    for a chat waiting for or talking to an operator, says so again.
+    """
+    session = registration.session
+    if registration.resumed:
+        found = await run_action(resync, session_pk=session.pk, after=after)
+        status, needs_ai = found.status, found.needs_ai
+        # One frame holds at most ~40 KiB of history (chat/budget.py): the
+        # oldest after `after` (the client registers again from the last
+        # one), else the newest.
+        fit = fit_first if after is not None else fit_last
+        messages = fit(found.messages)
+        more = len(messages) < len(found.messages)
+    else:
+        status, messages, needs_ai, more = session.status, [], False, False
+    frame = registered_frame(session, registration.token, status, messages)
+    if more:
+        frame["has_more"] = True  # Extension (docs/protocol.md, part 2).
+    restated = await support_line().visitor_registered(
+        session_pk=session.pk, status=status, socket_id=socket_id
+    )
+    return Resumed([frame, *restated], {m["id"] for m in messages}, needs_ai)
 
 
 def resync(*, session_pk: int, after: int | None) -> Resync:
@@ -634,3 +716,10 @@ def rate_conversation(*, session_pk: int, score: int, comment: str = "") -> Rati
     if not ChatMessage.objects.filter(session=session, author=ChatMessage.Author.AI).exists():
         raise ClientError("invalid", _("There is no conversation to rate yet."))
     return Rating.objects.create(session=session, score=score, comment=comment)
+
+
+async def do_rate_conversation(*, session_pk: int, score: int, comment: str = "") -> Frame:
+    """The visitor's `rate`: the comment checked, the rating stored; returns `rated`."""
+    guards.check_text(comment)
+    await run_action(rate_conversation, session_pk=session_pk, score=score, comment=comment.strip())
+    return rated_frame(score)

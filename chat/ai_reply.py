@@ -1,7 +1,10 @@
 """Answering a visitor with the AI, outside the consumer's receive path.
 
-The visitor consumer runs `answer_pending` as its own asyncio task. One
-generation at a time per chat, across tabs and processes: a short Redis lock.
+The visitor consumer holds an `AnswerTask` (at the bottom), which runs
+`answer_pending` as the socket's own asyncio task and retries it through an
+outage; `do_route_visitor_message` decides whether a person or the AI
+answers a message. One generation at a time per chat, across tabs and
+processes: a short Redis lock.
 Messages that arrive during a generation are answered together by the next
 round, which sees all of them.
 """
@@ -24,6 +27,7 @@ from chat.events import ai_chunk_frame, ai_typing_frame, session_group
 from chat.hooks import support_line
 from chat.models import ChatMessage
 from chat.publish import send_events
+from chat.transport import DEPENDENCY_ERRORS, unavailable_error
 from tatartours.redis import get_redis
 
 logger = logging.getLogger(__name__)
@@ -240,3 +244,89 @@ async def hand_off(session_pk: int, reason: str) -> None:
         await asyncio.shield(support_line().request_support(session_pk=session_pk, reason=reason))
     except ClientError as error:
         logger.warning("AI handoff for session %s refused: %s", session_pk, error)
+
+
+# --- Who answers, and the answer task of one visitor socket ---------------------------------
+
+# Seconds between attempts to answer while the database or Redis is down.
+OUTAGE_BACKOFF = (1.0, 2.0, 4.0, 8.0)
+
+
+async def do_route_visitor_message(
+    *, session_pk: int, posted: actions.VisitorMessage, text: str
+) -> bool:
+    """Whether the AI answers the message just posted (`actions.do_post_visitor_message`).
+
+    A visitor who asks for a person ("позовите оператора") in a message the
+    AI would answer is put in the operator queue instead, if anyone can take
+    the chat; with nobody available (outside hours, nobody online) the AI
+    still answers, and the visitor gets `support_unavailable` with the
+    offline form. Call it after the message's ack was sent: the queue's
+    `support_pending` follows the ack.
+    """
+    if posted.wants_person:
+        outcome = await support_line().request_support(session_pk=session_pk, reason=text[:500])
+        if outcome != "unavailable":
+            return False
+    return posted.needs_ai
+
+
+class AnswerTask:
+    """The AI answers owed to one visitor socket, one asyncio task at a time.
+
+    The socket only schedules (`schedule`) and stops (`cancel`: it left, or
+    an operator took over); this holds the rest. Messages that arrive
+    during a generation are answered together by the next round
+    (`answer_pending` reads the chat afresh). While PostgreSQL or Redis is
+    down the question stays stored and is tried again after
+    OUTAGE_BACKOFF; after the last try the socket is told `unavailable`
+    (a reconnect answers it: `resync`'s needs_ai).
+    """
+
+    def __init__(self, session_pk: int, *, owner: str, send: SendFrame) -> None:
+        self._session_pk = session_pk
+        self._owner = owner
+        self._send = send
+        self._task: asyncio.Task[None] | None = None
+        self._again = False
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def schedule(self, request: AIRequest | None = None) -> None:
+        """Answer now, or after the round running (`request`: the context already read)."""
+        if self.running:
+            self._again = True
+            return
+        self._task = asyncio.create_task(self._loop(request))
+
+    def cancel(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+    async def _loop(self, request: AIRequest | None) -> None:
+        outage_retries = 0
+        try:
+            while True:
+                self._again = False
+                try:
+                    await answer_pending(
+                        self._session_pk, owner=self._owner, send=self._send, request=request
+                    )
+                except DEPENDENCY_ERRORS as error:
+                    outage_retries += 1
+                    logger.warning("AI answer postponed (%r), try %d", error, outage_retries)
+                    if outage_retries > len(OUTAGE_BACKOFF):
+                        await self._send(unavailable_error().as_frame())
+                        return
+                    await asyncio.sleep(OUTAGE_BACKOFF[outage_retries - 1])
+                    self._again = True
+                request = None  # Later rounds read the chat afresh.
+                if not self._again:
+                    return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("AI answer failed for session %s", self._session_pk)

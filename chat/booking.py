@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -23,10 +24,12 @@ from django.db import transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
+from chat import guards
 from chat.errors import ClientError
 from chat.events import session_group
+from chat.hooks import Frame
 from chat.models import BookingProposal, ChatMessage, ChatSession
-from chat.publish import publish_on_commit
+from chat.publish import publish_on_commit, run_action, run_action_from
 from tours import booking as bookings
 from tours.models import Booking, Tour
 
@@ -406,3 +409,50 @@ def proposals_by_message(session_pk: int) -> dict[int, dict[str, Any]]:
             "booking": proposal.booking.reference if proposal.booking else None,
         }
     return result
+
+
+# --- The socket's flows (chat/consumers.py delegates to these) ------------------------------
+
+
+async def do_request_card(*, session_pk: int, tour_slug: str, participants: int = 1) -> Frame:
+    """`booking_request`: `request_card` in one DB hop; the card goes to the asking tab only."""
+    return await run_action(
+        request_card, session_pk=session_pk, tour_slug=tour_slug, participants=participants
+    )
+
+
+async def do_confirm_card(
+    *,
+    session_pk: int,
+    proposal_id: uuid.UUID,
+    idempotency_key: uuid.UUID,
+    participants: int | None,
+    name: str,
+    phone: str,
+    email: str,
+    origin: str | None = None,
+) -> Frame:
+    """`confirm_booking`: the contact checked, `confirm_card` in one DB hop, then announced.
+
+    The chat group learns of a new booking; `origin`, the asking socket,
+    gets the returned `booking_created` instead.
+    """
+    guards.check_text(name)
+    card = partial(
+        confirm_card,
+        session_pk=session_pk,
+        proposal_id=proposal_id,
+        idempotency_key=idempotency_key,
+        participants=participants,
+        name=name,
+        phone=phone,
+        email=email,
+    )
+    if origin is None:
+        return await run_action(card)
+    return await run_action_from(origin, card)
+
+
+async def do_open_cards(*, session_pk: int) -> Frame:
+    """`booking_cards`: `open_cards` in one DB hop (a read; nothing announced)."""
+    return await run_action(open_cards, session_pk=session_pk)

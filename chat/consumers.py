@@ -1,13 +1,14 @@
 """The visitor socket `/ws/chat/` (see docs/protocol.md).
 
-A shell: parse, validate, delegate to `chat.actions` / the support line (`chat.hooks`),
-send the result. The AI answer runs as this consumer's own task so the
-socket keeps receiving (typing, takeover, disconnect) while it is generated.
+A shell: parse, authorise, delegate to a `do_*` of `chat.actions`, `chat.booking`,
+`chat.ai_reply` or the support line (`chat.hooks`), send what it returns. What is
+the transport's stays here: this socket's groups, the ids `registered` carried,
+closing. The AI answer runs as this consumer's own task (`chat.ai_reply.AnswerTask`)
+so the socket keeps receiving (typing, takeover, disconnect) while it is generated.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from typing import Any
@@ -17,20 +18,12 @@ from autobahn.exception import Disconnected
 from django.utils.translation import gettext as _
 from redis.exceptions import RedisError
 
-from ai.types import AIRequest
 from chat import actions, booking, frames_in, guards
-from chat.ai_reply import answer_pending
-from chat.budget import fit_first, fit_last
+from chat.ai_reply import AnswerTask, do_route_visitor_message
 from chat.errors import ClientError
-from chat.events import (
-    message_ack_frame,
-    rated_frame,
-    registered_frame,
-    session_group,
-    visitor_typing_frame,
-)
+from chat.events import message_ack_frame, session_group, visitor_typing_frame
 from chat.hooks import support_line
-from chat.publish import run_action, run_action_from, send_events
+from chat.publish import send_events
 from chat.transport import (
     CLOSE_TRY_AGAIN_LATER,
     DEPENDENCY_ERRORS,
@@ -51,8 +44,6 @@ _OPERATOR_SIDE_ONLY = frozenset({"visitor_typing", "support_chat_joined"})
 _MESSAGE_FRAMES = frozenset({"visitor_message", "operator_message", "ai_response"})
 # Events after which an AI answer being generated must be dropped.
 _AI_STOPPERS = frozenset({"support_pending", "support_joined"})
-# Seconds between attempts to answer while the database or Redis is down.
-_AI_OUTAGE_BACKOFF = (1.0, 2.0, 4.0, 8.0)
 
 
 def header(scope: dict[str, Any], name: bytes) -> str:
@@ -73,8 +64,7 @@ class VisitorConsumer(FrameConsumer):
     _typing_gate: TypingGate | None = None  # made on the first `typing`
 
     async def connect(self) -> None:
-        self._ai_task: asyncio.Task[None] | None = None
-        self._ai_again = False
+        self._answers: AnswerTask | None = None  # made on registering
         self._registrations = 0
         self._replayed: set[int] = set()  # message ids `registered` carried
         self.client_ip = guards.client_ip(self.scope)
@@ -102,9 +92,9 @@ class VisitorConsumer(FrameConsumer):
         (a waiting chat with no socket is abandoned), and the group is left.
         Never raises.
         """
-        if self._ai_task is not None:
-            self._ai_task.cancel()
-            self._ai_task = None
+        if self._answers is not None:
+            self._answers.cancel()
+            self._answers = None
         if self.session_pk is not None:
             await support_line().visitor_left(
                 session_pk=self.session_pk, socket_id=self.channel_name
@@ -127,25 +117,21 @@ class VisitorConsumer(FrameConsumer):
             await self.close(code=CLOSE_TRY_AGAIN_LATER)
 
     async def _register(self, data: frames_in.Register) -> None:
-        token, tour, after = data.token, data.tour, data.after
+        user = self.scope.get("user")
         try:
             guards.check_socket_registrations(self._registrations)
-            await guards.check_register(token, self.client_ip)
+            registration = await actions.do_register_visitor(
+                token=data.token,
+                tour_slug=data.tour,
+                user_id=user.pk if user is not None and user.is_authenticated else None,
+                client_ip=self.client_ip,
+                user_agent=header(self.scope, b"user-agent"),
+            )
         except guards.Throttled as error:
             await self.send_frame(error.as_frame())
             await self.close(code=guards.CLOSE_RATE_LIMITED)
             return
         self._registrations += 1
-        user = self.scope.get("user")
-        user_id = user.pk if user is not None and user.is_authenticated else None
-        registration = await run_action(
-            actions.register_visitor,
-            token=token,
-            tour_slug=tour,
-            user_id=user_id,
-            client_ip=self.client_ip,
-            user_agent=header(self.scope, b"user-agent"),
-        )
         session = registration.session
         if self.session_pk is not None and self.session_pk != session.pk:
             await self._release_session()
@@ -164,56 +150,36 @@ class VisitorConsumer(FrameConsumer):
         self.group = group
         self.session_pk = session.pk
         self.session_public_id = str(session.public_id)
-        if registration.resumed:
-            resync = await run_action(actions.resync, session_pk=session.pk, after=after)
-            status, needs_ai = resync.status, resync.needs_ai
-            # One frame holds at most ~40 KiB of history (chat/budget.py): the
-            # oldest after `after` (the client registers again from the last
-            # one), else the newest.
-            fit = fit_first if after is not None else fit_last
-            messages = fit(resync.messages)
-            more = len(messages) < len(resync.messages)
-        else:
-            status, messages, needs_ai, more = session.status, [], False, False
-        # Committed between the join and the read: in `messages` and also on its
-        # way live; the live copy is dropped (should_forward).
-        self._replayed = {m["id"] for m in messages}
-        frame = registered_frame(session, registration.token, status, messages)
-        if more:
-            frame["has_more"] = True  # Extension (docs/protocol.md, part 2).
-        await self.send_frame(frame)
-        # Waiting for or talking to an operator: say so again (position, who).
-        for frame in await support_line().visitor_registered(
-            session_pk=session.pk, status=status, socket_id=self.channel_name
-        ):
+        if self._answers is None:
+            self._answers = AnswerTask(session.pk, owner=self.channel_name, send=self._send_if_open)
+        resumed = await actions.do_resume_visitor(
+            registration, after=data.after, socket_id=self.channel_name
+        )
+        # Committed between the join and the read: in `registered` and also on
+        # its way live; the live copy is dropped (should_forward).
+        self._replayed = resumed.replayed
+        for frame in resumed.frames:
             await self.send_frame(frame)
-        if needs_ai:
-            self._schedule_ai()
+        if resumed.needs_ai:
+            self._answers.schedule()
 
     async def on_message(self, data: frames_in.Message) -> None:
         session_pk = self._require_session()
-        client_id, text, tour = data.client_id, data.message, data.tour
         assert self.session_public_id is not None
+        assert self._answers is not None
         # Its `visitor_message` is for the other tabs and the operator; this one gets the ack.
         posted = await actions.do_post_visitor_message(
             session_pk=session_pk,
             session_public_id=self.session_public_id,
             client_ip=self.client_ip,
-            client_id=client_id,
-            text=text,
-            tour_slug=tour,
+            client_id=data.client_id,
+            text=data.message,
+            tour_slug=data.tour,
             origin=self.channel_name,
         )
         await self.send_frame(message_ack_frame(posted.message))
-        if posted.wants_person:
-            # A person answers instead of the AI, if one can; with nobody
-            # available the AI still answers (and the visitor gets
-            # support_unavailable with the offline form).
-            outcome = await support_line().request_support(session_pk=session_pk, reason=text[:500])
-            if outcome != "unavailable":
-                return
-        if posted.needs_ai:
-            self._schedule_ai(posted.ai_request)
+        if await do_route_visitor_message(session_pk=session_pk, posted=posted, text=data.message):
+            self._answers.schedule(posted.ai_request)
 
     async def on_typing(self, data: frames_in.Typing) -> None:
         self._require_session()
@@ -237,13 +203,10 @@ class VisitorConsumer(FrameConsumer):
 
     async def on_rate(self, data: frames_in.Rate) -> None:
         session_pk = self._require_session()
-        score = data.score
-        comment = data.comment or ""
-        guards.check_text(comment)
-        await run_action(
-            actions.rate_conversation, session_pk=session_pk, score=score, comment=comment.strip()
+        frame = await actions.do_rate_conversation(
+            session_pk=session_pk, score=data.score, comment=data.comment or ""
         )
-        await self.send_frame(rated_frame(score))
+        await self.send_frame(frame)
 
     async def on_offline_ticket(self, data: frames_in.OfflineTicket) -> None:
         await guards.check_offline_ticket(self.client_ip, self.session_public_id)
@@ -260,34 +223,30 @@ class VisitorConsumer(FrameConsumer):
     async def on_booking_request(self, data: frames_in.BookingRequest) -> None:
         """The tour page's «Забронировать»: a confirmation card for that tour (chat/booking.py)."""
         session_pk = self._require_session()
-        frame = await run_action(
-            booking.request_card,
-            session_pk=session_pk,
-            tour_slug=data.tour,
-            participants=data.participants or 1,
+        frame = await booking.do_request_card(
+            session_pk=session_pk, tour_slug=data.tour, participants=data.participants or 1
         )
         await self.send_frame(frame)
 
     async def on_confirm_booking(self, data: frames_in.ConfirmBooking) -> None:
         """The card's «Подтвердить»: the only frame that creates a booking."""
         session_pk = self._require_session()
-        contact = {"name": data.name or "", "phone": data.phone or "", "email": data.email or ""}
-        guards.check_text(contact["name"])
-        frame = await run_action_from(
-            self.channel_name,
-            booking.confirm_card,
+        frame = await booking.do_confirm_card(
             session_pk=session_pk,
             proposal_id=UUID(data.proposal_id),
             idempotency_key=UUID(data.idempotency_key),
             participants=data.participants,
-            **contact,
+            name=data.name or "",
+            phone=data.phone or "",
+            email=data.email or "",
+            origin=self.channel_name,
         )
         await self.send_frame(frame)
 
     async def on_booking_cards(self, data: frames_in.BookingCards) -> None:
         """After a reload: the card the visitor had not confirmed yet, if any."""
         session_pk = self._require_session()
-        await self.send_frame(await run_action(booking.open_cards, session_pk=session_pk))
+        await self.send_frame(await booking.do_open_cards(session_pk=session_pk))
 
     # --- group events ---------------------------------------------------------
 
@@ -297,8 +256,8 @@ class VisitorConsumer(FrameConsumer):
             return False
         if frame_type in _MESSAGE_FRAMES and frame.get("id") in self._replayed:
             return False  # Already sent in `registered`.
-        if frame_type in _AI_STOPPERS and self._ai_task is not None:
-            self._ai_task.cancel()
+        if frame_type in _AI_STOPPERS and self._answers is not None:
+            self._answers.cancel()
         return True
 
     # --- helpers --------------------------------------------------------------
@@ -319,41 +278,3 @@ class VisitorConsumer(FrameConsumer):
             await self.send_frame(frame)
         except SOCKET_GONE_ERRORS as error:
             logger.info("visitor socket closed mid-answer (%r); the answer is still stored", error)
-
-    def _schedule_ai(self, request: AIRequest | None = None) -> None:
-        """Answer in a task; `request`: the AI context read with the message, if any."""
-        if self._ai_task is not None and not self._ai_task.done():
-            self._ai_again = True  # Answered together by the next round.
-            return
-        self._ai_task = asyncio.create_task(self._answer_loop(request))
-
-    async def _answer_loop(self, request: AIRequest | None) -> None:
-        assert self.session_pk is not None
-        outage_retries = 0
-        try:
-            while True:
-                self._ai_again = False
-                try:
-                    await answer_pending(
-                        self.session_pk,
-                        owner=self.channel_name,
-                        send=self._send_if_open,
-                        request=request,
-                    )
-                except DEPENDENCY_ERRORS as error:
-                    # The question is stored; answer it once the database or
-                    # Redis is back (a reconnect also answers it: needs_ai).
-                    outage_retries += 1
-                    logger.warning("AI answer postponed (%r), try %d", error, outage_retries)
-                    if outage_retries > len(_AI_OUTAGE_BACKOFF):
-                        await self.send_frame(unavailable_error().as_frame())
-                        return
-                    await asyncio.sleep(_AI_OUTAGE_BACKOFF[outage_retries - 1])
-                    self._ai_again = True
-                request = None  # Later rounds read the chat afresh.
-                if not self._ai_again:
-                    return
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            logger.exception("AI answer failed for session %s", self.session_pk)

@@ -10,7 +10,9 @@ can follow `support_joined`.
 
 Async functions at the bottom read presence (Redis) before the DB unit, so
 no network call happens inside a transaction: `request_support_async`,
-`sweep`, `maybe_sweep`, `operators_frame_now`.
+`do_request_support`, `sweep`, `maybe_sweep`, `operators_frame_now`. The
+other flows' `do_*` are in support/flows.py (table: docs/support.md, "The
+action layer").
 """
 
 from __future__ import annotations
@@ -23,10 +25,11 @@ from functools import partial
 from typing import Any, Literal
 from uuid import UUID
 
+from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -70,6 +73,7 @@ from support.models import OfflineTicket, SupportRequest
 from support.names import display_name
 from support.queue import (
     announce_queue,
+    announce_safely,
     forget_told,
     mark_requeued,
     operator_ref,
@@ -83,6 +87,7 @@ from support.request_rows import (
 )
 from support.tickets import TicketFields, ticket_data
 from tatartours import async_db
+from tatartours.db_health import run_db
 from tatartours.lean_rows import insert
 from tatartours.redis import get_redis
 from tours.hours import within_working_hours, working_hours_label
@@ -392,6 +397,7 @@ async def do_post_operator_message(
     session_key: str | None,
     grant: Grant | None,
     origin: str | None = None,
+    seen: presence.OperatorSocket | None = None,
 ) -> PostedOperatorMessage:
     """The operator's message, on the event loop: one statement, then the announcement.
 
@@ -404,7 +410,10 @@ async def do_post_operator_message(
     changed rows (a new grant) -> the statement runs once more. Then the
     holder and retry rules (`_accepted_operator_message`); a new message is
     announced to the chat group (not to `origin`, which gets the ack).
+    `seen`: the sending socket, whose presence this activity refreshes.
     """
+    if seen is not None:
+        await seen.active()
     if session_key is not None and not uses_db_sessions():
         # Sessions that are not rows of django_session: checked through the store first.
         access, grant = await session_operator_access_async(session_key, operator_id)
@@ -770,11 +779,57 @@ def set_ticket_status(*, ticket_id: int, status: str, operator_id: int) -> Offli
     )
     if not updated:
         raise ClientError("not_found", _("There is no such ticket."))
+    return ticket_changed(ticket_id)
+
+
+def ticket_changed(ticket_id: int) -> OfflineTicket:
+    """Tell every dashboard, on commit, how the ticket stands now.
+
+    Part of the caller's transaction: `set_ticket_status`, and the admin's
+    ticket form and list (support/admin.py), which edit the same fields.
+    """
     ticket = OfflineTicket.objects.select_related("session", "handled_by").get(pk=ticket_id)
     publish_on_commit(
         OPERATORS_GROUP, offline_ticket_frame("offline_ticket_updated", ticket_data(ticket))
     )
     return ticket
+
+
+@transaction.atomic
+def delete_chats(sessions: QuerySet[ChatSession]) -> int:
+    """Delete chat sessions (the admin's retention); the queue learns it on commit.
+
+    Their support requests go with them (cascade): a waiting one leaves
+    every dashboard's queue (`support_request_taken`, reason `cancelled`) and
+    the positions behind it move up (`announce_queue` after the commit); the
+    operator holding one is released from it. Returns the sessions deleted.
+    """
+    open_requests = list(
+        SupportRequest.objects.filter(session__in=sessions, status__in=OPEN_STATUSES).values_list(
+            "session__public_id", "status", "operator_id"
+        )
+    )
+    deleted = sessions.count()
+    sessions.delete()
+    for public_id, status, operator_id in open_requests:
+        sid = str(public_id)
+        if status == SupportRequest.Status.ASSIGNED and operator_id is not None:
+            publish_on_commit(
+                operator_group(operator_id), released_event(sid, by="system", reason="closed")
+            )
+        else:
+            publish_on_commit(OPERATORS_GROUP, support_request_taken_frame(sid, None, "cancelled"))
+    if open_requests:
+        transaction.on_commit(announce_queue_now)
+    return deleted
+
+
+def announce_queue_now() -> None:
+    """`announce_queue` from sync code (the admin, commands); logged, never raised."""
+    try:
+        async_to_sync(announce_queue)()
+    except Exception:
+        logger.warning("could not announce the queue", exc_info=True)
 
 
 def recent_tickets(limit: int = 50) -> list[dict[str, Any]]:
@@ -842,7 +897,7 @@ async def unavailable_now() -> UnavailableReason | None:
     return None
 
 
-async def request_support_async(*, session_pk: int, reason: str) -> Outcome:
+async def do_request_support(*, session_pk: int, reason: str) -> Outcome:
     """The visitor (or the AI's handoff intent) asks for a human.
 
     Queued: the visitor gets `support_pending` (position, estimate), every
@@ -865,7 +920,7 @@ async def request_support_async(*, session_pk: int, reason: str) -> Outcome:
         return outcome.kind
     if outcome.kind == "pending":
         await forget_told(outcome.session_id)
-    await announce_queue()
+    await announce_safely()
     return outcome.kind
 
 
@@ -909,10 +964,8 @@ async def maybe_sweep() -> None:
 
 async def operators_frame_now() -> dict[str, Any]:
     """`operators`: who is connected now, available or away, and how busy."""
-    from channels.db import database_sync_to_async
-
     present = await presence.snapshot()
-    directory = await database_sync_to_async(operator_directory)(present.online_ids)
+    directory = await run_db(lambda: operator_directory(present.online_ids))
     listed = []
     for uid in sorted(directory, key=lambda u: directory[u]["name"]):
         state = present.operators[uid]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -16,6 +19,7 @@ from chat.admin import (
     short_moment,
 )
 from chat.models import ChatSession
+from support import actions
 from support.models import CannedReply, OfflineTicket, OperatorProfile, SupportRequest
 
 
@@ -115,6 +119,12 @@ class OfflineTicketAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
+    def save_model(self, request: HttpRequest, obj: OfflineTicket, form: Any, change: bool) -> None:
+        """The form and the list's status column: dashboards see the change, as after
+        `set_ticket_status` (published when the admin's transaction commits)."""
+        super().save_model(request, obj, form, change)
+        actions.ticket_changed(obj.pk)
+
 
 @admin.register(CannedReply)
 class CannedReplyAdmin(admin.ModelAdmin):
@@ -160,3 +170,11 @@ admin.site.unregister(ChatSession)
 @admin.register(ChatSession)
 class ChatSessionWithSupportAdmin(ChatSessionAdmin):
     inlines = [SupportRequestInline, *ChatSessionAdmin.inlines]
+
+    # Deleting a chat that waits for or talks to an operator changes the queue:
+    # the same announcements as when it leaves it (support.actions.delete_chats).
+    def delete_model(self, request: HttpRequest, obj: ChatSession) -> None:
+        actions.delete_chats(ChatSession.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ChatSession]) -> None:
+        actions.delete_chats(queryset)

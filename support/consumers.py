@@ -1,6 +1,8 @@
 """The operator socket `/ws/support/` (see docs/protocol.md, docs/support.md).
 
-A shell around `support.actions`: authorise, parse, delegate, send. It
+A shell around `support.flows` and `support.actions`: authorise, parse,
+delegate to a `do_*`, send what it returns. What is the transport's stays
+here: the socket's groups, the chats it has opened, closing it. It
 joins three kinds of groups: every operator (`support.operators`), this
 operator's own (`support.operator.<id>`, through which the chats they hold
 are opened and released, in every tab), and the chat group of each chat it
@@ -11,16 +13,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import time
 from typing import Any
 
-from django.conf import settings
 from django.utils.translation import gettext as _
 
 from chat.booking import BOOKING_FRAMES
 from chat.errors import ClientError
 from chat.events import message_ack_frame, session_group
-from chat.publish import run_action, send_events
+from chat.publish import send_events
 from chat.transport import (
     CLOSE_TRY_AGAIN_LATER,
     DEPENDENCY_ERRORS,
@@ -28,9 +28,8 @@ from chat.transport import (
     unavailable_error,
 )
 from chat.typing_gate import TypingGate
-from support import actions, frames_in, presence
+from support import actions, flows, frames_in, presence
 from support.access import Grant, operator_access, session_operator_access_async
-from support.context import chat_context, held_session_ids
 from support.events import (
     ASSIGNED,
     OPERATORS_GROUP,
@@ -38,12 +37,9 @@ from support.events import (
     chat_transferred_frame,
     operator_chat_closed_frame,
     operator_group,
-    operator_state_frame,
-    operator_status_frame,
     operator_typing_frame,
 )
 from support.names import display_name
-from support.queue import announce_queue, current_queue_frame
 from support.revocation import ACCESS_CHANGED
 from tatartours.db_health import run_db
 
@@ -63,8 +59,6 @@ _FOR_OPERATORS = frozenset(
         "offline_ticket_updated",
     }
 )
-# Activity refreshes presence, at most this often (the heartbeat does the rest).
-_ACTIVITY_REFRESH_SECONDS = 5.0
 
 
 class OperatorConsumer(FrameConsumer):
@@ -98,68 +92,51 @@ class OperatorConsumer(FrameConsumer):
             return
         assert user is not None
         self.user_id = int(user.pk)
-        self.name = await run_db(lambda: display_name(user))
+        self.seen = presence.OperatorSocket(self.user_id, self.channel_name)
         self.held: dict[str, int] = {}  # session id -> last message id already sent
         self._typing_gates: dict[str, TypingGate] = {}  # session id -> its gate
-        self._last_refresh = 0.0
+        self.name = await run_db(lambda: display_name(user))
         await self.channel_layer.group_add(OPERATORS_GROUP, self.channel_name)
         await self.channel_layer.group_add(operator_group(self.user_id), self.channel_name)
-        await self._refresh_presence(force=True)
-        away = await presence.is_away(self.user_id)
-        await self.send_frame(
-            operator_state_frame(
-                {"id": self.user_id, "name": self.name},
-                status="away" if away else "online",
-                heartbeat_seconds=settings.SUPPORT_HEARTBEAT_SECONDS,
-            )
-        )
-        await self.send_frame(await current_queue_frame())
-        for session_id in await run_db(lambda: held_session_ids(self._operator_id())):
+        arrival = await flows.do_operator_arrived(self.seen, name=self.name)
+        for frame in arrival.frames:
+            await self.send_frame(frame)
+        for session_id in arrival.held:
             await self._open_chat(session_id)
-        await self._presence_changed()
+        await flows.do_presence_changed()
 
     async def disconnect(self, code: int) -> None:
         if self.user_id is None:
             return
-        with contextlib.suppress(Exception):
-            await presence.leave(self.user_id, self.channel_name)
+        await flows.do_operator_left(self.seen)
         groups = [OPERATORS_GROUP, operator_group(self.user_id)]
         groups += [session_group(sid) for sid in self.held]
         for group in groups:
             with contextlib.suppress(Exception):
                 await self.channel_layer.group_discard(group, self.channel_name)
-        with contextlib.suppress(Exception):
-            await self._presence_changed()
 
     # --- handlers ------------------------------------------------------------------------
 
     async def on_get_queue(self, data: frames_in.GetQueue) -> None:
         if not await self._still_allowed():
             return
-        offset = data.offset or 0
-        await self._refresh_presence()
-        await self._sweep_if_due()
-        await self.send_frame(await current_queue_frame(offset))
+        await self.send_frame(await flows.do_get_queue(self.seen, offset=data.offset or 0))
 
     async def on_join_support_chat(self, data: frames_in.JoinSupportChat) -> None:
         if not await self._still_allowed():
             return
-        session_id = data.session_id
-        await self._refresh_presence()
-        claim = await run_action(
-            actions.join_support_chat, operator_id=self._operator_id(), session_id=session_id
+        claim = await flows.do_join_support_chat(
+            operator_id=self._operator_id(), session_id=data.session_id, seen=self.seen
         )
         # The winner opens the chat at once; the layer's `assigned` (for this
         # operator's other tabs) may be lost in a Redis hiccup, and the
         # dashboard clicks once.
         await self._open_chat(claim.session_id)
-        await self._announce()
 
     async def on_message(self, data: frames_in.Message) -> None:
         if self.revoked:
             return
         session_id, client_id, text = data.session_id, data.client_id, data.message
-        await self._refresh_presence()
         # Its `operator_message` is for the visitor and other tabs; this one gets the ack.
         # The access re-check is part of the message's own statement.
         try:
@@ -171,6 +148,7 @@ class OperatorConsumer(FrameConsumer):
                 session_key=self.scope.get("session_key"),
                 grant=self._grant,
                 origin=self.channel_name,
+                seen=self.seen,
             )
         except actions.AccessLost as lost:
             await self._revoke(CLOSE_NOT_LOGGED_IN if lost.access == "login" else CLOSE_FORBIDDEN)
@@ -194,39 +172,26 @@ class OperatorConsumer(FrameConsumer):
     async def on_close_chat(self, data: frames_in.CloseChat) -> None:
         if not await self._still_allowed():
             return
-        session_id = data.session_id
-        await run_action(actions.close_chat, operator_id=self._operator_id(), session_id=session_id)
-        await self._announce()
+        await flows.do_close_chat(operator_id=self._operator_id(), session_id=data.session_id)
 
     async def on_transfer_chat(self, data: frames_in.TransferChat) -> None:
         if not await self._still_allowed():
             return
-        session_id, to_operator = data.session_id, data.operator_id
-        present = await presence.snapshot()
-        await run_action(
-            actions.transfer_chat,
+        await flows.do_transfer_chat(
             operator_id=self._operator_id(),
-            session_id=session_id,
-            to_operator_id=to_operator,
-            available_ids=present.available_ids,
+            session_id=data.session_id,
+            to_operator_id=data.operator_id,
         )
-        await self._announce()
-        await self._broadcast_operators()
 
     async def on_heartbeat(self, data: frames_in.Heartbeat) -> None:
         if not await self._still_allowed():
             return
-        await self._refresh_presence(force=True)
-        await self._sweep_if_due()
+        await flows.do_heartbeat(self.seen)
 
     async def on_set_status(self, data: frames_in.SetStatus) -> None:
         if not await self._still_allowed():
             return
-        status = data.status  # online or away
-        await presence.set_away(self._operator_id(), status == "away")
-        await self._refresh_presence(force=True)
-        await send_events([(operator_group(self._operator_id()), operator_status_frame(status))])
-        await self._presence_changed()
+        await flows.do_set_status(self.seen, status=data.status)
 
     async def on_get_operators(self, data: frames_in.GetOperators) -> None:
         if not await self._still_allowed():
@@ -236,12 +201,8 @@ class OperatorConsumer(FrameConsumer):
     async def on_set_ticket_status(self, data: frames_in.SetTicketStatus) -> None:
         if not await self._still_allowed():
             return
-        ticket_id, status = data.ticket_id, data.status
-        await run_action(
-            actions.set_ticket_status,
-            ticket_id=ticket_id,
-            status=status,
-            operator_id=self._operator_id(),
+        await flows.do_set_ticket_status(
+            ticket_id=data.ticket_id, status=data.status, operator_id=self._operator_id()
         )
 
     # --- group events ----------------------------------------------------------------------
@@ -312,12 +273,10 @@ class OperatorConsumer(FrameConsumer):
         """Join the chat's group, then send its transcript (messages after it come live)."""
         group = session_group(session_id)
         await self.channel_layer.group_add(group, self.channel_name)
-        frame = await run_db(
-            lambda: chat_context(
-                operator_id=self._operator_id(),
-                session_id=session_id,
-                transferred_from=transferred_from if isinstance(transferred_from, str) else None,
-            )
+        frame = await flows.do_open_chat(
+            operator_id=self._operator_id(),
+            session_id=session_id,
+            transferred_from=transferred_from if isinstance(transferred_from, str) else None,
         )
         if frame is None:
             # Released again before we got here.
@@ -340,39 +299,3 @@ class OperatorConsumer(FrameConsumer):
             await self.send_frame(
                 operator_chat_closed_frame(session_id, str(event["by"]), str(event["reason"]))
             )
-
-    async def _refresh_presence(self, *, force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and now - self._last_refresh < _ACTIVITY_REFRESH_SECONDS:
-            return
-        self._last_refresh = now
-        await presence.heartbeat(self._operator_id(), self.channel_name)
-
-    async def _broadcast_operators(self) -> None:
-        await send_events([(OPERATORS_GROUP, await actions.operators_frame_now())])
-
-    async def _presence_changed(self) -> None:
-        """Availability changed: other dashboards' lists and visitors' estimates follow."""
-        await self._broadcast_operators()
-        await self._announce()
-
-    async def _announce(self) -> None:
-        """After a committed change: a failed announcement is not the operator's error.
-
-        Positions are re-announced by the next change or sweep.
-        """
-        try:
-            await announce_queue()
-        except Exception:
-            logger.warning("could not announce the queue", exc_info=True)
-
-    async def _sweep_if_due(self) -> None:
-        """The opportunistic sweep, if no process swept within SUPPORT_SWEEP_SECONDS.
-
-        Keeps the queue honest when no `support_sweeper` runs. Usually one
-        Redis SET; a due sweep is a few short DB units.
-        """
-        try:
-            await actions.maybe_sweep()
-        except Exception:
-            logger.warning("opportunistic sweep failed", exc_info=True)

@@ -121,6 +121,32 @@ async def leave(user_id: int, socket_id: str) -> None:
     await pipe.execute()
 
 
+# Activity refreshes an operator socket's presence at most this often (the heartbeat does the rest).
+ACTIVITY_REFRESH_SECONDS = 5.0
+
+
+class OperatorSocket:
+    """One operator socket as presence knows it: who, which socket, when last refreshed.
+
+    The socket's actions pass it to the `support.actions.do_*` they call,
+    which refresh presence first (`active`); callers without a socket (a
+    view, the admin) pass none.
+    """
+
+    def __init__(self, user_id: int, socket_id: str) -> None:
+        self.user_id = user_id
+        self.socket_id = socket_id
+        self._last_refresh = 0.0
+
+    async def active(self, *, force: bool = False) -> None:
+        """Alive for another TTL: activity once per ACTIVITY_REFRESH_SECONDS, heartbeats always."""
+        now = time.monotonic()
+        if not force and now - self._last_refresh < ACTIVITY_REFRESH_SECONDS:
+            return
+        self._last_refresh = now
+        await heartbeat(self.user_id, self.socket_id)
+
+
 async def set_away(user_id: int, away: bool) -> None:
     redis = get_redis()
     if away:

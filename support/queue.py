@@ -252,6 +252,17 @@ async def announce_queue() -> None:
             return
 
 
+async def announce_safely() -> None:
+    """`announce_queue` after a committed change; a failed announcement is nobody's error.
+
+    Positions are re-announced by the next change or sweep.
+    """
+    try:
+        await announce_queue()
+    except Exception:
+        logger.warning("could not announce the queue", exc_info=True)
+
+
 async def _announce_once() -> None:
     redis = get_redis()
     available = len((await presence.snapshot()).available_ids)

@@ -12,19 +12,17 @@ import logging
 from typing import Any
 
 from django.conf import settings
-from django.utils.translation import gettext as _
 
 from ai.types import SupportLine as HandoffOutlook
 from chat.hooks import SupportOutcome
 from chat.models import ChatSession
 from chat.publish import run_action
-from support import actions, presence
+from support import actions, flows, presence
 from support.estimate import estimated_wait_seconds
 from support.events import support_joined_frame, support_pending_frame
 from support.models import SupportRequest
 from support.names import display_name
-from support.queue import announce_queue, position_of, recent_waits
-from support.tickets import clean_ticket
+from support.queue import position_of, recent_waits
 from tatartours.db_health import run_db
 from tours.hours import working_hours_label
 
@@ -86,25 +84,18 @@ async def visitor_left(*, session_pk: int, socket_id: str) -> None:
 
 
 async def leave_offline_ticket(*, session_pk: int | None, data: dict[str, Any]) -> dict[str, Any]:
-    """The `offline_ticket` event: store it, answer `offline_ticket_saved`."""
-    fields = clean_ticket(data)
-    ticket = await run_action(actions.create_offline_ticket, fields=fields, session_pk=session_pk)
-    return {
-        "type": "offline_ticket_saved",
-        "id": ticket.pk,
-        "message": _("Thank you! We will get back to you as soon as possible."),
-    }
+    """The `offline_ticket` event: store it, answer `offline_ticket_saved` (support.flows)."""
+    return await flows.do_leave_offline_ticket(session_pk=session_pk, data=data)
 
 
 async def end_support(*, session_pk: int) -> None:
-    """The visitor's `end_support`: leave the queue, or end the operator conversation."""
-    await run_action(actions.end_support_by_visitor, session_pk=session_pk)
-    await announce_queue()
+    """The visitor's `end_support`: leave the queue, or end the conversation (support.flows)."""
+    await flows.do_end_support(session_pk=session_pk)
 
 
 async def request_support(*, session_pk: int, reason: str) -> SupportOutcome:
-    """The visitor or the AI's handoff asks for a person (support.actions.request_support_async)."""
-    return await actions.request_support_async(session_pk=session_pk, reason=reason)
+    """The visitor or the AI's handoff asks for a person (support.actions.do_request_support)."""
+    return await actions.do_request_support(session_pk=session_pk, reason=reason)
 
 
 async def handoff_outlook(*, session_pk: int) -> HandoffOutlook:
