@@ -31,6 +31,7 @@ from urllib.parse import quote
 
 import httpx
 import httpx_aiohttp
+import msgspec
 from django.conf import settings
 
 from ai.errors import (
@@ -141,6 +142,20 @@ def request_headers() -> dict[str, str]:
     return headers
 
 
+_encode_fast = msgspec.json.Encoder().encode
+
+
+def request_body(payload: dict[str, Any]) -> bytes:
+    """The payload as httpx's `json=` writes it (compact, UTF-8 unescaped), in a tenth of the time.
+
+    The prompt is most of the body and is encoded for every request. The
+    payload is built of JSON's own types only (ai/agent.py, ai/prompt.py),
+    for which msgspec writes the bytes of httpx's `json.dumps(ensure_ascii=
+    False, separators=(",", ":"), allow_nan=False)` (tests/ai/test_request.py).
+    """
+    return _encode_fast(payload)
+
+
 def visitor_id(*, session_public_id: object, user_id: int | None) -> str:
     """Stable, opaque id for OpenRouter's `user` field (abuse isolation per visitor).
 
@@ -212,7 +227,7 @@ async def complete(
             async with http_client().stream(
                 "POST",
                 f"{settings.OPENROUTER_BASE_URL}/chat/completions",
-                json=payload,
+                content=request_body(payload),
                 headers=request_headers(),
                 timeout=_timeout(),
             ) as response:
