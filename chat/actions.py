@@ -563,8 +563,7 @@ async def do_store_ai_answer(
 ) -> tuple[ChatMessage | None, list[Outgoing]]:
     """`store_ai_answer` on the event loop's pool; the events are returned, not sent.
 
-    The same rules in one transaction of two statements, sent in two round
-    trips (a pipeline): the session row
+    The same rules in one transaction of two statements: the session row
     locked (an operator takeover takes the same lock, so it is ordered
     before or after this answer, never beside it), then one statement that
     checks the status and "already answered?" (its snapshot is newer than
@@ -583,16 +582,11 @@ async def do_store_ai_answer(
     )
 
     async def store(conn: async_db.Connection) -> ChatMessage | None:
-        # In a pipeline: two round trips instead of four (BEGIN rides with the
-        # lock, COMMIT with the insert), each of which waited a turn of a busy
-        # event loop. The server still runs the statements one after another,
-        # so the insert's snapshot is taken once the lock is held.
-        async with conn.pipeline():
-            async with conn.transaction():
-                await lock_session_status_async(conn, session_pk)
-                # Stores only if the chat is still the AI's and nobody answered
-                # (e.g. another tab's generation): checked after the lock.
-                cursor = await conn.execute(sql, params)
+        async with conn.transaction():
+            await lock_session_status_async(conn, session_pk)
+            # Stores only if the chat is still the AI's and nobody answered
+            # (e.g. another tab's generation): checked after the lock.
+            cursor = await conn.execute(sql, params)
             row = await cursor.fetchone()
         if row is None:
             return None
