@@ -96,8 +96,11 @@ def publish_soon(events: list[Outgoing], *, origin: str | None = None) -> None:
     if not events:
         return
     group = events[0][0]
+    loop = asyncio.get_running_loop()
     previous = _publishing.get(group)
-    task = asyncio.get_running_loop().create_task(_publish_after(previous, events, origin))
+    if previous is not None and (previous.done() or previous.get_loop() is not loop):
+        previous = None  # ended, or left by a loop that closed (tests run one loop each)
+    task = loop.create_task(_publish_after(previous, events, origin))
     _publishing[group] = task
 
     def forget(done: asyncio.Task[None]) -> None:
