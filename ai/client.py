@@ -18,6 +18,7 @@ transport (bench/stream_floor.py, docs/benchmarks.md).
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import hmac
 import json
@@ -31,6 +32,7 @@ from urllib.parse import quote
 
 import httpx
 import httpx_aiohttp
+import msgspec
 from django.conf import settings
 
 from ai.errors import (
@@ -128,17 +130,45 @@ def header_text(value: str) -> str:
     return quote(value, safe=" !#$&'()*+,-./:;=?@[]_~")
 
 
-def request_headers() -> dict[str, str]:
+def request_headers() -> httpx.Headers:
+    """The headers of every request, from settings now (built once per distinct value)."""
+    return _headers(settings.OPENROUTER_API_KEY, settings.AI_SITE_URL, settings.AI_SITE_TITLE)
+
+
+@functools.lru_cache(maxsize=8)
+def _headers(api_key: str, site_url: str, site_title: str) -> httpx.Headers:
+    # httpx.Headers, not a dict: httpx normalises a dict's names and values on
+    # every request; a Headers instance is copied as it is.
     headers = {
-        "Authorization": f"Bearer {settings.OPENROUTER_API_KEY}",
+        "Authorization": f"Bearer {api_key}",
         "Content-Type": "application/json",
     }
-    if settings.AI_SITE_URL:
-        headers["HTTP-Referer"] = header_text(settings.AI_SITE_URL)
-    if settings.AI_SITE_TITLE:
+    if site_url:
+        headers["HTTP-Referer"] = header_text(site_url)
+    if site_title:
         # The current name (X-Title is its older alias; one is enough).
-        headers["X-OpenRouter-Title"] = header_text(settings.AI_SITE_TITLE)
-    return headers
+        headers["X-OpenRouter-Title"] = header_text(site_title)
+    return httpx.Headers(headers)
+
+
+@functools.lru_cache(maxsize=8)
+def completions_url(base_url: str) -> httpx.URL:
+    """Parsed once per base URL: httpx parses a string URL twice per request, in Python."""
+    return httpx.URL(f"{base_url}/chat/completions")
+
+
+_encode_fast = msgspec.json.Encoder().encode
+
+
+def request_body(payload: dict[str, Any]) -> bytes:
+    """The payload as httpx's `json=` writes it (compact, UTF-8 unescaped), in a tenth of the time.
+
+    The prompt is most of the body and is encoded for every request. The
+    payload is built of JSON's own types only (ai/agent.py, ai/prompt.py),
+    for which msgspec writes the bytes of httpx's `json.dumps(ensure_ascii=
+    False, separators=(",", ":"), allow_nan=False)` (tests/ai/test_request.py).
+    """
+    return _encode_fast(payload)
 
 
 def visitor_id(*, session_public_id: object, user_id: int | None) -> str:
@@ -148,7 +178,14 @@ def visitor_id(*, session_public_id: object, user_id: int | None) -> str:
     session is. Keyed with SECRET_KEY so it reveals neither.
     """
     subject = f"user:{user_id}" if user_id else f"session:{session_public_id}"
-    digest = hmac.new(settings.SECRET_KEY.encode(), subject.encode(), hashlib.sha256)
+    return _visitor_digest(settings.SECRET_KEY, subject)
+
+
+@functools.lru_cache(maxsize=4096)
+def _visitor_digest(secret: str, subject: str) -> str:
+    # Every answer asks for the same visitor's id again: an HMAC each time was
+    # 0.4% of the server's samples in ai-50x10.
+    digest = hmac.new(secret.encode(), subject.encode(), hashlib.sha256)
     return "tt-" + digest.hexdigest()[:32]
 
 
@@ -211,8 +248,8 @@ async def complete(
         async with asyncio.timeout_at(first_deadline) as scope:
             async with http_client().stream(
                 "POST",
-                f"{settings.OPENROUTER_BASE_URL}/chat/completions",
-                json=payload,
+                completions_url(settings.OPENROUTER_BASE_URL),
+                content=request_body(payload),
                 headers=request_headers(),
                 timeout=_timeout(),
             ) as response:

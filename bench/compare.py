@@ -36,6 +36,8 @@ FIGURES = (
     "cpu_redis_ms_per_message",
     "db_transactions_per_message",
     "db_rows_read_per_message",
+    "cpu_fake_model_s",
+    "cpu_generator_s",
     "cpu_other_processes_s",
 )
 

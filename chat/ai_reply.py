@@ -56,7 +56,7 @@ return 0
 """
 
 
-def _lock_key(session_public_id: object) -> str:
+def lock_key(session_public_id: object) -> str:
     return f"tatartours:ai-lock:{session_public_id}"
 
 
@@ -68,26 +68,47 @@ async def _keep_renewing(key: str, owner: str) -> None:
             await redis.eval(_RENEW, 1, key, owner, LOCK_TTL_MS)
 
 
+class GenerationLock:
+    """The chat's generation lock as held by one round; `release` may come early, once."""
+
+    def __init__(self, key: str, owner: str) -> None:
+        self.key = key
+        self.owner = owner
+        self.acquired = False
+        self._renewal: asyncio.Task[None] | None = None
+
+    async def acquire(self) -> bool:
+        self.acquired = bool(await get_redis().set(self.key, self.owner, nx=True, px=LOCK_TTL_MS))
+        if self.acquired:
+            self._renewal = asyncio.create_task(_keep_renewing(self.key, self.owner))
+        return self.acquired
+
+    async def release(self) -> None:
+        """Let the next round in (the same chat's next message, another tab); never raises."""
+        if not self.acquired:
+            return
+        self.acquired = False
+        if self._renewal is not None:
+            self._renewal.cancel()
+            self._renewal = None
+        with contextlib.suppress(Exception):
+            await asyncio.shield(get_redis().eval(_RELEASE, 1, self.key, self.owner))
+
+
 @contextlib.asynccontextmanager
-async def generation_lock(session_public_id: object, owner: str) -> AsyncIterator[bool]:
-    key = _lock_key(session_public_id)
-    redis = get_redis()
-    acquired = bool(await redis.set(key, owner, nx=True, px=LOCK_TTL_MS))
-    renewal = asyncio.create_task(_keep_renewing(key, owner)) if acquired else None
+async def generation_lock(session_public_id: object, owner: str) -> AsyncIterator[GenerationLock]:
+    lock = GenerationLock(lock_key(session_public_id), owner)
+    await lock.acquire()
     try:
-        yield acquired
+        yield lock
     finally:
-        if renewal is not None:
-            renewal.cancel()
-        if acquired:
-            with contextlib.suppress(Exception):
-                await asyncio.shield(redis.eval(_RELEASE, 1, key, owner))
+        await lock.release()
 
 
 async def wait_for_lock_release(session_public_id: object) -> None:
     """Until nobody holds the chat's generation lock (a live holder, or its expiry)."""
     redis = get_redis()
-    key = _lock_key(session_public_id)
+    key = lock_key(session_public_id)
     # Polling, not an Event: the holder may be another process (or a dead one).
     while await redis.exists(key):  # noqa: ASYNC110
         await asyncio.sleep(LOCK_POLL_SECONDS)
@@ -169,16 +190,18 @@ async def answer_pending(
             request = await actions.do_prepare_ai_reply(session_pk)
         if request is None:
             return False
-        async with generation_lock(request.session_public_id, owner) as acquired:
-            if acquired:
-                return await _generate(session_pk, request, owner=owner, send=send)
+        async with generation_lock(request.session_public_id, owner) as lock:
+            if lock.acquired:
+                return await _generate(session_pk, request, owner=owner, send=send, lock=lock)
         # Another tab or process is answering, or a killed one left its lock:
         # wait it out, then look again (the other answer may cover ours).
         await wait_for_lock_release(request.session_public_id)
         request = None
 
 
-async def _generate(session_pk: int, request: AIRequest, *, owner: str, send: SendFrame) -> bool:
+async def _generate(
+    session_pk: int, request: AIRequest, *, owner: str, send: SendFrame, lock: GenerationLock
+) -> bool:
     group = session_group(request.session_public_id)
     await send(ai_typing_frame(True))
     await send_events([(group, ai_typing_frame(True))], origin=owner)
@@ -195,7 +218,14 @@ async def _generate(session_pk: int, request: AIRequest, *, owner: str, send: Se
         # and a tab that had registered again meanwhile (its history read
         # before the commit) never showed it; its own AI task found nothing
         # left to answer.
-        stored = await _shielded(_store_and_announce(session_pk, request.reply_to, answer, group))
+        # The lock goes with the announcement, not after it: the visitor's
+        # next message (sent on `ai_typing` false) found it still held now and
+        # then, and its answer waited a LOCK_POLL_SECONDS poll. A hand-off
+        # keeps it until the chat is queued, so no answer slips in before.
+        release = None if answer.meta.get("handoff") else lock.release
+        stored = await _shielded(
+            _store_and_announce(session_pk, request.reply_to, answer, group, release)
+        )
         announced = True
     finally:
         batcher.cancel()
@@ -207,13 +237,23 @@ async def _generate(session_pk: int, request: AIRequest, *, owner: str, send: Se
 
 
 async def _store_and_announce(
-    session_pk: int, reply_to: int, answer: AIAnswer, group: str
+    session_pk: int,
+    reply_to: int,
+    answer: AIAnswer,
+    group: str,
+    release: Callable[[], Awaitable[None]] | None,
 ) -> ChatMessage | None:
     stored, committed = await actions.do_store_ai_answer(
         session_pk=session_pk, reply_to=reply_to, answer=answer
     )
-    # The stored answer and the end of typing leave as one layer message.
-    await send_events([*committed, (group, ai_typing_frame(False))])
+    # The stored answer and the end of typing leave as one layer message;
+    # the lock is released beside it (the answer is committed: a next round
+    # sees it), its Redis command sent first.
+    announce = send_events([*committed, (group, ai_typing_frame(False))])
+    if release is None:
+        await announce
+    else:
+        await asyncio.gather(release(), announce)
     return stored
 
 

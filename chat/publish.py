@@ -80,6 +80,44 @@ async def send_events(events: list[Outgoing], *, origin: str | None = None) -> N
             logger.warning("could not publish %s to %s: %r", types, group, result)
 
 
+# The latest publication under way per group (publish_soon): the next one for
+# the same group waits for it, so a chat's events keep their order. Also what
+# keeps the tasks alive (the event loop holds only weak references to tasks).
+_publishing: dict[str, asyncio.Task[None]] = {}
+
+
+def publish_soon(events: list[Outgoing], *, origin: str | None = None) -> None:
+    """`send_events` without waiting for Redis: for a caller that answers its
+    socket first (a `message_ack` need not wait for the other tabs' copy).
+
+    Still only what was committed (the caller committed already), and in
+    order: after the previous `publish_soon` of the same group.
+    """
+    if not events:
+        return
+    group = events[0][0]
+    loop = asyncio.get_running_loop()
+    previous = _publishing.get(group)
+    if previous is not None and (previous.done() or previous.get_loop() is not loop):
+        previous = None  # ended, or left by a loop that closed (tests run one loop each)
+    task = loop.create_task(_publish_after(previous, events, origin))
+    _publishing[group] = task
+
+    def forget(done: asyncio.Task[None]) -> None:
+        if _publishing.get(group) is done:
+            del _publishing[group]
+
+    task.add_done_callback(forget)
+
+
+async def _publish_after(
+    previous: asyncio.Task[None] | None, events: list[Outgoing], origin: str | None
+) -> None:
+    if previous is not None:
+        await asyncio.wait([previous])  # its outcome is its own (send_events logs failures)
+    await send_events(events, origin=origin)
+
+
 def _consecutive_by_group(events: list[Outgoing]) -> list[tuple[str, list[dict[str, Any]]]]:
     """Frames for the same group in a row travel as one layer message (one
     group_send, one pop per socket), in their order."""

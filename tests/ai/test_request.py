@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from urllib.parse import unquote
 
 import pytest
@@ -108,3 +109,16 @@ async def test_the_tour_sent_with_a_message_replaces_the_page_tour(fake_openrout
     fresh = await run_action(actions.prepare_ai_reply, request.session_pk)
     assert fresh is not None and fresh.tour is not None
     assert fresh.tour.title == "Раифа"
+
+
+async def test_the_body_is_the_bytes_httpx_json_would_send(fake_openrouter):
+    """The request body is encoded by msgspec (ai.client.request_body): the same
+    bytes as httpx's own `json=` for the payload the agent builds, and JSON's
+    content type."""
+    await answer(await start_chat("Здравствуйте! Сколько стоит тур в Свияжск на 8 марта?"))
+    sent = fake_openrouter.last
+    assert sent.headers["content-type"] == "application/json"
+    payload = sent.json
+    httpx_bytes = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    assert client.request_body(payload) == httpx_bytes.encode()
+    assert int(sent.headers["content-length"]) == len(httpx_bytes.encode())

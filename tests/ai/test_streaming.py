@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from ai.errors import StreamCut
-from ai.streaming import CompletionBuilder, SSEDecoder
+from ai.streaming import CompletionBuilder, SSEDecoder, decode_chunk
 from tests.ai.conftest import MODELS, answer, start_chat
 from tests.fakes.openrouter import Failure
 
@@ -116,3 +118,16 @@ async def test_connection_reset_mid_stream_is_partial(fake_openrouter):
     result, _ = await answer(await start_chat("Как добраться до Раифы?"))
     assert result.source == "partial"
     assert result.text.startswith("Вы спросили:")
+
+
+def test_a_chunk_msgspec_refuses_reads_as_json_reads_it():
+    """decode_chunk takes msgspec's fast path, and json's for what msgspec refuses
+    (NaN, out-of-range numbers, lone surrogate escapes): every chunk reads as before."""
+    assert decode_chunk('{"a": "\\u2028 Казань", "b": [1, 2.5, null]}') == {
+        "a": "\u2028 Казань",
+        "b": [1, 2.5, None],
+    }
+    assert decode_chunk('{"a": "\\ud83d"}') == {"a": "\ud83d"}
+    assert decode_chunk('{"a": 1e999}') == {"a": float("inf")}
+    with pytest.raises(json.JSONDecodeError):
+        decode_chunk('{"a": ')

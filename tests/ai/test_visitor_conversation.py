@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from asgiref.sync import sync_to_async
 
-from chat.ai_reply import CHUNK_FLUSH_SECONDS
+from chat.ai_reply import CHUNK_FLUSH_SECONDS, lock_key
 from chat.models import ChatMessage
+from tatartours.redis import get_redis
 from tests.ai.conftest import coming_day
 from tests.factories import VisitorSocket, make_tour
 from tests.fakes.openrouter import FakeOpenRouter, Reply, ToolCall, tour_assistant
@@ -177,3 +178,15 @@ async def test_streamed_text_is_coalesced_into_one_frame_per_window(
     # About one frame per CHUNK_FLUSH_SECONDS of stream, never one per token.
     assert 2 <= len(chunks) <= elapsed / CHUNK_FLUSH_SECONDS + 2
     assert len(chunks) <= len(words) / 3
+
+
+async def test_the_lock_is_free_when_the_visitor_reads_the_end_of_typing(visitor, fake_openrouter):
+    """The generation lock is released beside the announcement (chat.ai_reply), not
+    after it: a question sent as soon as `ai_typing` false arrives never finds the
+    previous round's lock and waits a LOCK_POLL_SECONDS poll for its answer."""
+    socket = await visitor()
+    await ask(socket, "Первый вопрос")
+    key = lock_key(socket.registered["session_id"])
+    assert await get_redis().exists(key) == 0
+    response, _ = await ask(socket, "Второй вопрос")
+    assert response["message"]

@@ -77,6 +77,20 @@ async def test_another_tab_of_the_same_visitor_sees_the_conversation_live(visito
     assert "visitor_message" not in [f["type"] for f in seen]
 
 
+async def test_another_tab_sees_quick_messages_in_the_order_they_were_sent(visitor):
+    """The sender's ack does not wait for the other tabs' copy (chat.publish.publish_soon);
+    those copies still leave in order."""
+    tab1 = await visitor()
+    tab2 = await visitor(token=tab1.token)
+    texts = ["Первый вопрос", "Второй вопрос", "Третий вопрос"]
+    for text in texts:
+        await tab1.say(text)
+    acks = [(await tab1.until("message_ack"))[0]["id"] for _ in texts]
+    echoes = [(await tab2.until("visitor_message"))[0] for _ in texts]
+    assert [e["message"] for e in echoes] == texts
+    assert [e["id"] for e in echoes] == acks == sorted(acks)
+
+
 async def test_ai_typing_is_always_closed_by_typing_false(visitor):
     socket = await visitor()
     await socket.say("Расскажите про Болгар")
