@@ -56,6 +56,8 @@ import redis.asyncio as aioredis
 from channels.exceptions import ChannelFull
 from channels.layers import BaseChannelLayer
 from redis.asyncio.connection import Connection, parse_url
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from tatartours.channel_layer import LAYER_LOST
@@ -374,9 +376,11 @@ class PubSubChannelLayer(BaseChannelLayer):
         if publisher is None:
             # Pipelined on one connection (tatartours/redis_publisher.py says
             # why); the host's timeouts and retries as for any redis-py client.
-            options = dict(self.host_options)
-            retry = options.get("retry")
+            # The Publisher retries (connect included) with the host's Retry; the
+            # connection itself tries once, or each retry would retry its connect.
+            options = {**self.host_options, "retry": Retry(NoBackoff(), 0)}
             pool = aioredis.ConnectionPool.from_url(self.address, **options)
+            retry = self.host_options.get("retry")
             publisher = state.publisher = Publisher(pool.make_connection(), retry)
         await publisher.publish(key, data)
 
