@@ -272,6 +272,10 @@ class Resumed:
     frames: list[Frame]  # `registered`, then the queue or operator state restated
     replayed: set[int]  # ids of the messages `registered` carried
     needs_ai: bool  # a visitor message still waits for its AI answer
+    # The client said it has every message up to this id (`after` of a resumed
+    # session): a live copy of one of those, published late (a retried
+    # publish after a Redis outage), is not sent again. 0 for a new session.
+    client_has_up_to: int
 
 
 async def do_resume_visitor(
@@ -303,7 +307,8 @@ async def do_resume_visitor(
     restated = await support_line().visitor_registered(
         session_pk=session.pk, status=status, socket_id=socket_id
     )
-    return Resumed([frame, *restated], {m["id"] for m in messages}, needs_ai)
+    client_has_up_to = (after or 0) if registration.resumed else 0
+    return Resumed([frame, *restated], {m["id"] for m in messages}, needs_ai, client_has_up_to)
 
 
 def resync(*, session_pk: int, after: int | None) -> Resync:

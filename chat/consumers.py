@@ -67,6 +67,7 @@ class VisitorConsumer(FrameConsumer):
         self._answers: AnswerTask | None = None  # made on registering
         self._registrations = 0
         self._replayed: set[int] = set()  # message ids `registered` carried
+        self._client_has_up_to = 0  # the resumed client's `after`
         self.client_ip = guards.client_ip(self.scope)
         refusal: ClientError | None = None
         try:
@@ -158,6 +159,7 @@ class VisitorConsumer(FrameConsumer):
         # Committed between the join and the read: in `registered` and also on
         # its way live; the live copy is dropped (should_forward).
         self._replayed = resumed.replayed
+        self._client_has_up_to = resumed.client_has_up_to
         for frame in resumed.frames:
             await self.send_frame(frame)
         if resumed.needs_ai:
@@ -254,8 +256,12 @@ class VisitorConsumer(FrameConsumer):
         frame_type = frame.get("type")
         if frame_type in _OPERATOR_SIDE_ONLY:
             return False
-        if frame_type in _MESSAGE_FRAMES and frame.get("id") in self._replayed:
-            return False  # Already sent in `registered`.
+        if frame_type in _MESSAGE_FRAMES:
+            message_id = frame.get("id")
+            if message_id in self._replayed:
+                return False  # Already sent in `registered`.
+            if isinstance(message_id, int) and message_id <= self._client_has_up_to:
+                return False  # The client had it before it registered.
         if frame_type in _AI_STOPPERS and self._answers is not None:
             self._answers.cancel()
         return True

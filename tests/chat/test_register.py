@@ -9,7 +9,9 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.utils import timezone
 
-from chat.models import ChatSession
+from chat.events import session_group, visitor_message_frame
+from chat.models import ChatMessage, ChatSession
+from chat.publish import send_events
 from chat.tokens import hash_token
 from tests.factories import make_tour
 
@@ -70,6 +72,34 @@ async def test_after_returns_only_the_messages_the_client_lacks(visitor):
 
     again = await visitor(token=first.token, after=response1["id"])
     assert [m["id"] for m in again.registered["messages"]] == [ack2["id"], response2["id"]]
+
+
+async def test_a_late_live_copy_of_a_message_the_client_had_is_not_sent_again(visitor):
+    """A publish retried after a Redis outage can reach a tab that registered
+    since with `after` past it: the tab said it has that message."""
+    first = await visitor()
+    ack, response = await _answered(first, "Первый вопрос")
+    second = await visitor(token=first.token, after=response["id"])
+    assert second.registered["messages"] == []
+
+    stored = await ChatMessage.objects.select_related("session").aget(pk=ack["id"])
+    await send_events([(session_group(first.session_id), visitor_message_frame(stored))])
+    later = await first.say("Второй вопрос")
+    # The first live frame the second tab gets is the new message, not the old copy.
+    live = await second.expect("visitor_message")
+    assert live["client_id"] == later
+
+
+async def test_a_new_session_ignores_the_after_of_a_forged_token(visitor):
+    """`after` counts only for the session it came with: a forged token gets
+    a new session whose messages all arrive live, whatever `after` said."""
+    first = await visitor()
+    ack, _ = await _answered(first, "Первый вопрос")
+    forged = await visitor(token=first.token[:-4] + "AAAA", after=ack["id"] + 10**6)
+    other_tab = await visitor(token=forged.token)
+    sent = await forged.say("Есть туры в Свияжск?")
+    live = await other_tab.expect("visitor_message")
+    assert live["client_id"] == sent
 
 
 async def test_register_remembers_the_tour_page_from_the_database(visitor):
