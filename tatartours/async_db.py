@@ -16,11 +16,20 @@ so both paths agree on whether PostgreSQL is down:
 
 - while it is known down, `run` raises `DatabaseUnavailable` at once and
   runs nothing;
-- a checkout that times out, or a statement that fails with a
-  connection-level error, marks it down (and starts the probe);
-- a checkout waits at most the pool timeout (DB_POOL_TIMEOUT); one that
-  got its connection after the outage was noticed sends nothing, so
-  `unavailable` still means "not stored";
+- a statement that fails with a connection-level error marks it down (and
+  starts the probe);
+- a checkout that waits longer than SUSPECT_AFTER asks PostgreSQL itself
+  (one fresh connection and `SELECT 1`, shared by every waiting caller of
+  the loop): if it does not answer, the database is marked down and the
+  waiters get `DatabaseUnavailable` at once; if it answers, the pool is
+  only busy (a burst of messages on a loaded machine), and the checkout
+  keeps waiting, asking again every SUSPECT_AFTER, up to
+  ASYNC_DB_CHECKOUT_LIMIT (then `OperationalError`, without marking the
+  database down). A burst must not look like an outage: before, every
+  checkout longer than the pool timeout (1 s) marked PostgreSQL down and
+  the whole process answered `unavailable` while it answered fine;
+- one that got its connection after the outage was noticed sends nothing,
+  so `unavailable` still means "not stored";
 - a statement already sent is never cancelled midway (it may have
   committed): it ends by itself, as a running DB hop does.
 
@@ -41,9 +50,11 @@ from typing import Any, TypeVar
 import psycopg
 from django.conf import settings
 from django.db import OperationalError, connections
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from tatartours.db_health import SUSPECT_AFTER, DatabaseUnavailable, health, is_outage
+
+_POLL = 0.1  # seconds: how often a waiting checkout looks at the database's state
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +72,7 @@ class _LoopPool:
 
 
 _current: _LoopPool | None = None
+_returning: set[asyncio.Future[None]] = set()  # connections on their way back (_give_back)
 
 
 def connection_kwargs() -> dict[str, Any]:
@@ -162,10 +174,9 @@ async def run(work: Callable[[Connection], Awaitable[R]]) -> R:
     """Run `work` on a pooled connection (autocommit), unless PostgreSQL is known down.
 
     Raises `DatabaseUnavailable` without running `work` while it is down.
-    The checkout waits at most ASYNC_DB_POOL_TIMEOUT (a free connection is
-    there at once unless PostgreSQL is unreachable; the timeout marks it
-    down). A connection-level failure marks the database down and reaches
-    the caller as Django's `OperationalError`; a slow call starts the probe.
+    The checkout waits while PostgreSQL answers (`_checkout`). A
+    connection-level failure marks the database down and reaches the caller
+    as Django's `OperationalError`; a slow call starts the probe.
     """
     health.attach()
     if health.down:
@@ -173,11 +184,7 @@ async def run(work: Callable[[Connection], Awaitable[R]]) -> R:
         raise DatabaseUnavailable("PostgreSQL is unavailable")
     the_pool = await pool()
     started = time.monotonic()
-    try:
-        conn = await the_pool.getconn()
-    except psycopg.Error as error:
-        _raise_outage_as_django(error)
-        raise
+    conn = await _checkout(the_pool)
     try:
         if health.down:
             # Noticed while this checkout waited: nothing is sent.
@@ -191,6 +198,53 @@ async def run(work: Callable[[Connection], Awaitable[R]]) -> R:
         await the_pool.putconn(conn)
         if time.monotonic() - started > SUSPECT_AFTER:
             health.ensure_probe()
+
+
+async def _checkout(the_pool: AsyncConnectionPool[Any]) -> Connection:
+    """A pooled connection, waited for while PostgreSQL answers.
+
+    Raises `DatabaseUnavailable` as soon as the database is known down
+    (noticed by anyone, or by asking it after SUSPECT_AFTER of waiting), and
+    `OperationalError` after ASYNC_DB_CHECKOUT_LIMIT of a busy pool.
+    """
+    limit = settings.ASYNC_DB_CHECKOUT_LIMIT
+    getting = asyncio.ensure_future(the_pool.getconn(timeout=limit))
+    ask_at = time.monotonic() + SUSPECT_AFTER
+    try:
+        while True:
+            done, _pending = await asyncio.wait({getting}, timeout=_POLL)
+            if done:
+                break
+            if health.down:
+                raise DatabaseUnavailable("PostgreSQL is unavailable")
+            if time.monotonic() >= ask_at:
+                if not await health.answers():
+                    raise DatabaseUnavailable("PostgreSQL is unavailable")
+                ask_at = time.monotonic() + SUSPECT_AFTER
+    except BaseException:
+        # Given up (or cancelled): psycopg_pool hands back a connection assigned
+        # to a cancelled request; one that arrived meanwhile goes back here.
+        getting.cancel()
+        getting.add_done_callback(lambda done: _give_back(the_pool, done))
+        raise
+    try:
+        return getting.result()
+    except PoolTimeout as error:
+        if health.down:
+            raise DatabaseUnavailable("PostgreSQL is unavailable") from error
+        # PostgreSQL answered every time it was asked: busy, not down.
+        raise OperationalError(f"no database connection within {limit:.1f} s") from error
+    except psycopg.Error as error:
+        _raise_outage_as_django(error)
+        raise
+
+
+def _give_back(the_pool: AsyncConnectionPool[Any], done: asyncio.Future[Connection]) -> None:
+    if done.cancelled() or done.exception() is not None:
+        return
+    task = asyncio.ensure_future(the_pool.putconn(done.result()))
+    _returning.add(task)  # the loop holds tasks only weakly
+    task.add_done_callback(_returning.discard)
 
 
 def _raise_outage_as_django(error: psycopg.Error) -> None:

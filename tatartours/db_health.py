@@ -59,6 +59,7 @@ class _Health:
         self.down_since: float | None = None
         self._last_failure = 0.0
         self._probe: asyncio.Task[None] | None = None
+        self._check: asyncio.Task[BaseException | None] | None = None  # `answers`
         self._loop: asyncio.AbstractEventLoop | None = None  # where the probe runs
 
     @property
@@ -97,6 +98,23 @@ class _Health:
     def attach(self) -> None:
         """Probe from the running loop (each process has one; tests have one per test)."""
         self._loop = asyncio.get_running_loop()
+
+    async def answers(self) -> bool:
+        """Whether PostgreSQL answers a fresh connection now; marks it down if not.
+
+        For callers that waited long for the pool: one probe at a time per
+        event loop, shared by all who ask while it runs (a burst of waiters
+        must not open a connection each).
+        """
+        loop = asyncio.get_running_loop()
+        check = self._check
+        if check is None or check.done() or check.get_loop() is not loop:
+            check = self._check = loop.create_task(probe())
+        error = await asyncio.shield(check)
+        if error is not None:
+            self.mark_down(error)
+            return False
+        return not self.down
 
     def ensure_probe(self) -> None:
         """Start the probe on this loop unless one runs there (a test's loop may have closed

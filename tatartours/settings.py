@@ -158,6 +158,9 @@ _db["OPTIONS"] = {
 ASYNC_DB_POOL_MIN = env_int("ASYNC_DB_POOL_MIN", 0, minimum=0)
 ASYNC_DB_POOL_MAX = env_int("ASYNC_DB_POOL_MAX", 6, minimum=1)
 ASYNC_DB_POOL_TIMEOUT = _db["OPTIONS"]["pool"]["timeout"]
+# How long a message may wait for a connection of a busy pool while PostgreSQL
+# answers (an outage is noticed sooner, by asking it: tatartours/async_db.py).
+ASYNC_DB_CHECKOUT_LIMIT = env_float("ASYNC_DB_CHECKOUT_LIMIT", 5.0, minimum=0.5)
 ASYNC_DB_POOL_RECONNECT_TIMEOUT = _db["OPTIONS"]["pool"]["reconnect_timeout"]
 # The async pool prepares its statements on their first run (None: never, behind PgBouncer):
 # it runs only the message path's handful of statements, every one of them hot, so

@@ -3,15 +3,20 @@ DB thread (one shared state: tatartours/db_health.py)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
+import psycopg
 import pytest
 from django.db import OperationalError, connections
 
 from tatartours import async_db
 from tatartours.db_health import DatabaseUnavailable, health
+from tests.servers import until_a_statement_waits_for_a_lock
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -82,3 +87,75 @@ async def test_an_unreachable_server_fails_fast_and_marks_it_down(healthy, setti
         await async_db.close()
     await health.until_up()
     assert (await async_db.run(_database_and_autocommit))[1]
+
+
+_LOCK = 4242  # an advisory lock the blocked statements of the tests below queue on
+
+
+async def _behind_the_lock(conn: async_db.Connection) -> int:
+    await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK,))
+    return 1
+
+
+@contextlib.asynccontextmanager
+async def _lock_held() -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+    """Hold the advisory lock on a connection of the test's own (yielded, to watch with)."""
+    holder = await psycopg.AsyncConnection.connect(**async_db.connection_kwargs())
+    try:
+        await holder.execute("SELECT pg_advisory_lock(%s)", (_LOCK,))
+        yield holder
+    finally:
+        await holder.close()
+
+
+async def _waiting_for_a_connection(the_pool: Any, count: int) -> None:
+    """Until `count` callers queue for a pool connection (a condition, not a sleep)."""
+    async with asyncio.timeout(10):
+        while True:
+            if the_pool.get_stats().get("requests_waiting", 0) >= count:
+                return
+            await asyncio.sleep(0.02)
+
+
+async def test_a_burst_longer_than_the_pool_timeout_waits_instead_of_marking_it_down(
+    healthy, settings
+):
+    """More callers than connections, each connection busy for longer than the pool
+    timeout: the pool is busy, PostgreSQL answers, so nobody gets `unavailable`."""
+    await async_db.close()
+    settings.ASYNC_DB_POOL_MAX = 2
+    burst = 5
+    async with _lock_held() as holder:
+        calls = [asyncio.ensure_future(async_db.run(_behind_the_lock)) for _ in range(burst)]
+        the_pool = await async_db.pool()
+        await _waiting_for_a_connection(the_pool, burst - settings.ASYNC_DB_POOL_MAX)
+        # The stimulus: the queued callers wait past the pool timeout (1 s).
+        await asyncio.sleep(settings.ASYNC_DB_POOL_TIMEOUT + 0.5)
+        assert not health.down
+        assert not any(call.done() for call in calls)
+        await holder.execute("SELECT pg_advisory_unlock(%s)", (_LOCK,))
+        assert await asyncio.gather(*calls) == [1] * burst
+    assert not health.down
+    await async_db.close()
+
+
+async def test_a_pool_busy_past_the_checkout_limit_fails_without_marking_it_down(healthy, settings):
+    await async_db.close()
+    settings.ASYNC_DB_POOL_MAX = 1
+    settings.ASYNC_DB_CHECKOUT_LIMIT = 0.8
+    async with _lock_held() as holder:
+        busy = asyncio.ensure_future(async_db.run(_behind_the_lock))
+        the_pool = await async_db.pool()
+        await until_a_statement_waits_for_a_lock(holder, timeout=10)
+        started = time.monotonic()
+        with pytest.raises(OperationalError) as raised:
+            await async_db.run(_behind_the_lock)
+        assert not isinstance(raised.value, DatabaseUnavailable)
+        assert time.monotonic() - started < settings.ASYNC_DB_CHECKOUT_LIMIT + 1
+        assert not health.down
+        await holder.execute("SELECT pg_advisory_unlock(%s)", (_LOCK,))
+        assert await busy == 1
+        # The connection went back: the pool serves the next caller.
+        assert await async_db.run(_behind_the_lock) == 1
+        assert the_pool.get_stats()["pool_size"] == 1
+    await async_db.close()
