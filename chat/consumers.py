@@ -14,7 +14,6 @@ import logging
 from typing import Any
 from uuid import UUID
 
-from autobahn.exception import Disconnected
 from django.utils.translation import gettext as _
 from redis.exceptions import RedisError
 
@@ -35,8 +34,6 @@ from chat.typing_gate import TypingGate
 logger = logging.getLogger(__name__)
 
 # What sending on a socket the client already closed raises: autobahn's
-# Disconnected under daphne, RuntimeError/OSError under other ASGI servers.
-SOCKET_GONE_ERRORS: tuple[type[BaseException], ...] = (Disconnected, RuntimeError, OSError)
 
 # Frames the visitor's own sockets must not receive from the chat group.
 _OPERATOR_SIDE_ONLY = frozenset({"visitor_typing", "support_chat_joined"})
@@ -152,7 +149,7 @@ class VisitorConsumer(FrameConsumer):
         self.session_pk = session.pk
         self.session_public_id = str(session.public_id)
         if self._answers is None:
-            self._answers = AnswerTask(session.pk, owner=self.channel_name, send=self._send_if_open)
+            self._answers = AnswerTask(session.pk, owner=self.channel_name, send=self.send_frame)
         resumed = await actions.do_resume_visitor(
             registration, after=data.after, socket_id=self.channel_name
         )
@@ -272,15 +269,3 @@ class VisitorConsumer(FrameConsumer):
         if self.session_pk is None:
             raise ClientError("invalid", _("Send “register” first."))
         return self.session_pk
-
-    async def _send_if_open(self, frame: dict[str, Any]) -> None:
-        """Stream to the socket unless the visitor has just left.
-
-        The answer task may send after the socket closed but before this
-        consumer processed the disconnect; the answer is still stored and the
-        visitor gets it from the history on reconnect.
-        """
-        try:
-            await self.send_frame(frame)
-        except SOCKET_GONE_ERRORS as error:
-            logger.info("visitor socket closed mid-answer (%r); the answer is still stored", error)

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
 import msgspec
+from autobahn.exception import Disconnected
 from channels.consumer import get_handler_name
 from channels.db import aclose_old_connections
 from channels.exceptions import StopConsumer
@@ -55,6 +56,11 @@ def unavailable_error(client_id: str | None = None) -> ClientError:
         _("The service is temporarily unavailable. Nothing was lost; please try again."),
         client_id=client_id,
     )
+
+
+# What `send` raises once the client's socket is gone: Disconnected under
+# daphne (autobahn), RuntimeError or OSError under other ASGI servers.
+SOCKET_GONE_ERRORS: tuple[type[BaseException], ...] = (Disconnected, RuntimeError, OSError)
 
 
 class FrameConsumer(AsyncWebsocketConsumer):
@@ -163,7 +169,15 @@ class FrameConsumer(AsyncWebsocketConsumer):
             # Instrumentation (analytics installs it: a Prometheus count by code
             # and the daily refusal figures); never raises, never waits on the DB.
             instrumentation().error_frame_sent(str(frame.get("code", "")))
-        await self.send(text_data=_encode(frame).decode())
+        text = _encode(frame).decode()
+        try:
+            await self.send(text_data=text)
+        except SOCKET_GONE_ERRORS as error:
+            # The server closed the socket (a frame over the limit, the client
+            # gone, a reconnect storm) and its disconnect is not processed yet.
+            # What was stored stays stored: the client resyncs by id.
+            logger.info("%s frame to a closed socket dropped (%r)", frame.get("type"), error)
+            self._closed = True
 
     async def chat_event(self, event: dict[str, Any]) -> None:
         """A frame published to one of this socket's groups."""

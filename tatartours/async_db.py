@@ -20,8 +20,9 @@ so both paths agree on whether PostgreSQL is down:
   starts the probe);
 - a checkout that waits longer than SUSPECT_AFTER asks PostgreSQL itself
   (one fresh connection and `SELECT 1`, shared by every waiting caller of
-  the loop): if it does not answer, the database is marked down and the
-  waiters get `DatabaseUnavailable` at once; if it answers, the pool is
+  the loop): if it does not answer, the database is marked down and every
+  waiter gets `DatabaseUnavailable` when its wait slice (SUSPECT_AFTER)
+  ends, sooner than the pool timeout did; if it answers, the pool is
   only busy (a burst of messages on a loaded machine), and the checkout
   keeps waiting, asking again every SUSPECT_AFTER, up to
   ASYNC_DB_CHECKOUT_LIMIT (then `OperationalError`, without marking the
@@ -54,8 +55,6 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from tatartours.db_health import SUSPECT_AFTER, DatabaseUnavailable, health, is_outage
 
-_POLL = 0.1  # seconds: how often a waiting checkout looks at the database's state
-
 logger = logging.getLogger(__name__)
 
 R = TypeVar("R")
@@ -72,7 +71,6 @@ class _LoopPool:
 
 
 _current: _LoopPool | None = None
-_returning: set[asyncio.Future[None]] = set()  # connections on their way back (_give_back)
 
 
 def connection_kwargs() -> dict[str, Any]:
@@ -203,48 +201,28 @@ async def run(work: Callable[[Connection], Awaitable[R]]) -> R:
 async def _checkout(the_pool: AsyncConnectionPool[Any]) -> Connection:
     """A pooled connection, waited for while PostgreSQL answers.
 
-    Raises `DatabaseUnavailable` as soon as the database is known down
-    (noticed by anyone, or by asking it after SUSPECT_AFTER of waiting), and
-    `OperationalError` after ASYNC_DB_CHECKOUT_LIMIT of a busy pool.
+    Waits in slices of SUSPECT_AFTER (the pool's own wait, no task of ours:
+    this is every message's path); after each slice without a connection,
+    asks PostgreSQL. Raises `DatabaseUnavailable` when it does not answer or
+    is known down, and `OperationalError` after ASYNC_DB_CHECKOUT_LIMIT of a
+    busy pool.
     """
     limit = settings.ASYNC_DB_CHECKOUT_LIMIT
-    getting = asyncio.ensure_future(the_pool.getconn(timeout=limit))
-    ask_at = time.monotonic() + SUSPECT_AFTER
-    try:
-        while True:
-            done, _pending = await asyncio.wait({getting}, timeout=_POLL)
-            if done:
-                break
-            if health.down:
-                raise DatabaseUnavailable("PostgreSQL is unavailable")
-            if time.monotonic() >= ask_at:
-                if not await health.answers():
-                    raise DatabaseUnavailable("PostgreSQL is unavailable")
-                ask_at = time.monotonic() + SUSPECT_AFTER
-    except BaseException:
-        # Given up (or cancelled): psycopg_pool hands back a connection assigned
-        # to a cancelled request; one that arrived meanwhile goes back here.
-        getting.cancel()
-        getting.add_done_callback(lambda done: _give_back(the_pool, done))
-        raise
-    try:
-        return getting.result()
-    except PoolTimeout as error:
-        if health.down:
-            raise DatabaseUnavailable("PostgreSQL is unavailable") from error
-        # PostgreSQL answered every time it was asked: busy, not down.
-        raise OperationalError(f"no database connection within {limit:.1f} s") from error
-    except psycopg.Error as error:
-        _raise_outage_as_django(error)
-        raise
-
-
-def _give_back(the_pool: AsyncConnectionPool[Any], done: asyncio.Future[Connection]) -> None:
-    if done.cancelled() or done.exception() is not None:
-        return
-    task = asyncio.ensure_future(the_pool.putconn(done.result()))
-    _returning.add(task)  # the loop holds tasks only weakly
-    task.add_done_callback(_returning.discard)
+    deadline = time.monotonic() + limit
+    while True:
+        try:
+            return await the_pool.getconn(
+                timeout=max(0.01, min(SUSPECT_AFTER, deadline - time.monotonic()))
+            )
+        except PoolTimeout as error:
+            if health.down or not await health.answers():
+                raise DatabaseUnavailable("PostgreSQL is unavailable") from error
+            if time.monotonic() >= deadline:
+                # PostgreSQL answered every time it was asked: busy, not down.
+                raise OperationalError(f"no database connection within {limit:.1f} s") from error
+        except psycopg.Error as error:
+            _raise_outage_as_django(error)
+            raise
 
 
 def _raise_outage_as_django(error: psycopg.Error) -> None:
