@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from chat.admin import (
     ChatSessionAdmin,
@@ -86,6 +87,36 @@ class SupportRequestAdmin(ReadOnlyAdmin):
     @admin.display(description=_("closed"), ordering="closed_at")
     def closed(self, obj: SupportRequest) -> str:
         return short_moment(obj.closed_at)
+
+    # An open request is the chat's state (waiting in the queue, or an
+    # operator on it): deleting only the record would leave the visitor
+    # waiting for nobody, or the chat held by an operator who no longer has
+    # it. Staff delete closed ones (retention); an open one is closed from
+    # the dashboard, or goes with its chat (deleting the chat announces it).
+
+    def get_deleted_objects(
+        self, objs: Any, request: HttpRequest
+    ) -> tuple[list[Any], dict[str, int], set[str], list[Any]]:
+        """The delete page and the bulk delete refuse open requests, saying why.
+
+        (Not `has_delete_permission`: Django asks that for every request a
+        deleted chat takes with it, and deleting the chat is the right way.)
+        """
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        open_count = sum(1 for obj in objs if obj.status != SupportRequest.Status.CLOSED)
+        if open_count:
+            perms_needed = {
+                *perms_needed,
+                str(
+                    ngettext(
+                        "%(count)d open support request (close the chat first)",
+                        "%(count)d open support requests (close the chats first)",
+                        open_count,
+                    )
+                    % {"count": open_count}
+                ),
+            }
+        return deleted, counts, perms_needed, protected
 
 
 @admin.register(OfflineTicket)

@@ -133,3 +133,36 @@ async def test_a_waiting_chat_deleted_in_the_admin_leaves_the_queue_for_everyone
     await until_matching(second, "support_pending", position=1)
     queue = await until_matching(alia, "queue", total=1)
     assert [r["session_id"] for r in queue["requests"]] == [second.session_id]
+
+
+async def test_an_open_support_request_cannot_be_deleted_alone_in_the_admin(
+    visitor, operator, django_user_model
+):
+    """Deleting only the record would leave the visitor waiting for nobody (or the
+    chat held by an operator who no longer has it): the admin refuses, saying why;
+    a closed one is deleted (retention)."""
+    guest, alia = await in_conversation(visitor, operator)
+    waiting = await queued_visitor(visitor)
+    held = await SupportRequest.objects.aget(session__public_id=guest.session_id)
+    queued = await SupportRequest.objects.aget(session__public_id=waiting.session_id)
+    client = await sync_to_async(_admin_client)(django_user_model)
+
+    page = await sync_to_async(client.get)(f"/admin/support/supportrequest/{held.pk}/delete/")
+    assert "закройте чат" in page.content.decode()
+    refused = await sync_to_async(client.post)(
+        f"/admin/support/supportrequest/{held.pk}/delete/", {"post": "yes"}
+    )
+    assert refused.status_code == 403
+    bulk = await sync_to_async(client.post)(
+        "/admin/support/supportrequest/",
+        {"action": "delete_selected", "_selected_action": [queued.pk], "post": "yes"},
+    )
+    assert bulk.status_code == 403
+    assert await SupportRequest.objects.filter(pk__in=[held.pk, queued.pk]).acount() == 2
+
+    await flows.do_close_chat(operator_id=alia.user_id, session_id=guest.session_id)
+    deleted = await sync_to_async(client.post)(
+        f"/admin/support/supportrequest/{held.pk}/delete/", {"post": "yes"}
+    )
+    assert deleted.status_code == 302
+    assert not await SupportRequest.objects.filter(pk=held.pk).aexists()
