@@ -39,6 +39,7 @@ from chat.events import (
     registered_frame,
     session_group,
     visitor_message_frame,
+    visitor_typing_frame,
 )
 from chat.hooks import Frame, instrumentation, support_line
 from chat.message_rows import (
@@ -65,8 +66,10 @@ from chat.publish import (
     publish_soon,
     run_action,
     run_action_collected,
+    send_events,
 )
 from chat.tokens import hash_token, looks_like_token, new_token
+from chat.typing_gate import TypingGate
 from tatartours import async_db
 from tatartours.lean_rows import insert, update_fields
 from tours.models import Tour
@@ -732,3 +735,11 @@ async def do_rate_conversation(*, session_pk: int, score: int, comment: str = ""
     guards.check_text(comment)
     await run_action(rate_conversation, session_pk=session_pk, score=score, comment=comment.strip())
     return rated_frame(score)
+
+
+async def do_visitor_typing(*, session_public_id: str, typing: bool, gate: TypingGate) -> None:
+    """The visitor's `typing`: relayed to the chat's group (the operator, other
+    tabs) when `gate` (the socket's) admits it; best-effort, nothing stored."""
+    if gate.admit(typing):
+        frame = visitor_typing_frame(session_public_id, typing)
+        await send_events([(session_group(session_public_id), frame)])

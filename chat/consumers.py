@@ -20,9 +20,8 @@ from redis.exceptions import RedisError
 from chat import actions, booking, frames_in, guards
 from chat.ai_reply import AnswerTask, do_route_visitor_message
 from chat.errors import ClientError
-from chat.events import message_ack_frame, session_group, visitor_typing_frame
+from chat.events import message_ack_frame, session_group
 from chat.hooks import support_line
-from chat.publish import send_events
 from chat.transport import (
     CLOSE_TRY_AGAIN_LATER,
     DEPENDENCY_ERRORS,
@@ -182,15 +181,12 @@ class VisitorConsumer(FrameConsumer):
 
     async def on_typing(self, data: frames_in.Typing) -> None:
         self._require_session()
-        typing = data.typing
-        assert self.group is not None
+        assert self.session_public_id is not None
         if self._typing_gate is None:
             self._typing_gate = TypingGate()
-        if not self._typing_gate.admit(typing):
-            return
-        assert self.session_public_id is not None
-        frame = visitor_typing_frame(self.session_public_id, typing)
-        await send_events([(self.group, frame)])
+        await actions.do_visitor_typing(
+            session_public_id=self.session_public_id, typing=data.typing, gate=self._typing_gate
+        )
 
     async def on_request_support(self, data: frames_in.RequestSupport) -> None:
         session_pk = self._require_session()

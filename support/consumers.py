@@ -20,7 +20,6 @@ from django.utils.translation import gettext as _
 from chat.booking import BOOKING_FRAMES
 from chat.errors import ClientError
 from chat.events import message_ack_frame, session_group
-from chat.publish import send_events
 from chat.transport import (
     CLOSE_TRY_AGAIN_LATER,
     DEPENDENCY_ERRORS,
@@ -37,7 +36,6 @@ from support.events import (
     chat_transferred_frame,
     operator_chat_closed_frame,
     operator_group,
-    operator_typing_frame,
 )
 from support.names import display_name
 from support.revocation import ACCESS_CHANGED
@@ -165,9 +163,7 @@ class OperatorConsumer(FrameConsumer):
         gate = self._typing_gates.get(session_id)
         if gate is None:
             gate = self._typing_gates[session_id] = TypingGate()
-        if not gate.admit(typing):
-            return
-        await send_events([(session_group(session_id), operator_typing_frame(session_id, typing))])
+        await flows.do_operator_typing(session_id=session_id, typing=typing, gate=gate)
 
     async def on_close_chat(self, data: frames_in.CloseChat) -> None:
         if not await self._still_allowed():

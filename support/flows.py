@@ -21,7 +21,9 @@ from uuid import UUID
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from chat.events import session_group
 from chat.publish import run_action, send_events
+from chat.typing_gate import TypingGate
 from support import presence
 from support.actions import (
     Claim,
@@ -41,6 +43,7 @@ from support.events import (
     operator_group,
     operator_state_frame,
     operator_status_frame,
+    operator_typing_frame,
 )
 from support.models import OfflineTicket
 from support.queue import announce_safely, current_queue_frame
@@ -205,3 +208,10 @@ async def do_end_support(*, session_pk: int) -> Literal["closed", "cancelled"]:
     result = await run_action(end_support_by_visitor, session_pk=session_pk)
     await announce_safely()
     return result
+
+
+async def do_operator_typing(*, session_id: str, typing: bool, gate: TypingGate) -> None:
+    """An operator's `typing` in a chat they hold (the caller checked): relayed
+    to the chat's group when `gate` (the socket's, per chat) admits it."""
+    if gate.admit(typing):
+        await send_events([(session_group(session_id), operator_typing_frame(session_id, typing))])

@@ -13,7 +13,9 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.test import Client
 
+from chat import actions as chat_actions
 from chat.models import ChatSession
+from chat.typing_gate import TypingGate
 from support import actions, flows
 from support.models import OfflineTicket, SupportRequest
 from support.tickets import TicketFields
@@ -166,3 +168,25 @@ async def test_an_open_support_request_cannot_be_deleted_alone_in_the_admin(
     )
     assert deleted.status_code == 302
     assert not await SupportRequest.objects.filter(pk=held.pk).aexists()
+
+
+async def test_typing_is_relayed_by_the_action_as_its_gate_admits(visitor, operator):
+    """The typing flows: the socket's gate decides, the action relays to the chat."""
+    guest, alia = await in_conversation(visitor, operator)
+    gate = TypingGate()
+
+    await flows.do_operator_typing(session_id=guest.session_id, typing=True, gate=gate)
+    await flows.do_operator_typing(session_id=guest.session_id, typing=True, gate=gate)  # repeat
+    await flows.do_operator_typing(session_id=guest.session_id, typing=False, gate=gate)
+
+    started, _ = await guest.until("operator_typing")
+    assert started["typing"] is True
+    # The next typing frame is the stop: the repeat within 3 s was dropped.
+    stopped, _ = await guest.until("operator_typing")
+    assert stopped["typing"] is False
+
+    await chat_actions.do_visitor_typing(
+        session_public_id=guest.session_id, typing=True, gate=TypingGate()
+    )
+    seen = await until_matching(alia, "visitor_typing", session_id=guest.session_id)
+    assert seen["typing"] is True
