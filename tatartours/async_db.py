@@ -71,6 +71,10 @@ class _LoopPool:
 
 
 _current: _LoopPool | None = None
+# Every pool opened and not closed yet, of any loop: `close` closes all of its
+# loop's, also one that stopped being `_current` (a test's other loop took
+# over), whose maintenance tasks would otherwise outlive the loop's teardown.
+_open: list[_LoopPool] = []
 
 
 def connection_kwargs() -> dict[str, Any]:
@@ -114,6 +118,7 @@ def _make_pool(loop: asyncio.AbstractEventLoop) -> _LoopPool:
         name="tatartours-async",
     )
     holder = _LoopPool(loop, pool)
+    _open.append(holder)
     return holder
 
 
@@ -133,39 +138,34 @@ async def pool() -> AsyncConnectionPool[Any]:
 
 
 def discard_stale() -> None:
-    """Forget a pool whose event loop has closed, closing its connections' sockets now.
+    """Forget the pools whose event loop has closed, closing their connections' sockets now.
 
     A test's loop closes with its pool still open; awaiting the pool's close
     is no longer possible there, so each connection's libpq handle is
     finished directly (`pgconn.finish()`, psycopg's public low-level API).
     """
     global _current
-    stale = _current
-    if stale is None or not stale.loop.is_closed():
-        return
-    _current = None
-    for conn in list(stale.connections):
-        if not conn.closed:
-            conn.pgconn.finish()
-
-
-def pool_loop() -> asyncio.AbstractEventLoop | None:
-    """The event loop the current pool belongs to, if there is one."""
-    return _current.loop if _current is not None else None
+    for stale in [holder for holder in _open if holder.loop.is_closed()]:
+        _open.remove(stale)
+        if _current is stale:
+            _current = None
+        for conn in list(stale.connections):
+            if not conn.closed:
+                conn.pgconn.finish()
 
 
 async def close() -> None:
-    """Close the running loop's pool (tests; a server's pool lives as long as the process)."""
+    """Close every pool of the running loop (tests; a server's pool lives as long as the
+    process), and forget those of loops that have closed."""
     global _current
-    holder = _current
-    if holder is None:
-        return
-    _current = None
-    if holder.loop is asyncio.get_running_loop():
-        await holder.pool.close()
-    elif holder.loop.is_closed():
-        _current = holder
-        discard_stale()
+    loop = asyncio.get_running_loop()
+    mine = [holder for holder in _open if holder.loop is loop]
+    for holder in mine:
+        _open.remove(holder)
+        if _current is holder:
+            _current = None
+    await asyncio.gather(*(holder.pool.close() for holder in mine), return_exceptions=True)
+    discard_stale()
 
 
 async def run(work: Callable[[Connection], Awaitable[R]]) -> R:

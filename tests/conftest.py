@@ -58,10 +58,8 @@ def pytest_fixture_setup(fixturedef: Any, request: Any) -> Any:
         runner = result
 
         def close_pool() -> None:
-            loop = async_db.pool_loop()
-            if loop is not None and loop is runner.get_loop() and not loop.is_closed():
-                runner.run(async_db.close())
             if not runner.get_loop().is_closed():
+                runner.run(async_db.close())
                 runner.run(_cancel_leftover_tasks())
 
         fixturedef.addfinalizer(close_pool)
