@@ -69,19 +69,26 @@ def pytest_fixture_setup(fixturedef: Any, request: Any) -> Any:
 async def _cancel_leftover_tasks(timeout: float = 10) -> None:
     """Cancel what the test left running, as the loop's teardown will, but bounded:
     a task that does not end on cancellation would hang the teardown without a
-    word (seen rarely under load); here it is named, with its stack, and the test fails."""
+    word; here it is named, with its stack, and the test fails.
+
+    A leftover (an AI answer task, say) may open a new async pool on its way
+    out; psycopg_pool's maintenance tasks do not end on cancellation, only
+    when their pool closes, so the running loop's pools are closed again
+    while the leftovers end.
+    """
     current = asyncio.current_task()
-    leftovers = [task for task in asyncio.all_tasks() if task is not current]
+    leftovers = {task for task in asyncio.all_tasks() if task is not current}
     for task in leftovers:
         task.cancel()
-    if not leftovers:
-        return
-    _done, stuck = await asyncio.wait(leftovers, timeout=timeout)
-    if stuck:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while leftovers and asyncio.get_running_loop().time() < deadline:
+        _done, leftovers = await asyncio.wait(leftovers, timeout=0.2)
+        await async_db.close()
+    if leftovers:
         report = io.StringIO()
-        for task in stuck:
+        for task in leftovers:
             task.print_stack(file=report)
-        pytest.fail(f"{len(stuck)} task(s) did not end on cancellation:\n{report.getvalue()}")
+        pytest.fail(f"{len(leftovers)} task(s) did not end on cancellation:\n{report.getvalue()}")
 
 
 @pytest.fixture(autouse=True)
