@@ -32,8 +32,6 @@ from chat.typing_gate import TypingGate
 
 logger = logging.getLogger(__name__)
 
-# What sending on a socket the client already closed raises: autobahn's
-
 # Frames the visitor's own sockets must not receive from the chat group.
 _OPERATOR_SIDE_ONLY = frozenset({"visitor_typing", "support_chat_joined"})
 # Frames that carry a stored message (and its id).

@@ -226,8 +226,9 @@ async def _checkout(the_pool: AsyncConnectionPool[Any]) -> Connection:
 
 
 def _raise_outage_as_django(error: psycopg.Error) -> None:
-    """An outage (a pool timeout included) marks the database down and is raised as
-    Django's OperationalError; any other error is left to the caller to raise."""
+    """An outage marks the database down and is raised as Django's OperationalError;
+    any other error is left to the caller to raise. (A checkout's PoolTimeout is
+    `_checkout`'s to judge: a busy pool is not an outage.)"""
     if not is_outage(error):
         return
     health.mark_down(error)

@@ -152,8 +152,10 @@ _db["OPTIONS"] = {
 # The message path's own pool (tatartours/async_db.py): psycopg's AsyncConnectionPool
 # on each process's event loop, beside Django's pool of the DB thread. Each
 # message is one short autocommit statement, so a few connections serve
-# hundreds of messages a second; the checkout timeout and the reconnect
-# behave as Django's pool above (same outage rules).
+# hundreds of messages a second; the reconnect behaves as Django's pool above.
+# A checkout does not end at the pool timeout: it waits while PostgreSQL
+# answers, up to ASYNC_DB_CHECKOUT_LIMIT (async_db._checkout); the pool
+# timeout is only the pool's default for other callers.
 # MIN 0: connections are made when the first messages need them, and kept.
 ASYNC_DB_POOL_MIN = env_int("ASYNC_DB_POOL_MIN", 0, minimum=0)
 ASYNC_DB_POOL_MAX = env_int("ASYNC_DB_POOL_MAX", 6, minimum=1)
