@@ -70,7 +70,7 @@ from chat.publish import (
 )
 from chat.tokens import hash_token, looks_like_token, new_token
 from chat.typing_gate import TypingGate
-from tatartours import async_db
+from tatartours import async_db, group_commit
 from tatartours.lean_rows import insert, update_fields
 from tours.models import Tour
 
@@ -452,18 +452,15 @@ async def do_post_visitor_message(
         now=timezone.now(),
     )
 
-    async def store(conn: async_db.Connection) -> StoredVisitorMessage:
-        cursor = await conn.execute(sql, params)
-        result = visitor_message_result(
-            await cursor.fetchone(), session_pk=session_pk, client_id=client_id, text=text
+    # Committed with the other messages of the moment (tatartours/group_commit.py).
+    row = await group_commit.fetchone(sql, params, lock_order=session_public_id)
+    result = visitor_message_result(row, session_pk=session_pk, client_id=client_id, text=text)
+    if not result.created and result.message is None:
+        # Committed by a concurrent retry while this statement waited for the lock.
+        earlier = await async_db.run(
+            lambda conn: message_by_client_id_async(conn, session_pk, client_id)
         )
-        if not result.created and result.message is None:
-            # Committed by a concurrent retry while this statement waited for the lock.
-            earlier = await message_by_client_id_async(conn, session_pk, client_id)
-            result = replace(result, message=earlier)
-        return result
-
-    result = await async_db.run(store)
+        result = replace(result, message=earlier)
     message = _accepted_visitor_message(result, client_id=client_id, text=text)
     if not result.created:
         return VisitorMessage(

@@ -86,7 +86,7 @@ from support.request_rows import (
     operator_message_statement,
 )
 from support.tickets import TicketFields, ticket_data
-from tatartours import async_db
+from tatartours import async_db, group_commit
 from tatartours.db_health import run_db
 from tatartours.lean_rows import insert
 from tatartours.redis import get_redis
@@ -430,15 +430,11 @@ async def do_post_operator_message(
             grant=grant,
         )
 
-        async def store(
-            conn: async_db.Connection, sql: str = sql, params: dict[str, Any] = params
-        ) -> StoredOperatorMessage | None:
-            cursor = await conn.execute(sql, params)
-            return operator_message_result(
-                await cursor.fetchone(), operator_id=operator_id, client_id=client_id, text=text
-            )
-
-        stored = await async_db.run(store)
+        # Committed with the other messages of the moment (tatartours/group_commit.py).
+        row = await group_commit.fetchone(sql, params, lock_order=str(session_id))
+        stored = operator_message_result(
+            row, operator_id=operator_id, client_id=client_id, text=text
+        )
         if stored is None or stored.created:
             break
         decided = grant

@@ -45,7 +45,8 @@ import asyncio
 import logging
 import time
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import psycopg
@@ -176,6 +177,13 @@ async def run(work: Callable[[Connection], Awaitable[R]]) -> R:
     connection-level failure marks the database down and reaches the caller
     as Django's `OperationalError`; a slow call starts the probe.
     """
+    async with connection() as conn:
+        return await work(conn)
+
+
+@asynccontextmanager
+async def connection() -> AsyncIterator[Connection]:
+    """A pooled connection (autocommit) for one unit of work, with the outage rules of `run`."""
     health.attach()
     if health.down:
         health.ensure_probe()
@@ -188,7 +196,7 @@ async def run(work: Callable[[Connection], Awaitable[R]]) -> R:
             # Noticed while this checkout waited: nothing is sent.
             health.ensure_probe()
             raise DatabaseUnavailable("PostgreSQL is unavailable")
-        return await work(conn)
+        yield conn
     except psycopg.Error as error:
         _raise_outage_as_django(error)
         raise

@@ -163,6 +163,10 @@ ASYNC_DB_POOL_TIMEOUT = _db["OPTIONS"]["pool"]["timeout"]
 # How long a message may wait for a connection of a busy pool while PostgreSQL
 # answers (an outage is noticed sooner, by asking it: tatartours/async_db.py).
 ASYNC_DB_CHECKOUT_LIMIT = env_float("ASYNC_DB_CHECKOUT_LIMIT", 5.0, minimum=0.5)
+# Group commit of the message statements (tatartours/group_commit.py): at most this
+# many transactions of waiting messages in flight per process, each committing every
+# message that waits when it starts (0: each message alone, in autocommit).
+ASYNC_DB_GROUP_COMMITTERS = env_int("ASYNC_DB_GROUP_COMMITTERS", 2, minimum=0)
 ASYNC_DB_POOL_RECONNECT_TIMEOUT = _db["OPTIONS"]["pool"]["reconnect_timeout"]
 # The async pool prepares its statements on their first run (None: never, behind PgBouncer):
 # it runs only the message path's handful of statements, every one of them hot, so

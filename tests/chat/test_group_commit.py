@@ -1,0 +1,174 @@
+"""Group commit (tatartours/group_commit.py): the message statements waiting at the same
+moment share one transaction, each caller gets its own row after the commit, and a group
+behaves for each caller as its statement alone would."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import psycopg
+import pytest
+
+from tatartours import async_db, group_commit
+from tatartours.db_health import health
+from tests.servers import until_a_statement_waits_for_a_lock
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+_LOCK = 0x67C0  # an advisory lock of these tests' own
+
+# Each statement returns what it was given and the transaction it ran in.
+_WHO = "SELECT %(n)s::int, txid_current()"
+# Waits for the test to release the advisory lock: keeps a group in flight.
+_BEHIND_THE_LOCK = (
+    "SELECT %(n)s::int, txid_current() FROM (SELECT pg_advisory_xact_lock_shared(%(lock)s)) l"
+)
+
+
+_INSERT = "INSERT INTO group_commit_probe (n) VALUES (%(n)s) RETURNING n"
+
+
+@pytest.fixture
+def healthy() -> Iterator[None]:
+    health.mark_up()
+    yield
+    health.mark_up()
+
+
+@pytest.fixture
+async def probe_table() -> AsyncIterator[None]:
+    """A table the statements write to, committed for the pool's connections to see."""
+    async with await psycopg.AsyncConnection.connect(**async_db.connection_kwargs()) as conn:
+        await conn.execute("CREATE TABLE group_commit_probe (n int PRIMARY KEY)")
+    yield
+    await async_db.close()
+    async with await psycopg.AsyncConnection.connect(**async_db.connection_kwargs()) as conn:
+        await conn.execute("DROP TABLE group_commit_probe")
+
+
+@contextlib.asynccontextmanager
+async def _lock_held() -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+    holder = await psycopg.AsyncConnection.connect(**async_db.connection_kwargs())
+    try:
+        await holder.execute("SELECT pg_advisory_lock(%s)", (_LOCK,))
+        yield holder
+    finally:
+        await holder.close()
+
+
+async def _stored() -> list[int]:
+    async with await psycopg.AsyncConnection.connect(**async_db.connection_kwargs()) as conn:
+        cursor = await conn.execute("SELECT n FROM group_commit_probe ORDER BY n")
+        return [row[0] for row in await cursor.fetchall()]
+
+
+async def test_statements_waiting_together_commit_in_one_transaction_each_with_its_own_row(
+    healthy, settings
+):
+    settings.ASYNC_DB_GROUP_COMMITTERS = 1
+    async with _lock_held() as holder:
+        first = asyncio.ensure_future(
+            group_commit.fetchone(_BEHIND_THE_LOCK, {"n": 0, "lock": _LOCK}, lock_order="0")
+        )
+        await until_a_statement_waits_for_a_lock(holder, timeout=10)
+        # These arrive while the only committer is busy: they wait, then go as one group.
+        waiting = [
+            asyncio.ensure_future(group_commit.fetchone(_WHO, {"n": n}, lock_order=f"{n:02}"))
+            for n in range(1, 21)
+        ]
+        await holder.execute("SELECT pg_advisory_unlock(%s)", (_LOCK,))
+        rows: list[Any] = await asyncio.gather(first, *waiting)
+    assert [row[0] for row in rows] == list(range(21))
+    assert len({row[1] for row in rows[1:]}) == 1  # one transaction for the twenty
+    assert rows[0][1] != rows[1][1]
+
+
+async def test_without_committers_every_statement_runs_alone(healthy, settings):
+    settings.ASYNC_DB_GROUP_COMMITTERS = 0
+    rows: list[Any] = await asyncio.gather(
+        *(group_commit.fetchone(_WHO, {"n": n}, lock_order=str(n)) for n in range(10))
+    )
+    assert [row[0] for row in rows] == list(range(10))
+    assert len({row[1] for row in rows}) == 10
+
+
+async def test_a_group_runs_its_statements_in_lock_order(healthy, settings, probe_table):
+    # Two groups locking the same chats lock them in the same order: no deadlock.
+    settings.ASYNC_DB_GROUP_COMMITTERS = 1
+    ordered = (
+        "SELECT %(n)s::int, nextval('group_commit_order') "
+        "FROM (SELECT pg_advisory_xact_lock_shared(%(lock)s)) l"
+    )
+    async with _lock_held() as holder:
+        await holder.execute("CREATE SEQUENCE group_commit_order")
+        try:
+            first = asyncio.ensure_future(
+                group_commit.fetchone(_BEHIND_THE_LOCK, {"n": 0, "lock": _LOCK}, lock_order="")
+            )
+            await until_a_statement_waits_for_a_lock(holder, timeout=10)
+            keys = ["c", "a", "d", "b"]
+            waiting = [
+                asyncio.ensure_future(
+                    group_commit.fetchone(ordered, {"n": i, "lock": _LOCK}, lock_order=key)
+                )
+                for i, key in enumerate(keys)
+            ]
+            await holder.execute("SELECT pg_advisory_unlock(%s)", (_LOCK,))
+            await first
+            rows: list[Any] = await asyncio.gather(*waiting)
+        finally:
+            await holder.execute("DROP SEQUENCE group_commit_order")
+    run_order = sorted(range(len(keys)), key=lambda i: rows[i][1])
+    assert [keys[i] for i in run_order] == ["a", "b", "c", "d"]
+
+
+async def test_one_failing_statement_fails_alone_and_the_rest_of_its_group_is_stored(
+    healthy, settings, probe_table
+):
+    settings.ASYNC_DB_GROUP_COMMITTERS = 1
+    insert = _INSERT
+    async with _lock_held() as holder:
+        first = asyncio.ensure_future(
+            group_commit.fetchone(_BEHIND_THE_LOCK, {"n": 0, "lock": _LOCK}, lock_order="0")
+        )
+        await until_a_statement_waits_for_a_lock(holder, timeout=10)
+        # 3 twice: the second violates the primary key and aborts the group's transaction.
+        numbers = [1, 2, 3, 3, 4]
+        waiting = [
+            asyncio.ensure_future(group_commit.fetchone(insert, {"n": n}, lock_order=f"{i}"))
+            for i, n in enumerate(numbers)
+        ]
+        await holder.execute("SELECT pg_advisory_unlock(%s)", (_LOCK,))
+        await first
+        outcomes = await asyncio.gather(*waiting, return_exceptions=True)
+    assert outcomes[:3] == [(1,), (2,), (3,)]
+    assert isinstance(outcomes[3], psycopg.errors.UniqueViolation)
+    assert outcomes[4] == (4,)
+    assert await _stored() == [1, 2, 3, 4]
+    # The connection went back clean: the next statement runs.
+    assert await group_commit.fetchone(_WHO, {"n": 9}, lock_order="9") is not None
+
+
+async def test_a_statement_whose_caller_left_before_its_group_was_sent_is_not_sent(
+    healthy, settings, probe_table
+):
+    settings.ASYNC_DB_GROUP_COMMITTERS = 1
+    insert = _INSERT
+    async with _lock_held() as holder:
+        first = asyncio.ensure_future(
+            group_commit.fetchone(_BEHIND_THE_LOCK, {"n": 0, "lock": _LOCK}, lock_order="0")
+        )
+        await until_a_statement_waits_for_a_lock(holder, timeout=10)
+        left = asyncio.ensure_future(group_commit.fetchone(insert, {"n": 1}, lock_order="1"))
+        stays = asyncio.ensure_future(group_commit.fetchone(insert, {"n": 2}, lock_order="2"))
+        await asyncio.sleep(0)  # both queued behind the group in flight
+        left.cancel()
+        await holder.execute("SELECT pg_advisory_unlock(%s)", (_LOCK,))
+        await first
+        assert await stays == (2,)
+    with pytest.raises(asyncio.CancelledError):
+        await left
+    assert await _stored() == [2]
