@@ -8,6 +8,7 @@ tatartours.asgi:application`` (any other ASGI server serves it as it is).
 
 from __future__ import annotations
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -27,3 +28,12 @@ application = ProtocolTypeRouter(
         "websocket": SessionUserMiddleware(URLRouter(websocket_urlpatterns)),
     }
 )
+
+# Everything loaded by now (Django, the apps, their modules: ~180,000 objects)
+# lives as long as the process. Left to the collector, every full collection
+# walks all of it: 68-77 ms each in a relay run, three per process, every
+# socket of the process stalled meanwhile (the relay's p99, docs/benchmarks.md).
+# Frozen (Python's permanent generation), collections walk only what came
+# after; the startup's own garbage is collected first.
+gc.collect()
+gc.freeze()
