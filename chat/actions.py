@@ -46,15 +46,17 @@ from chat.message_rows import (
     AIContext,
     StoredVisitorMessage,
     ai_answer_statement,
-    ai_context_async,
+    ai_context_result,
+    ai_context_statement,
     is_answered_by_ai,
     lock_session,
-    lock_session_status_async,
+    lock_session_status_statement,
     message_by_client_id,
     message_by_client_id_async,
     operator_line_cutoff_and_stamp,
     recent_conversation,
-    recent_conversation_async,
+    recent_conversation_result,
+    recent_conversation_statement,
     stored_message,
     visitor_message_result,
     visitor_message_statement,
@@ -580,31 +582,41 @@ async def do_prepare_ai_reply(session_pk: int) -> AIRequest | None:
     """`prepare_ai_reply` on the event loop's pool (tatartours.async_db), not the DB thread.
 
     One statement for the session, its tour page, where the conversation
-    stands and the knowledge base's stamp; a second for the last messages,
-    only when something waits for an answer. Autocommit, as
-    `prepare_ai_reply` (no transaction either): the answer is stored under
+    stands and the knowledge base's stamp; a second for the last messages.
+    Reads without a lock, as `prepare_ai_reply`: the answer is stored under
     the session lock later (`store_ai_answer`), which re-checks.
     """
 
-    async def read(conn: async_db.Connection) -> AIRequest | None:
-        context = await ai_context_async(conn, session_pk)
-        pending = _pending_of(context)
-        if pending is None:
-            return None
-        recent = await recent_conversation_async(conn, session_pk, settings.AI_CONTEXT_MESSAGES)
-        return _ai_request(
-            session_pk=session_pk,
-            public_id=context.public_id,
-            user_id=context.user_id,
-            tokens_used=context.tokens_used,
-            tour=context.tour,
-            pending=pending,
-            recent=recent,
-            cutoff=context.cutoff,
-            stamp=context.stamp,
-        )
+    async def read(conn: async_db.Connection) -> tuple[AIContext, list[Any]]:
+        # Not group-committed: a read has no commit to share, and in a group it
+        # waits for the group in flight and then for its own group's commit.
+        # ai-50x10, alternating: grouped, overhead p50 88-90 ms, ack p50 18-22,
+        # but p99 153-157 / 39-44 and 7.2-7.6 ms CPU per answer; alone (kept),
+        # p50 39-50 / 8-12, p99 179-193 / 53-60, 8.9-9.1 ms (docs/benchmarks.md).
+        sql, params = ai_context_statement(session_pk)
+        cursor = await conn.execute(sql, params)
+        context = ai_context_result(await cursor.fetchone(), session_pk)
+        if _pending_of(context) is None:
+            return context, []
+        sql, args = recent_conversation_statement(session_pk, settings.AI_CONTEXT_MESSAGES)
+        cursor = await conn.execute(sql, args)
+        return context, await cursor.fetchall()
 
-    return await async_db.run(read)
+    context, recent_rows = await async_db.run(read)
+    pending = _pending_of(context)
+    if pending is None:
+        return None
+    return _ai_request(
+        session_pk=session_pk,
+        public_id=context.public_id,
+        user_id=context.user_id,
+        tokens_used=context.tokens_used,
+        tour=context.tour,
+        pending=pending,
+        recent=recent_conversation_result(recent_rows),
+        cutoff=context.cutoff,
+        stamp=context.stamp,
+    )
 
 
 @transaction.atomic
@@ -641,7 +653,7 @@ def store_ai_answer(*, session_pk: int, reply_to: int, answer: AIAnswer) -> Chat
 
 
 async def do_store_ai_answer(
-    *, session_pk: int, reply_to: int, answer: AIAnswer
+    *, session_pk: int, session_public_id: str, reply_to: int, answer: AIAnswer
 ) -> tuple[ChatMessage | None, list[Outgoing]]:
     """`store_ai_answer` on the event loop's pool; the events are returned, not sent.
 
@@ -663,23 +675,18 @@ async def do_store_ai_answer(
         message, tokens=(answer.prompt_tokens or 0) + (answer.completion_tokens or 0)
     )
 
-    async def store(conn: async_db.Connection) -> ChatMessage | None:
-        async with conn.transaction():
-            await lock_session_status_async(conn, session_pk)
-            # Stores only if the chat is still the AI's and nobody answered
-            # (e.g. another tab's generation): checked after the lock.
-            cursor = await conn.execute(sql, params)
-            row = await cursor.fetchone()
-        if row is None:
-            return None
-        pk, created_at, public_id = row
-        stored = stored_message(message, pk, created_at)
-        stored.session = ChatSession(pk=session_pk, public_id=public_id)
-        return stored
-
-    stored = await async_db.run(store)
-    if stored is None:
+    # The lock, then the statement that checks after it (its snapshot is newer),
+    # in one transaction: the group's (tatartours/group_commit.py).
+    locked, answered = await group_commit.fetch_all(
+        [lock_session_status_statement(session_pk), (sql, params)], lock_order=session_public_id
+    )
+    if not locked:
+        raise ChatSession.DoesNotExist(f"no chat session {session_pk}")
+    if not answered:
         return None, []
+    pk, created_at, public_id = answered[0]
+    stored = stored_message(message, pk, created_at)
+    stored.session = ChatSession(pk=session_pk, public_id=public_id)
     instrumentation().message_stored(stored)
     return stored, [(session_group(stored.session.public_id), ai_response_frame(stored))]
 

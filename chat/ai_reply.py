@@ -223,9 +223,7 @@ async def _generate(
         # then, and its answer waited a LOCK_POLL_SECONDS poll. A hand-off
         # keeps it until the chat is queued, so no answer slips in before.
         release = None if answer.meta.get("handoff") else lock.release
-        stored = await _shielded(
-            _store_and_announce(session_pk, request.reply_to, answer, group, release)
-        )
+        stored = await _shielded(_store_and_announce(request, answer, group, release))
         announced = True
     finally:
         batcher.cancel()
@@ -237,14 +235,16 @@ async def _generate(
 
 
 async def _store_and_announce(
-    session_pk: int,
-    reply_to: int,
+    request: AIRequest,
     answer: AIAnswer,
     group: str,
     release: Callable[[], Awaitable[None]] | None,
 ) -> ChatMessage | None:
     stored, committed = await actions.do_store_ai_answer(
-        session_pk=session_pk, reply_to=reply_to, answer=answer
+        session_pk=request.session_pk,
+        session_public_id=str(request.session_public_id),
+        reply_to=request.reply_to,
+        answer=answer,
     )
     # The stored answer and the end of typing leave as one layer message;
     # the lock is released beside it (the answer is committed: a next round

@@ -213,20 +213,20 @@ def _ai_context_sql() -> str:
     )
 
 
-async def ai_context_async(conn: Any, session_pk: int) -> AIContext:
+def ai_context_statement(session_pk: int) -> tuple[str, dict[str, Any]]:
     """One statement: the session, its tour page, where the conversation stands, the stamp."""
     Author = ChatMessage.Author
-    cursor = await conn.execute(
-        _ai_context_sql(),
-        {
-            "session": session_pk,
-            "visitor": Author.VISITOR,
-            "ai": Author.AI,
-            "operator": Author.OPERATOR,
-            "system": Author.SYSTEM,
-        },
-    )
-    row = await cursor.fetchone()
+    return _ai_context_sql(), {
+        "session": session_pk,
+        "visitor": Author.VISITOR,
+        "ai": Author.AI,
+        "operator": Author.OPERATOR,
+        "system": Author.SYSTEM,
+    }
+
+
+def ai_context_result(row: Sequence[Any] | None, session_pk: int) -> AIContext:
+    """Read `ai_context_statement`'s row (None: no such session)."""
     if row is None:
         raise ChatSession.DoesNotExist(f"no chat session {session_pk}")
     status, public_id, user_id, tokens_used, tour_id = row[:5]
@@ -252,10 +252,12 @@ async def ai_context_async(conn: Any, session_pk: int) -> AIContext:
     )
 
 
-async def recent_conversation_async(conn: Any, session_pk: int, limit: int) -> list[ChatMessage]:
-    """`recent_conversation` on an async connection."""
-    cursor = await conn.execute(_recent_sql(), [session_pk, ChatMessage.Author.SYSTEM, limit])
-    rows = await cursor.fetchall()
+def recent_conversation_statement(session_pk: int, limit: int) -> tuple[str, list[Any]]:
+    """`recent_conversation` as a statement, for a connection of the event loop."""
+    return _recent_sql(), [session_pk, ChatMessage.Author.SYSTEM, limit]
+
+
+def recent_conversation_result(rows: Sequence[Sequence[Any]]) -> list[ChatMessage]:
     return [ChatMessage.from_db(connection.alias, CONTEXT_FIELDS, row) for row in rows]
 
 
@@ -291,13 +293,9 @@ def _lock_status_sql() -> str:
     )
 
 
-async def lock_session_status_async(conn: Any, session_pk: int) -> str:
-    """The session's status, its row locked for the caller's transaction."""
-    cursor = await conn.execute(_lock_status_sql(), [session_pk])
-    row = await cursor.fetchone()
-    if row is None:
-        raise ChatSession.DoesNotExist(f"no chat session {session_pk}")
-    return str(row[0])
+def lock_session_status_statement(session_pk: int) -> tuple[str, list[Any]]:
+    """The session's status, its row locked for the caller's transaction (no row: no session)."""
+    return _lock_status_sql(), [session_pk]
 
 
 @cache

@@ -20,7 +20,7 @@ The rules that keep it the same as one statement each:
   (0: none, every statement runs alone through `async_db.run`); a statement
   that finds one free starts a group at once, so an idle process adds no
   wait; the others wait for the next group, which takes every statement
-  waiting then (up to MAX_GROUP);
+  waiting then (up to ASYNC_DB_GROUP_MAX);
 - statements take their row locks in `lock_order` (the chat's public id):
   two groups that lock the same chats lock them in the same order and
   cannot deadlock each other;
@@ -51,113 +51,139 @@ from psycopg.pq import TransactionStatus
 from tatartours import async_db
 from tatartours.db_health import is_outage
 
-# A bound on one transaction: its locks are held until the last statement ran.
-MAX_GROUP = 50
-
 Row = Sequence[Any] | None
+Params = Mapping[str, Any] | Sequence[Any]
+Statement = tuple[str, Params]
 
 
 @dataclass
-class _Statement:
+class _Work:
+    """One caller's statements, and where their rows go."""
+
     lock_order: str
-    sql: str
-    params: Mapping[str, Any]
-    future: asyncio.Future[Row]
+    statements: Sequence[Statement]
+    future: asyncio.Future[list[list[Any]]]
 
 
 @dataclass
 class _Group:
-    waiting: list[_Statement] = field(default_factory=list)
+    waiting: list[_Work] = field(default_factory=list)
     committers: set[asyncio.Task[None]] = field(default_factory=set)
 
 
 _groups: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Group] = weakref.WeakKeyDictionary()
 
 
-async def fetchone(sql: str, params: Mapping[str, Any], *, lock_order: str) -> Row:
-    """The first row of one autocommit-equivalent statement, run with others of the moment.
+async def fetchone(sql: str, params: Params, *, lock_order: str) -> Row:
+    """The first row of one statement, committed with the others of the moment.
 
     Raises what `async_db.run` raises for the statement alone: `DatabaseUnavailable`,
     Django's `OperationalError` for an outage, the psycopg error of the statement.
     """
+    rows = await fetch_all([(sql, params)], lock_order=lock_order)
+    return rows[0][0] if rows[0] else None
+
+
+async def fetch_all(statements: Sequence[Statement], *, lock_order: str) -> list[list[Any]]:
+    """Every row of each statement, run in order in one transaction (the group's).
+
+    Several statements of one caller stay together and in order (a lock, then
+    a statement whose snapshot must be newer than it), and commit together.
+    """
     limit = settings.ASYNC_DB_GROUP_COMMITTERS
     if limit == 0:
-        return await async_db.run(lambda conn: _fetchone(conn, sql, params))
+        return await async_db.run(lambda conn: _run_in_transaction(conn, statements))
     loop = asyncio.get_running_loop()
     group = _groups.get(loop)
     if group is None:
         group = _groups[loop] = _Group()
-    statement = _Statement(lock_order, sql, params, loop.create_future())
-    group.waiting.append(statement)
+    work = _Work(lock_order, statements, loop.create_future())
+    group.waiting.append(work)
     if len(group.committers) < limit:
         task = loop.create_task(_commit_waiting(group), name="tatartours-group-commit")
         group.committers.add(task)
         task.add_done_callback(group.committers.discard)
-    return await statement.future
+    return await work.future
 
 
-async def _fetchone(conn: async_db.Connection, sql: str, params: Mapping[str, Any]) -> Row:
-    cursor = await conn.execute(sql, params)
-    return await cursor.fetchone()
+async def _execute(conn: async_db.Connection, statements: Sequence[Statement]) -> list[Any]:
+    return [await conn.execute(sql, params) for sql, params in statements]
+
+
+async def _run_in_transaction(
+    conn: async_db.Connection, statements: Sequence[Statement]
+) -> list[list[Any]]:
+    if len(statements) == 1:
+        cursors = await _execute(conn, statements)
+    else:
+        async with conn.transaction():
+            cursors = await _execute(conn, statements)
+    return [await _rows(cursor) for cursor in cursors]
+
+
+async def _rows(cursor: Any) -> list[Any]:
+    # A statement without a result (e.g. a bare UPDATE) has no rows to fetch.
+    return await cursor.fetchall() if cursor.description is not None else []
 
 
 async def _commit_waiting(group: _Group) -> None:
-    """Commit groups while statements wait: each group takes all that wait now."""
+    """Commit groups while work waits: each group takes all that waits now."""
     while group.waiting:
-        taken, group.waiting[:MAX_GROUP] = group.waiting[:MAX_GROUP], []
-        statements = [statement for statement in taken if not statement.future.done()]
-        if statements:
-            await _commit(statements)
+        most = settings.ASYNC_DB_GROUP_MAX
+        taken, group.waiting[:most] = group.waiting[:most], []
+        works = [work for work in taken if not work.future.done()]
+        if works:
+            await _commit(works)
 
 
-async def _commit(statements: list[_Statement]) -> None:
-    statements.sort(key=attrgetter("lock_order"))
+async def _commit(works: list[_Work]) -> None:
+    works.sort(key=attrgetter("lock_order"))
     try:
         async with async_db.connection() as conn:
-            if len(statements) == 1:
-                await _run_alone(conn, statements[0])
+            if len(works) == 1:
+                await _run_alone(conn, works[0])
                 return
             try:
-                rows = await _run_together(conn, statements)
+                results = await _run_together(conn, works)
             except psycopg.Error as error:
                 if is_outage(error):
                     raise
                 # Rolled back as a whole: nothing of the group was stored.
                 if conn.info.transaction_status != TransactionStatus.IDLE:
                     await conn.rollback()
-                for statement in statements:
-                    await _run_alone(conn, statement)
+                for work in works:
+                    await _run_alone(conn, work)
                 return
-            for statement, row in zip(statements, rows, strict=True):
-                _resolve(statement.future, row)
+            for work, rows in zip(works, results, strict=True):
+                _resolve(work.future, rows)
     except asyncio.CancelledError:
-        for statement in statements:
-            statement.future.cancel()
+        for work in works:
+            work.future.cancel()
         raise
-    except Exception as error:  # an outage: every statement not answered yet gets it
-        for statement in statements:
-            if not statement.future.done():
-                statement.future.set_exception(error)
+    except Exception as error:  # an outage: all work not answered yet gets it
+        for work in works:
+            if not work.future.done():
+                work.future.set_exception(error)
 
 
-async def _run_together(conn: async_db.Connection, statements: list[_Statement]) -> list[Row]:
+async def _run_together(conn: async_db.Connection, works: list[_Work]) -> list[list[list[Any]]]:
     async with conn.pipeline(), conn.transaction():
-        cursors = [await conn.execute(s.sql, s.params) for s in statements]
-    return [await cursor.fetchone() for cursor in cursors]
+        cursors = [await _execute(conn, work.statements) for work in works]
+    return [[await _rows(cursor) for cursor in of_work] for of_work in cursors]
 
 
-async def _run_alone(conn: async_db.Connection, statement: _Statement) -> None:
+async def _run_alone(conn: async_db.Connection, work: _Work) -> None:
     try:
-        row = await _fetchone(conn, statement.sql, statement.params)
+        rows = await _run_in_transaction(conn, work.statements)
     except psycopg.Error as error:
         if is_outage(error):
             raise
-        if not statement.future.done():
-            statement.future.set_exception(error)
+        if not work.future.done():
+            work.future.set_exception(error)
         return
-    _resolve(statement.future, row)
+    _resolve(work.future, rows)
 
 
-def _resolve(future: asyncio.Future[Row], row: Row) -> None:
+def _resolve(future: asyncio.Future[list[list[Any]]], rows: list[list[Any]]) -> None:
     if not future.done():  # a caller cancelled after its group was sent
-        future.set_result(row)
+        future.set_result(rows)

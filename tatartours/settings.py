@@ -167,6 +167,8 @@ ASYNC_DB_CHECKOUT_LIMIT = env_float("ASYNC_DB_CHECKOUT_LIMIT", 5.0, minimum=0.5)
 # many transactions of waiting messages in flight per process, each committing every
 # message that waits when it starts (0: each message alone, in autocommit).
 ASYNC_DB_GROUP_COMMITTERS = env_int("ASYNC_DB_GROUP_COMMITTERS", 2, minimum=0)
+# The most callers' work in one such transaction (its locks are held until it commits).
+ASYNC_DB_GROUP_MAX = env_int("ASYNC_DB_GROUP_MAX", 50, minimum=1)
 ASYNC_DB_POOL_RECONNECT_TIMEOUT = _db["OPTIONS"]["pool"]["reconnect_timeout"]
 # The async pool prepares its statements on their first run (None: never, behind PgBouncer):
 # it runs only the message path's handful of statements, every one of them hot, so

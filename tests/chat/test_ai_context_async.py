@@ -119,7 +119,10 @@ async def test_the_answer_is_stored_as_the_sync_action_stores_it():
         answer=ANSWER,
     )
     by_async, events = await actions.do_store_ai_answer(
-        session_pk=async_chat.session_pk, reply_to=async_chat.reply_to, answer=ANSWER
+        session_pk=async_chat.session_pk,
+        session_public_id=str(async_chat.session_public_id),
+        reply_to=async_chat.reply_to,
+        answer=ANSWER,
     )
     assert by_sync is not None and by_async is not None
     one, other = await sync_to_async(row)(by_sync.pk), await sync_to_async(row)(by_async.pk)
@@ -142,14 +145,20 @@ async def test_the_answer_hands_a_closed_chat_back_and_never_follows_a_takeover(
         status=ChatSession.Status.CLOSED
     )
     stored, _ = await actions.do_store_ai_answer(
-        session_pk=request.session_pk, reply_to=request.reply_to, answer=ANSWER
+        session_pk=request.session_pk,
+        session_public_id=str(request.session_public_id),
+        reply_to=request.reply_to,
+        answer=ANSWER,
     )
     assert stored is not None
     session = await ChatSession.objects.aget(pk=request.session_pk)
     assert session.status == ChatSession.Status.AI
     # Answered already: a second generation's answer is dropped.
     again, events = await actions.do_store_ai_answer(
-        session_pk=request.session_pk, reply_to=request.reply_to, answer=ANSWER
+        session_pk=request.session_pk,
+        session_public_id=str(request.session_public_id),
+        reply_to=request.reply_to,
+        answer=ANSWER,
     )
     assert (again, events) == (None, [])
     later = await start_chat("Позовите оператора")
@@ -157,7 +166,10 @@ async def test_the_answer_hands_a_closed_chat_back_and_never_follows_a_takeover(
         status=ChatSession.Status.OPERATOR
     )
     assert await actions.do_store_ai_answer(
-        session_pk=later.session_pk, reply_to=later.reply_to, answer=ANSWER
+        session_pk=later.session_pk,
+        session_public_id=str(later.session_public_id),
+        reply_to=later.reply_to,
+        answer=ANSWER,
     ) == (None, [])
     assert not await ChatMessage.objects.filter(
         session_id=later.session_pk, author=ChatMessage.Author.AI
@@ -183,7 +195,10 @@ async def test_an_answer_committed_while_waiting_for_the_lock_is_seen():
         )
         late = asyncio.ensure_future(
             actions.do_store_ai_answer(
-                session_pk=request.session_pk, reply_to=request.reply_to, answer=ANSWER
+                session_pk=request.session_pk,
+                session_public_id=str(request.session_public_id),
+                reply_to=request.reply_to,
+                answer=ANSWER,
             )
         )
         # Until the late store waits for the row lock.

@@ -172,3 +172,25 @@ async def test_a_statement_whose_caller_left_before_its_group_was_sent_is_not_se
     with pytest.raises(asyncio.CancelledError):
         await left
     assert await _stored() == [2]
+
+
+async def test_one_callers_statements_commit_together_or_not_at_all(healthy, settings, probe_table):
+    settings.ASYNC_DB_GROUP_COMMITTERS = 1
+    async with _lock_held() as holder:
+        first = asyncio.ensure_future(
+            group_commit.fetchone(_BEHIND_THE_LOCK, {"n": 0, "lock": _LOCK}, lock_order="0")
+        )
+        await until_a_statement_waits_for_a_lock(holder, timeout=10)
+        # The second statement of this work fails: its first must not be stored either.
+        broken = asyncio.ensure_future(
+            group_commit.fetch_all([(_INSERT, {"n": 10}), (_INSERT, {"n": 10})], lock_order="a")
+        )
+        whole = asyncio.ensure_future(
+            group_commit.fetch_all([(_INSERT, {"n": 11}), (_INSERT, {"n": 12})], lock_order="b")
+        )
+        await holder.execute("SELECT pg_advisory_unlock(%s)", (_LOCK,))
+        await first
+        outcomes = await asyncio.gather(broken, whole, return_exceptions=True)
+    assert isinstance(outcomes[0], psycopg.errors.UniqueViolation)
+    assert outcomes[1] == [[(11,)], [(12,)]]
+    assert await _stored() == [11, 12]
