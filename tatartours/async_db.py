@@ -7,9 +7,10 @@ its own), opened lazily on first use with the connection settings of
 `settings.DATABASES["default"]` at that moment (under pytest: the test
 database), sized by ASYNC_DB_POOL_MIN / ASYNC_DB_POOL_MAX.
 
-Connections are in autocommit: each unit of work is one statement (a CTE
-where it writes several rows), so there is no transaction to leave open
-across an `await`.
+Connections are in autocommit: a unit of work is one statement (a CTE
+where it writes several rows), or a transaction opened and committed inside
+it (tatartours/group_commit.py: the messages of the moment, one pipeline),
+so no transaction is left open between units of work.
 
 Outages behave as on the DB thread, with the same state (`db_health.health`),
 so both paths agree on whether PostgreSQL is down:
