@@ -68,7 +68,12 @@ class _Work:
 @dataclass
 class _Group:
     waiting: list[_Work] = field(default_factory=list)
-    committers: set[asyncio.Task[None]] = field(default_factory=set)
+    # Committers running: counted down by the committer itself in the same step
+    # in which it finds nothing waiting. (A task's done callback runs a loop turn
+    # later: counted by the set, a caller resumed in between found no free
+    # committer and its next statement waited for somebody else's.)
+    committing: int = 0
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)  # held, not to be collected
 
 
 _groups: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Group] = weakref.WeakKeyDictionary()
@@ -99,10 +104,11 @@ async def fetch_all(statements: Sequence[Statement], *, lock_order: str) -> list
         group = _groups[loop] = _Group()
     work = _Work(lock_order, statements, loop.create_future())
     group.waiting.append(work)
-    if len(group.committers) < limit:
+    if group.committing < limit:
+        group.committing += 1
         task = loop.create_task(_commit_waiting(group), name="tatartours-group-commit")
-        group.committers.add(task)
-        task.add_done_callback(group.committers.discard)
+        group.tasks.add(task)
+        task.add_done_callback(group.tasks.discard)
     return await work.future
 
 
@@ -128,12 +134,16 @@ async def _rows(cursor: Any) -> list[Any]:
 
 async def _commit_waiting(group: _Group) -> None:
     """Commit groups while work waits: each group takes all that waits now."""
-    while group.waiting:
-        most = settings.ASYNC_DB_GROUP_MAX
-        taken, group.waiting[:most] = group.waiting[:most], []
-        works = [work for work in taken if not work.future.done()]
-        if works:
-            await _commit(works)
+    try:
+        while group.waiting:
+            most = settings.ASYNC_DB_GROUP_MAX
+            taken, group.waiting[:most] = group.waiting[:most], []
+            works = [work for work in taken if not work.future.done()]
+            if works:
+                await _commit(works)
+    finally:
+        # No await between the last look at `waiting` and this.
+        group.committing -= 1
 
 
 async def _commit(works: list[_Work]) -> None:

@@ -194,3 +194,13 @@ async def test_one_callers_statements_commit_together_or_not_at_all(healthy, set
     assert isinstance(outcomes[0], psycopg.errors.UniqueViolation)
     assert outcomes[1] == [[(11,)], [(12,)]]
     assert await _stored() == [11, 12]
+
+
+async def test_work_sent_as_the_last_committer_ends_is_still_committed(healthy, settings):
+    # The caller resumes in the loop turn in which its group's committer ends:
+    # its next statement must find a committer, not wait for the next caller.
+    settings.ASYNC_DB_GROUP_COMMITTERS = 1
+    for n in range(20):
+        async with asyncio.timeout(5):
+            row = await group_commit.fetchone(_WHO, {"n": n}, lock_order="x")
+        assert row is not None and row[0] == n
