@@ -28,6 +28,11 @@
     unseenRequests: 0,
     sound: localStorage.getItem("support.sound") !== "off",
     knownRequests: new Set(),
+    // How many waiting requests this operator opened with "show more" (0: the
+    // first page only), and an announcement held back while the pages beyond
+    // its first page are asked for again.
+    queueWanted: 0,
+    heldQueue: null,
   };
 
   // --- small helpers ---------------------------------------------------------------
@@ -197,14 +202,33 @@
     operator_status: function (frame) { setStatus(frame.status); },
     queue: function (frame) {
       const before = state.knownRequests;
-      const page = frame.requests || [];
-      if (frame.offset) {
-        // A further page ("show more"): append what is not listed yet.
-        const listed = new Set(state.queue.map(function (r) { return r.session_id; }));
-        state.queue = state.queue.concat(page.filter(function (r) { return !listed.has(r.session_id); }));
-      } else {
-        state.queue = page;
+      let page = frame.requests || [];
+      const total = typeof frame.total === "number" ? frame.total : page.length;
+      if (!frame.offset && state.queueWanted > page.length && total > page.length) {
+        // An announcement carries the first page only. The pages this operator
+        // opened are asked for again and shown with it, so the list does not
+        // fall back to one page on every change of the queue.
+        state.heldQueue = frame;
+        send({ type: "get_queue", offset: page.length });
+        return;
       }
+      if (frame.offset) {
+        // A further page: what lies before it stays (the held announcement's
+        // first page, if one waits), the rest is this page.
+        const held = state.heldQueue;
+        state.heldQueue = null;
+        if (held) frame = Object.assign({}, held, { requests: null, total: frame.total });
+        const first = held ? held.requests || [] : state.queue.slice(0, frame.offset || 0);
+        const listed = new Set(first.map(function (r) { return r.session_id; }));
+        const added = page.filter(function (r) { return !listed.has(r.session_id); });
+        page = first.concat(added);
+        if (added.length && page.length < Math.min(state.queueWanted, frame.total || 0)) {
+          // Restoring more than one opened page: the next one.
+          send({ type: "get_queue", offset: page.length });
+        }
+        state.queueWanted = Math.max(state.queueWanted, page.length);
+      }
+      state.queue = page;
       state.queueTotal = typeof frame.total === "number" ? frame.total : state.queue.length;
       state.assigned = frame.assigned || [];
       state.operatorsAvailable = frame.operators_available || 0;
