@@ -24,6 +24,11 @@ The rules that keep it the same as one statement each:
 - statements take their row locks in `lock_order` (the chat's public id):
   two groups that lock the same chats lock them in the same order and
   cannot deadlock each other;
+- one caller's several statements (the stored AI answer: the session lock,
+  then the insert that checks after it) stay together and in order, and are
+  stored together or not at all;
+- a statement that waits for a row lock holds its whole group until the
+  lock is released (alone, it held only itself); the other committer goes on;
 - a statement whose caller was cancelled before its group was sent is not
   sent (as `async_db.run` sends nothing after a cancelled checkout);
 - when one statement fails (not an outage), the transaction took the others
