@@ -15,14 +15,17 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.db import connection
+
+from tatartours import async_db
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -156,6 +159,18 @@ def running_daphne(**env: str) -> Iterator[ServerProcess]:
         yield server
     finally:
         server.stop()
+
+
+@asynccontextmanager
+async def advisory_lock_held(lock: int) -> AsyncIterator[Any]:
+    """Hold PostgreSQL advisory lock `lock` on a connection of the test's own, yielded
+    (to watch the waiters with `until_a_statement_waits_for_a_lock`)."""
+    holder = await psycopg.AsyncConnection.connect(**async_db.connection_kwargs())
+    try:
+        await holder.execute("SELECT pg_advisory_lock(%s)", (lock,))
+        yield holder
+    finally:
+        await holder.close()
 
 
 async def until_a_statement_waits_for_a_lock(watcher: Any, timeout: float) -> None:

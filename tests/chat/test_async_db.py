@@ -4,19 +4,17 @@ DB thread (one shared state: tatartours/db_health.py)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import socket
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
-import psycopg
 import pytest
 from django.db import OperationalError, connections
 
 from tatartours import async_db
 from tatartours.db_health import DatabaseUnavailable, health
-from tests.servers import until_a_statement_waits_for_a_lock
+from tests.servers import advisory_lock_held, until_a_statement_waits_for_a_lock
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -97,17 +95,6 @@ async def _behind_the_lock(conn: async_db.Connection) -> int:
     return 1
 
 
-@contextlib.asynccontextmanager
-async def _lock_held() -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-    """Hold the advisory lock on a connection of the test's own (yielded, to watch with)."""
-    holder = await psycopg.AsyncConnection.connect(**async_db.connection_kwargs())
-    try:
-        await holder.execute("SELECT pg_advisory_lock(%s)", (_LOCK,))
-        yield holder
-    finally:
-        await holder.close()
-
-
 async def _waiting_for_a_connection(the_pool: Any, count: int) -> None:
     """Until `count` callers queue for a pool connection (a condition, not a sleep)."""
     async with asyncio.timeout(10):
@@ -125,7 +112,7 @@ async def test_a_burst_longer_than_the_pool_timeout_waits_instead_of_marking_it_
     await async_db.close()
     settings.ASYNC_DB_POOL_MAX = 2
     burst = 5
-    async with _lock_held() as holder:
+    async with advisory_lock_held(_LOCK) as holder:
         calls = [asyncio.ensure_future(async_db.run(_behind_the_lock)) for _ in range(burst)]
         the_pool = await async_db.pool()
         await _waiting_for_a_connection(the_pool, burst - settings.ASYNC_DB_POOL_MAX)
@@ -143,7 +130,7 @@ async def test_a_pool_busy_past_the_checkout_limit_fails_without_marking_it_down
     await async_db.close()
     settings.ASYNC_DB_POOL_MAX = 1
     settings.ASYNC_DB_CHECKOUT_LIMIT = 0.8
-    async with _lock_held() as holder:
+    async with advisory_lock_held(_LOCK) as holder:
         busy = asyncio.ensure_future(async_db.run(_behind_the_lock))
         the_pool = await async_db.pool()
         await until_a_statement_waits_for_a_lock(holder, timeout=10)

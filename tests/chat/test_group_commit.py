@@ -14,7 +14,7 @@ import pytest
 
 from tatartours import async_db, group_commit
 from tatartours.db_health import health
-from tests.servers import until_a_statement_waits_for_a_lock
+from tests.servers import advisory_lock_held, until_a_statement_waits_for_a_lock
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -40,23 +40,31 @@ def healthy() -> Iterator[None]:
 
 @pytest.fixture
 async def probe_table() -> AsyncIterator[None]:
-    """A table the statements write to, committed for the pool's connections to see."""
+    """A table and a sequence the statements use, committed for the pool's connections."""
     async with await psycopg.AsyncConnection.connect(**async_db.connection_kwargs()) as conn:
         await conn.execute("CREATE TABLE group_commit_probe (n int PRIMARY KEY)")
+        await conn.execute("CREATE SEQUENCE group_commit_order")
     yield
     await async_db.close()
     async with await psycopg.AsyncConnection.connect(**async_db.connection_kwargs()) as conn:
         await conn.execute("DROP TABLE group_commit_probe")
+        await conn.execute("DROP SEQUENCE group_commit_order")
 
 
 @contextlib.asynccontextmanager
-async def _lock_held() -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-    holder = await psycopg.AsyncConnection.connect(**async_db.connection_kwargs())
-    try:
-        await holder.execute("SELECT pg_advisory_lock(%s)", (_LOCK,))
-        yield holder
-    finally:
-        await holder.close()
+async def _a_group_in_flight() -> AsyncIterator[asyncio.Future[Any]]:
+    """A first statement sent and waiting for the advisory lock (yielded): with one
+    committer, what is sent meanwhile waits for the next group. On exit the lock is
+    released and that first statement ends."""
+    async with advisory_lock_held(_LOCK) as holder:
+        first = asyncio.ensure_future(
+            group_commit.fetchone(_BEHIND_THE_LOCK, {"n": 0, "lock": _LOCK}, lock_order="")
+        )
+        await until_a_statement_waits_for_a_lock(holder, timeout=10)
+        yield first
+        await holder.execute("SELECT pg_advisory_unlock(%s)", (_LOCK,))
+        row = await first
+        assert row is not None and row[0] == 0
 
 
 async def _stored() -> list[int]:
@@ -69,18 +77,13 @@ async def test_statements_waiting_together_commit_in_one_transaction_each_with_i
     healthy, settings
 ):
     settings.ASYNC_DB_GROUP_COMMITTERS = 1
-    async with _lock_held() as holder:
-        first = asyncio.ensure_future(
-            group_commit.fetchone(_BEHIND_THE_LOCK, {"n": 0, "lock": _LOCK}, lock_order="0")
-        )
-        await until_a_statement_waits_for_a_lock(holder, timeout=10)
+    async with _a_group_in_flight() as first:
         # These arrive while the only committer is busy: they wait, then go as one group.
         waiting = [
             asyncio.ensure_future(group_commit.fetchone(_WHO, {"n": n}, lock_order=f"{n:02}"))
             for n in range(1, 21)
         ]
-        await holder.execute("SELECT pg_advisory_unlock(%s)", (_LOCK,))
-        rows: list[Any] = await asyncio.gather(first, *waiting)
+    rows: list[Any] = await asyncio.gather(first, *waiting)
     assert [row[0] for row in rows] == list(range(21))
     assert len({row[1] for row in rows[1:]}) == 1  # one transaction for the twenty
     assert rows[0][1] != rows[1][1]
@@ -102,25 +105,15 @@ async def test_a_group_runs_its_statements_in_lock_order(healthy, settings, prob
         "SELECT %(n)s::int, nextval('group_commit_order') "
         "FROM (SELECT pg_advisory_xact_lock_shared(%(lock)s)) l"
     )
-    async with _lock_held() as holder:
-        await holder.execute("CREATE SEQUENCE group_commit_order")
-        try:
-            first = asyncio.ensure_future(
-                group_commit.fetchone(_BEHIND_THE_LOCK, {"n": 0, "lock": _LOCK}, lock_order="")
+    keys = ["c", "a", "d", "b"]
+    async with _a_group_in_flight():
+        waiting = [
+            asyncio.ensure_future(
+                group_commit.fetchone(ordered, {"n": i, "lock": _LOCK}, lock_order=key)
             )
-            await until_a_statement_waits_for_a_lock(holder, timeout=10)
-            keys = ["c", "a", "d", "b"]
-            waiting = [
-                asyncio.ensure_future(
-                    group_commit.fetchone(ordered, {"n": i, "lock": _LOCK}, lock_order=key)
-                )
-                for i, key in enumerate(keys)
-            ]
-            await holder.execute("SELECT pg_advisory_unlock(%s)", (_LOCK,))
-            await first
-            rows: list[Any] = await asyncio.gather(*waiting)
-        finally:
-            await holder.execute("DROP SEQUENCE group_commit_order")
+            for i, key in enumerate(keys)
+        ]
+    rows: list[Any] = await asyncio.gather(*waiting)
     run_order = sorted(range(len(keys)), key=lambda i: rows[i][1])
     assert [keys[i] for i in run_order] == ["a", "b", "c", "d"]
 
@@ -129,21 +122,14 @@ async def test_one_failing_statement_fails_alone_and_the_rest_of_its_group_is_st
     healthy, settings, probe_table
 ):
     settings.ASYNC_DB_GROUP_COMMITTERS = 1
-    insert = _INSERT
-    async with _lock_held() as holder:
-        first = asyncio.ensure_future(
-            group_commit.fetchone(_BEHIND_THE_LOCK, {"n": 0, "lock": _LOCK}, lock_order="0")
-        )
-        await until_a_statement_waits_for_a_lock(holder, timeout=10)
+    async with _a_group_in_flight():
         # 3 twice: the second violates the primary key and aborts the group's transaction.
         numbers = [1, 2, 3, 3, 4]
         waiting = [
-            asyncio.ensure_future(group_commit.fetchone(insert, {"n": n}, lock_order=f"{i}"))
+            asyncio.ensure_future(group_commit.fetchone(_INSERT, {"n": n}, lock_order=f"{i}"))
             for i, n in enumerate(numbers)
         ]
-        await holder.execute("SELECT pg_advisory_unlock(%s)", (_LOCK,))
-        await first
-        outcomes = await asyncio.gather(*waiting, return_exceptions=True)
+    outcomes = await asyncio.gather(*waiting, return_exceptions=True)
     assert outcomes[:3] == [(1,), (2,), (3,)]
     assert isinstance(outcomes[3], psycopg.errors.UniqueViolation)
     assert outcomes[4] == (4,)
@@ -156,19 +142,12 @@ async def test_a_statement_whose_caller_left_before_its_group_was_sent_is_not_se
     healthy, settings, probe_table
 ):
     settings.ASYNC_DB_GROUP_COMMITTERS = 1
-    insert = _INSERT
-    async with _lock_held() as holder:
-        first = asyncio.ensure_future(
-            group_commit.fetchone(_BEHIND_THE_LOCK, {"n": 0, "lock": _LOCK}, lock_order="0")
-        )
-        await until_a_statement_waits_for_a_lock(holder, timeout=10)
-        left = asyncio.ensure_future(group_commit.fetchone(insert, {"n": 1}, lock_order="1"))
-        stays = asyncio.ensure_future(group_commit.fetchone(insert, {"n": 2}, lock_order="2"))
+    async with _a_group_in_flight():
+        left = asyncio.ensure_future(group_commit.fetchone(_INSERT, {"n": 1}, lock_order="1"))
+        stays = asyncio.ensure_future(group_commit.fetchone(_INSERT, {"n": 2}, lock_order="2"))
         await asyncio.sleep(0)  # both queued behind the group in flight
         left.cancel()
-        await holder.execute("SELECT pg_advisory_unlock(%s)", (_LOCK,))
-        await first
-        assert await stays == (2,)
+    assert await stays == (2,)
     with pytest.raises(asyncio.CancelledError):
         await left
     assert await _stored() == [2]
@@ -176,11 +155,7 @@ async def test_a_statement_whose_caller_left_before_its_group_was_sent_is_not_se
 
 async def test_one_callers_statements_commit_together_or_not_at_all(healthy, settings, probe_table):
     settings.ASYNC_DB_GROUP_COMMITTERS = 1
-    async with _lock_held() as holder:
-        first = asyncio.ensure_future(
-            group_commit.fetchone(_BEHIND_THE_LOCK, {"n": 0, "lock": _LOCK}, lock_order="0")
-        )
-        await until_a_statement_waits_for_a_lock(holder, timeout=10)
+    async with _a_group_in_flight():
         # The second statement of this work fails: its first must not be stored either.
         broken = asyncio.ensure_future(
             group_commit.fetch_all([(_INSERT, {"n": 10}), (_INSERT, {"n": 10})], lock_order="a")
@@ -188,9 +163,7 @@ async def test_one_callers_statements_commit_together_or_not_at_all(healthy, set
         whole = asyncio.ensure_future(
             group_commit.fetch_all([(_INSERT, {"n": 11}), (_INSERT, {"n": 12})], lock_order="b")
         )
-        await holder.execute("SELECT pg_advisory_unlock(%s)", (_LOCK,))
-        await first
-        outcomes = await asyncio.gather(broken, whole, return_exceptions=True)
+    outcomes = await asyncio.gather(broken, whole, return_exceptions=True)
     assert isinstance(outcomes[0], psycopg.errors.UniqueViolation)
     assert outcomes[1] == [[(11,)], [(12,)]]
     assert await _stored() == [11, 12]
