@@ -56,6 +56,18 @@ return 0
 """
 
 
+# Work that outlives the task that started it (shielded, or started by a
+# callback); held here until it ends (the event loop keeps only weak
+# references to tasks).
+_running: set[asyncio.Future[Any]] = set()
+
+
+def _keep_until_done(task: asyncio.Future[R]) -> asyncio.Future[R]:
+    _running.add(task)
+    task.add_done_callback(_running.discard)
+    return task
+
+
 def lock_key(session_public_id: object) -> str:
     return f"tatartours:ai-lock:{session_public_id}"
 
@@ -78,10 +90,28 @@ class GenerationLock:
         self._renewal: asyncio.Task[None] | None = None
 
     async def acquire(self) -> bool:
-        self.acquired = bool(await get_redis().set(self.key, self.owner, nx=True, px=LOCK_TTL_MS))
+        taking = asyncio.ensure_future(
+            get_redis().set(self.key, self.owner, nx=True, px=LOCK_TTL_MS)
+        )
+        try:
+            self.acquired = bool(await asyncio.shield(taking))
+        except asyncio.CancelledError:
+            # The socket closed with the SET on its way: Redis may still run
+            # it, and a lock nobody holds would keep the chat's next answer
+            # (the visitor's reconnected tab) waiting LOCK_TTL_MS for its
+            # expiry. Seen in the browser suite: an ack cut on the way back,
+            # the answer after the reconnect 15 s late.
+            taking.add_done_callback(self._give_back_if_taken)
+            raise
         if self.acquired:
             self._renewal = asyncio.create_task(_keep_renewing(self.key, self.owner))
         return self.acquired
+
+    def _give_back_if_taken(self, taking: asyncio.Future[Any]) -> None:
+        if taking.cancelled() or taking.exception() is not None or not taking.result():
+            return
+        self.acquired = True
+        _keep_until_done(asyncio.ensure_future(self.release()))
 
     async def release(self) -> None:
         """Let the next round in (the same chat's next message, another tab); never raises."""
@@ -257,16 +287,8 @@ async def _store_and_announce(
     return stored
 
 
-# Shielded work outlives the task that started it; held here until it ends
-# (the event loop keeps only weak references to tasks).
-_running: set[asyncio.Task[Any]] = set()
-
-
 async def _shielded(work: Coroutine[Any, Any, R]) -> R:
-    task = asyncio.ensure_future(work)
-    _running.add(task)
-    task.add_done_callback(_running.discard)
-    return await asyncio.shield(task)
+    return await asyncio.shield(_keep_until_done(asyncio.ensure_future(work)))
 
 
 async def handoff_outlook(session_pk: int) -> SupportLine:

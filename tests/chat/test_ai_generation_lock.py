@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import uuid
+from urllib.parse import urlsplit
+
 import pytest
 import redis.asyncio as aioredis
 from django.conf import settings
 
+from chat.ai_reply import LOCK_TTL_MS, generation_lock, lock_key
 from chat.models import ChatMessage
+from tatartours.redis import get_redis
+from tests.faults.infra import TcpProxy
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -43,3 +51,46 @@ async def test_two_tabs_asking_at_once_get_every_question_answered_once(visitor)
     # No question got two answers.
     assert len({a.reply_to_id for a in answers}) == len(answers)
     assert answers[-1].reply_to_id == newest
+
+
+async def _until(condition, timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await condition():
+        assert asyncio.get_running_loop().time() < deadline, "condition not reached"
+        await asyncio.sleep(0.01)
+
+
+async def test_a_round_cancelled_while_taking_the_lock_gives_it_back(settings):
+    """The socket closes (its AI task cancelled) with the lock's SET sent but not answered.
+
+    Redis runs the SET; nobody would hold the lock, and the chat's next round
+    (the visitor's reconnected tab) would wait LOCK_TTL_MS for it to expire.
+    """
+    shared = urlsplit(settings.REDIS_URL)
+    direct = aioredis.Redis.from_url(settings.REDIS_URL)
+    session_id = uuid.uuid4()
+    key = lock_key(session_id)
+    with TcpProxy(shared.port or 6379) as proxy:
+        settings.REDIS_URL = f"redis://127.0.0.1:{proxy.port}{shared.path}"
+        await get_redis().ping()  # connected through the proxy before the hold
+        proxy.hold_replies()
+
+        async def a_round() -> None:
+            async with generation_lock(session_id, "a-socket-that-closes"):
+                await asyncio.Event().wait()
+
+        round_task = asyncio.create_task(a_round())
+        await _until(lambda: direct.exists(key))  # Redis ran the SET; its answer waits
+        round_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await round_task
+        assert await direct.pttl(key) > LOCK_TTL_MS - 5000
+        proxy.release_replies()
+
+        # Given back once Redis answered, long before it would expire.
+        await _until(lambda: _gone(direct, key), timeout=5.0)
+    await direct.aclose()
+
+
+async def _gone(client: aioredis.Redis, key: str) -> bool:
+    return not await client.exists(key)

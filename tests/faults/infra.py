@@ -1,9 +1,11 @@
 """What the fault tests break, under their own control, never the shared services.
 
 - `TcpProxy`: a loopback TCP proxy (in its own thread) in front of the shared
-  PostgreSQL; `cut()` resets every connection and refuses new ones (or,
+  PostgreSQL or Redis; `cut()` resets every connection and refuses new ones (or,
   with `blackhole=True`, accepts and never answers), `restore()` lets them
-  through again. The shared server itself is never stopped.
+  through again; `hold_replies()` passes what clients send but keeps the
+  server's answers until `release_replies()`. The shared server itself is
+  never stopped.
 - `RedisServer`: a private redis-server on a free port, killed and started
   again by the test.
 - `ChatClient`: a visitor over a real WebSocket (the `websockets` library),
@@ -42,6 +44,8 @@ class TcpProxy:
         self._links: set[asyncio.StreamWriter] = set()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._server: asyncio.Server | None = None
+        self._replies_flow = asyncio.Event()  # cleared: the server's answers wait
+        self._replies_flow.set()
 
     def __enter__(self) -> TcpProxy:
         self._thread.start()
@@ -75,6 +79,13 @@ class TcpProxy:
     def restore(self) -> None:
         self.mode = "open"
 
+    def hold_replies(self) -> None:
+        """Requests still reach the server (and run there); its answers wait here."""
+        self._loop.call_soon_threadsafe(self._replies_flow.clear)
+
+    def release_replies(self) -> None:
+        self._loop.call_soon_threadsafe(self._replies_flow.set)
+
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self.mode == "reset":
             writer.transport.abort()
@@ -89,12 +100,18 @@ class TcpProxy:
             return
         self._links.update({writer, up_writer})
         await asyncio.gather(
-            self._pipe(reader, up_writer), self._pipe(up_reader, writer), return_exceptions=True
+            self._pipe(reader, up_writer),
+            self._pipe(up_reader, writer, replies=True),
+            return_exceptions=True,
         )
 
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pipe(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, replies: bool = False
+    ) -> None:
         try:
             while data := await reader.read(65536):
+                if replies:
+                    await self._replies_flow.wait()
                 writer.write(data)
                 await writer.drain()
         finally:
