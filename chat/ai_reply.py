@@ -28,6 +28,7 @@ from chat.hooks import support_line
 from chat.models import ChatMessage
 from chat.publish import send_events
 from chat.transport import DEPENDENCY_ERRORS, unavailable_error
+from tatartours import redis_lock
 from tatartours.redis import get_redis
 
 logger = logging.getLogger(__name__)
@@ -46,26 +47,10 @@ CHUNK_FLUSH_SECONDS = 0.045
 
 SendFrame = Callable[[dict[str, Any]], Awaitable[None]]
 
-_RELEASE = """
-if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
-return 0
-"""
 _RENEW = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end
 return 0
 """
-
-
-# Work that outlives the task that started it (shielded, or started by a
-# callback); held here until it ends (the event loop keeps only weak
-# references to tasks).
-_running: set[asyncio.Future[Any]] = set()
-
-
-def _keep_until_done(task: asyncio.Future[R]) -> asyncio.Future[R]:
-    _running.add(task)
-    task.add_done_callback(_running.discard)
-    return task
 
 
 def lock_key(session_public_id: object) -> str:
@@ -90,28 +75,13 @@ class GenerationLock:
         self._renewal: asyncio.Task[None] | None = None
 
     async def acquire(self) -> bool:
-        taking = asyncio.ensure_future(
-            get_redis().set(self.key, self.owner, nx=True, px=LOCK_TTL_MS)
-        )
-        try:
-            self.acquired = bool(await asyncio.shield(taking))
-        except asyncio.CancelledError:
-            # The socket closed with the SET on its way: Redis may still run
-            # it, and a lock nobody holds would keep the chat's next answer
-            # (the visitor's reconnected tab) waiting LOCK_TTL_MS for its
-            # expiry. Seen in the browser suite: an ack cut on the way back,
-            # the answer after the reconnect 15 s late.
-            taking.add_done_callback(self._give_back_if_taken)
-            raise
+        # Cancel-safe: a socket closing with the SET on its way does not leave
+        # the lock to expire (redis_lock.take). Seen in the browser suite: an
+        # ack cut on the way back, the reconnected tab's answer 15 s late.
+        self.acquired = await redis_lock.take(self.key, self.owner, LOCK_TTL_MS)
         if self.acquired:
             self._renewal = asyncio.create_task(_keep_renewing(self.key, self.owner))
         return self.acquired
-
-    def _give_back_if_taken(self, taking: asyncio.Future[Any]) -> None:
-        if taking.cancelled() or taking.exception() is not None or not taking.result():
-            return
-        self.acquired = True
-        _keep_until_done(asyncio.ensure_future(self.release()))
 
     async def release(self) -> None:
         """Let the next round in (the same chat's next message, another tab); never raises."""
@@ -121,8 +91,7 @@ class GenerationLock:
         if self._renewal is not None:
             self._renewal.cancel()
             self._renewal = None
-        with contextlib.suppress(Exception):
-            await asyncio.shield(get_redis().eval(_RELEASE, 1, self.key, self.owner))
+        await redis_lock.give_back(self.key, self.owner)
 
 
 @contextlib.asynccontextmanager
@@ -287,8 +256,16 @@ async def _store_and_announce(
     return stored
 
 
+# Shielded work outlives the task that started it; held here until it ends
+# (the event loop keeps only weak references to tasks).
+_running: set[asyncio.Task[Any]] = set()
+
+
 async def _shielded(work: Coroutine[Any, Any, R]) -> R:
-    return await asyncio.shield(_keep_until_done(asyncio.ensure_future(work)))
+    task = asyncio.ensure_future(work)
+    _running.add(task)
+    task.add_done_callback(_running.discard)
+    return await asyncio.shield(task)
 
 
 async def handoff_outlook(session_pk: int) -> SupportLine:

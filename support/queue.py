@@ -40,6 +40,7 @@ from support.events import (
 )
 from support.models import SupportRequest
 from support.names import display_name
+from tatartours import redis_lock
 from tatartours.db_health import run_db
 from tatartours.redis import get_redis
 
@@ -54,11 +55,6 @@ LOCK_TTL_MS = 15_000
 RECENT_WAITS = 20
 PREVIEW_CHARS = 200
 QUEUE_PAGE = 50  # requests in one `queue` frame at most; the dashboard asks for more
-
-_RELEASE = """
-if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
-return 0
-"""
 
 
 def operator_ref(user: Any) -> OperatorRef:
@@ -241,13 +237,13 @@ async def announce_queue() -> None:
     await redis.set(DIRTY_KEY, "1", px=LOCK_TTL_MS * 4)
     while True:
         token = secrets.token_hex(8)
-        if not await redis.set(LOCK_KEY, token, nx=True, px=LOCK_TTL_MS):
+        if not await redis_lock.take(LOCK_KEY, token, LOCK_TTL_MS):
             return  # the holder sees our flag
         try:
             while await redis.getdel(DIRTY_KEY):
                 await _announce_once()
         finally:
-            await redis.eval(_RELEASE, 1, LOCK_KEY, token)
+            await redis_lock.give_back(LOCK_KEY, token)
         if not await redis.exists(DIRTY_KEY):
             return
 
