@@ -18,7 +18,15 @@ from bench import stack
 from bench.report import table
 from bench.scenarios import SCENARIOS, Options, machine, run_scenario, to_json
 
-DEFAULT_SCENARIOS = ["ai-50x10", "ai-200x5", "relay", "relay-floor", "idle", "saturation"]
+DEFAULT_SCENARIOS = [
+    "ai-50x10",
+    "ai-floor",
+    "ai-200x5",
+    "relay",
+    "relay-floor",
+    "idle",
+    "saturation",
+]
 
 
 def raise_open_files_limit() -> int:

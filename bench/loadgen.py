@@ -203,15 +203,19 @@ async def ai_chat(spec: dict[str, Any], rec: Recorder) -> Callable[[], Awaitable
         if isinstance(outcome, BaseException):
             rec.error(f"warm-up: {outcome!r}")
 
-    async def talk(visitor: Visitor) -> None:
+    spread: float = spec.get("spread_seconds", 0.0)
+
+    async def talk(index: int, visitor: Visitor) -> None:
         try:
+            # Each visitor's first question at its own point of the spread.
+            await asyncio.sleep(spread * index / len(visitors))
             for _ in range(spec["messages"]):
                 await ask_ai(visitor, rec)
         except (ServerError, TimeoutError, WebSocketException, OSError) as error:
             rec.error(repr(error))
 
     async def run() -> None:
-        await asyncio.gather(*(talk(v) for v in visitors))
+        await asyncio.gather(*(talk(i, v) for i, v in enumerate(visitors)))
 
     return run
 

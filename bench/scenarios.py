@@ -86,6 +86,49 @@ SCENARIOS: dict[str, Scenario] = {
             ),
         ),
         Scenario(
+            "ai-floor",
+            "ai",
+            "AI floor: ai-50x10's visitors through daphne, Channels, the layer and httpx-aiohttp "
+            "only (bench/ai_floor.py: no database, prompt or checks); what the stack allows",
+            {"visitors": 50, "messages": 10},
+            (
+                Target("overhead_p50_ms", 8),
+                Target("overhead_p99_ms", 30),
+                Target("ack_p99_ms", 20),
+                Target("errors", 0),
+                CPU_TARGET,
+            ),
+            app="bench.ai_floor:application",
+        ),
+        Scenario(
+            "ai-50x10-spread",
+            "ai",
+            "AI chat: ai-50x10 with the visitors' first recorded questions spread over one "
+            "answer's time instead of sent in lockstep (what a steady stream of visitors sees)",
+            {"visitors": 50, "messages": 10, "spread": True},
+            (
+                Target("overhead_p50_ms", 8),
+                Target("overhead_p99_ms", 30),
+                Target("ack_p99_ms", 20),
+                Target("errors", 0),
+                CPU_TARGET,
+            ),
+        ),
+        Scenario(
+            "ai-floor-spread",
+            "ai",
+            "AI floor with ai-50x10-spread's visitors (bench/ai_floor.py)",
+            {"visitors": 50, "messages": 10, "spread": True},
+            (
+                Target("overhead_p50_ms", 8),
+                Target("overhead_p99_ms", 30),
+                Target("ack_p99_ms", 20),
+                Target("errors", 0),
+                CPU_TARGET,
+            ),
+            app="bench.ai_floor:application",
+        ),
+        Scenario(
             "ai-200x5",
             "ai",
             "AI chat: 200 visitors x 5 messages, first token after 200 ms, 50 tokens/s",
@@ -362,6 +405,9 @@ def run_ai(run: Run) -> dict[str, Any]:
         "urls": run.urls,
         "visitors": scaled(sc.params["visitors"], opts.scale),
         "messages": scaled(sc.params["messages"], opts.scale),
+        # Spread: the visitors' first recorded questions spread evenly over
+        # one answer of the model, instead of all in the same millisecond.
+        "spread_seconds": run.model_ms / 1000 if sc.params.get("spread") else 0.0,
     }
     raw = run.drive(run.split(spec, "visitors"))
     samples = raw["samples"]

@@ -21,13 +21,21 @@ from django.conf import settings
 
 from tests.servers import ROOT
 
-# Five scenarios, each starting its own database copy, Redis, fake model and
+# Seven scenarios, each starting its own database copy, Redis, fake model and
 # servers: 60-100 s here, more on a loaded machine; the bench's own subprocess
 # limit (600 s) is the real bound, not the suite's default 120 s.
 # Marked heavy (make faults runs it, not make test): ~110 s of the 15 min budget.
 pytestmark = [pytest.mark.server, pytest.mark.heavy, pytest.mark.timeout(300)]
 
-SCENARIOS = ["ai-50x10", "relay", "relay-floor", "idle", "saturation"]
+SCENARIOS = [
+    "ai-50x10",
+    "ai-floor",
+    "ai-50x10-spread",
+    "relay",
+    "relay-floor",
+    "idle",
+    "saturation",
+]
 
 
 def bench(*args: str) -> subprocess.CompletedProcess[str]:
@@ -49,12 +57,14 @@ def test_every_kind_of_scenario_runs_without_errors_and_reports_its_figures():
     report = json.loads((ROOT / found.group(1)).read_text())
     by_name = {s["scenario"]: s["metrics"] for s in report["scenarios"]}
     assert sorted(by_name) == sorted(SCENARIOS)
-    for name in ("ai-50x10", "relay", "relay-floor"):
+    for name in ("ai-50x10", "ai-floor", "ai-50x10-spread", "relay", "relay-floor"):
         metrics = by_name[name]
         assert metrics["errors"] == 0, (name, metrics)
         # CPU is counted in /proc's 10 ms ticks: a tiny run may read 0, never less.
         assert metrics["messages"] > 0 and metrics["cpu_server_s"] >= 0, (name, metrics)
-    assert by_name["ai-50x10"]["overhead_p50_ms"] is not None
+    for name in ("ai-50x10", "ai-floor", "ai-50x10-spread"):
+        assert by_name[name]["overhead_p50_ms"] is not None, name
+        assert by_name[name]["ack_p50_ms"] is not None, name
     assert by_name["relay"]["round_trips_per_second"] > 0
     assert by_name["idle"]["sockets_still_open"] == by_name["idle"]["sockets"]
     assert by_name["idle"]["rss_kib_per_socket"] > 0
