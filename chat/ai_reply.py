@@ -47,22 +47,15 @@ CHUNK_FLUSH_SECONDS = 0.045
 
 SendFrame = Callable[[dict[str, Any]], Awaitable[None]]
 
-_RENEW = """
-if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end
-return 0
-"""
-
 
 def lock_key(session_public_id: object) -> str:
     return f"tatartours:ai-lock:{session_public_id}"
 
 
 async def _keep_renewing(key: str, owner: str) -> None:
-    redis = get_redis()
     while True:
         await asyncio.sleep(LOCK_RENEW_SECONDS)
-        with contextlib.suppress(Exception):
-            await redis.eval(_RENEW, 1, key, owner, LOCK_TTL_MS)
+        await redis_lock.renew(key, owner, LOCK_TTL_MS)
 
 
 class GenerationLock:

@@ -1,4 +1,5 @@
-"""A short Redis lock held by an owner token: SET NX PX to take, compare-and-delete to give back.
+"""A short Redis lock held by an owner token: SET NX PX to take, compare-and-delete to give
+back, compare-and-pexpire to renew.
 
 Used by the AI's one-generation-per-chat lock (chat.ai_reply) and the queue
 announcer's (support.queue). Both are taken from tasks that a closing socket
@@ -15,6 +16,10 @@ from tatartours.redis import get_redis
 
 _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+_RENEW = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end
 return 0
 """
 
@@ -52,3 +57,9 @@ async def give_back(key: str, owner: str) -> None:
     """Delete `key` if `owner` still holds it (never another owner's); never raises."""
     with contextlib.suppress(Exception):
         await asyncio.shield(get_redis().eval(_RELEASE, 1, key, owner))
+
+
+async def renew(key: str, owner: str, ttl_ms: int) -> None:
+    """Another `ttl_ms` for `owner`'s lock if it still holds it; never raises (it expires)."""
+    with contextlib.suppress(Exception):
+        await get_redis().eval(_RENEW, 1, key, owner, ttl_ms)
