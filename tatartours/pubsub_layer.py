@@ -548,6 +548,8 @@ class PubSubChannelLayer(BaseChannelLayer):
             if not waiter.done():
                 waiter.set_result(False)
         link.pending.clear()
+        if state.publisher is not None:
+            state.publisher.connection_lost()  # the same Redis: its connection is gone too
         told = 0
         for name in link.channels:
             local = state.channels.get(name)

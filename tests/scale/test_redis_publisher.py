@@ -116,6 +116,21 @@ async def test_a_redis_restart_between_publishes_is_retried_on_a_fresh_connectio
         await publisher.aclose()
 
 
+async def test_told_redis_went_away_the_next_publish_does_not_fail_on_the_dead_connection(
+    caplog,
+) -> None:
+    with RedisServer() as server:
+        publisher = make_publisher(server.url, retries=0)  # a failed write would raise
+        assert await publisher.publish(b"restart", b"before") == 0
+        server.kill()
+        server.start()
+        publisher.connection_lost()  # the layer's subscriber link saw Redis go
+        assert await publisher.publish(b"restart", b"after") == 0
+        assert "PUBLISH interrupted" not in caplog.text
+        assert "PUBLISH failed" not in caplog.text
+        await publisher.aclose()
+
+
 async def test_out_of_retries_every_waiting_caller_gets_the_error_then_it_recovers() -> None:
     with RedisServer() as server:
         publisher = make_publisher(server.url, retries=2)
