@@ -488,8 +488,25 @@ def compose(request: AIRequest, found: knowledge.Knowledge, reason: Reason, text
     faq_wins = top_faq is not None and top_faq.rank >= tour_best
     # "есть ли места на гастротур?" asks a tour's fact: the tour answers it.
     asks_tour_facts = bool(question.asked & {"price", "dates", "places", "duration", "recommend"})
-    tour_question = tour_facets or (tour_best > 0 and (not faq_wins or asks_tour_facts))
     asks_this_tour = bool(question.topics & {"price", "places", "dates", "duration", "booking"})
+    # A rules question may name the trip it is about ("на теплоход в болгар с малышом
+    # какие документы нужны"): when a FAQ entry answers it, the question asks for no
+    # tours and no fact of one, and nothing narrows a search but the trip's place,
+    # the entry alone answers; the tour around it is padding. A child's age with a
+    # named tour is that tour's condition ("сыну 6 лет, возьмут в иннополис?": from
+    # 8), so the tour answers it.
+    rules_about_a_trip = (
+        top_faq is not None
+        and top_faq.rank >= STRONG_FAQ
+        and not asks_tour_facts
+        and not asks_this_tour
+        and "tours" not in question.asked
+        and set(question.query.filters()) <= {"place"}
+        and question.query.sort == "relevance"
+    )
+    tour_question = not rules_about_a_trip and (
+        tour_facets or (tour_best > 0 and (not faq_wins or asks_tour_facts))
+    )
 
     page_detail = _page_tour_detail(found, question, text) if request.tour is not None else None
     if request.tour is not None and page_detail is not None:

@@ -174,3 +174,27 @@ async def test_the_faq_fact_comes_first_when_it_is_what_was_asked(no_key, faq):
     result, _ = await answer(await start_chat("нас 10 человек, есть скидка?"))
     assert result.text.startswith("Группам от 10 человек — скидка 10%.")
     assert "«Кремль»" in result.text and "мест: 30" in result.text
+
+
+async def test_a_rules_question_naming_its_trip_gets_the_rule_alone(no_key, faq):
+    """The trip named by where it goes is the question's setting, not a tour search."""
+    await sync_to_async(make_tour)(
+        title="Теплоход в Свияжск", place="Свияжск", short_description="Речная прогулка"
+    )
+    result, _ = await answer(
+        await start_chat("с ребёнком на теплоходе в Свияжск — какие документы взять?")
+    )
+    assert "свидетельство о рождении" in result.text
+    assert "«Теплоход в Свияжск»" not in result.text
+    assert result.meta["tour_slugs"] == []
+
+
+async def test_a_childs_age_with_a_named_tour_gets_that_tours_condition(no_key, faq):
+    await sync_to_async(make_tour)(
+        title="Технопарк",
+        place="Иннополис",
+        short_description="Роботы и лаборатории, для детей от 10 лет",
+    )
+    result, _ = await answer(await start_chat("дочери 7 лет, можно в иннополис?"))
+    assert "«Технопарк»" in result.text
+    assert "от 10 лет" in result.text
