@@ -63,6 +63,14 @@ class Scenario:
 
 
 CPU_TARGET = Target("cpu_ms_per_message", 3.0)
+# The AI scenarios of 50 visitors, the chat's and its floor's alike.
+AI_TARGETS = (
+    Target("overhead_p50_ms", 8),
+    Target("overhead_p99_ms", 30),
+    Target("ack_p99_ms", 20),
+    Target("errors", 0),
+    CPU_TARGET,
+)
 RELAY_TARGETS = (
     Target("round_trip_p99_ms", 30),
     Target("round_trips_per_second", 1500, at_most=False),
@@ -77,13 +85,7 @@ SCENARIOS: dict[str, Scenario] = {
             "ai",
             "AI chat: 50 visitors x 10 messages, first token after 200 ms, 50 tokens/s",
             {"visitors": 50, "messages": 10},
-            (
-                Target("overhead_p50_ms", 8),
-                Target("overhead_p99_ms", 30),
-                Target("ack_p99_ms", 20),
-                Target("errors", 0),
-                CPU_TARGET,
-            ),
+            AI_TARGETS,
         ),
         Scenario(
             "ai-floor",
@@ -91,13 +93,7 @@ SCENARIOS: dict[str, Scenario] = {
             "AI floor: ai-50x10's visitors through daphne, Channels, the layer and httpx-aiohttp "
             "only (bench/ai_floor.py: no database, prompt or checks); what the stack allows",
             {"visitors": 50, "messages": 10},
-            (
-                Target("overhead_p50_ms", 8),
-                Target("overhead_p99_ms", 30),
-                Target("ack_p99_ms", 20),
-                Target("errors", 0),
-                CPU_TARGET,
-            ),
+            AI_TARGETS,
             app="bench.ai_floor:application",
         ),
         Scenario(
@@ -106,26 +102,14 @@ SCENARIOS: dict[str, Scenario] = {
             "AI chat: ai-50x10 with the visitors' first recorded questions spread over one "
             "answer's time instead of sent in lockstep (what a steady stream of visitors sees)",
             {"visitors": 50, "messages": 10, "spread": True},
-            (
-                Target("overhead_p50_ms", 8),
-                Target("overhead_p99_ms", 30),
-                Target("ack_p99_ms", 20),
-                Target("errors", 0),
-                CPU_TARGET,
-            ),
+            AI_TARGETS,
         ),
         Scenario(
             "ai-floor-spread",
             "ai",
             "AI floor with ai-50x10-spread's visitors (bench/ai_floor.py)",
             {"visitors": 50, "messages": 10, "spread": True},
-            (
-                Target("overhead_p50_ms", 8),
-                Target("overhead_p99_ms", 30),
-                Target("ack_p99_ms", 20),
-                Target("errors", 0),
-                CPU_TARGET,
-            ),
+            AI_TARGETS,
             app="bench.ai_floor:application",
         ),
         Scenario(
