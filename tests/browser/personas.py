@@ -10,8 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -42,15 +41,6 @@ RECORDER = """() => {
     for (const node of streams) note(seen.streams, node.textContent);
   }).observe(root, { subtree: true, childList: true, characterData: true, attributes: true });
 }"""
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 15.0) -> None:
-    """Wait until `await check()` holds (e.g. a row the server writes); fail after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still not true after {timeout}s: {check}")
-        await asyncio.sleep(0.05)
 
 
 async def screenshot(page: Page, name: str) -> None:

@@ -6,9 +6,10 @@ import pytest
 from asgiref.sync import sync_to_async
 from playwright.async_api import expect
 
-from tests.browser.personas import Visitor, eventually, screenshot
+from tests.browser.personas import Visitor, screenshot
 from tests.factories import make_operator, make_site_user, make_tour
 from tests.fakes.openrouter import Reply, ToolCall
+from tests.waiting import eventually
 from tours.models import Booking, Tour
 
 pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.django_db(transaction=True)]

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from playwright.async_api import Locator, expect
 
-from tests.browser.personas import PHONE, Visitor, eventually
+from tests.browser.personas import PHONE, Visitor
+from tests.waiting import eventually
 
 pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.django_db(transaction=True)]
 

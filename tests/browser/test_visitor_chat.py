@@ -10,8 +10,8 @@ from django.utils import timezone
 from playwright.async_api import expect
 
 from chat.models import ChatMessage, ChatSession
-from tests.browser.personas import eventually
 from tests.factories import make_tour
+from tests.waiting import eventually
 
 pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.django_db(transaction=True)]
 

@@ -15,6 +15,7 @@ from chat.ai_reply import LOCK_TTL_MS, generation_lock, lock_key
 from chat.models import ChatMessage
 from tatartours.redis import get_redis
 from tests.faults.infra import TcpProxy
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -53,13 +54,6 @@ async def test_two_tabs_asking_at_once_get_every_question_answered_once(visitor)
     assert answers[-1].reply_to_id == newest
 
 
-async def _until(condition, timeout: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await condition():
-        assert asyncio.get_running_loop().time() < deadline, "condition not reached"
-        await asyncio.sleep(0.01)
-
-
 async def test_a_round_cancelled_while_taking_the_lock_gives_it_back(settings):
     """The socket closes (its AI task cancelled) with the lock's SET sent but not answered.
 
@@ -80,7 +74,7 @@ async def test_a_round_cancelled_while_taking_the_lock_gives_it_back(settings):
                 await asyncio.Event().wait()
 
         round_task = asyncio.create_task(a_round())
-        await _until(lambda: direct.exists(key))  # Redis ran the SET; its answer waits
+        await eventually(lambda: _held(direct, key), timeout=5.0)  # Redis ran the SET
         round_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await round_task
@@ -88,8 +82,12 @@ async def test_a_round_cancelled_while_taking_the_lock_gives_it_back(settings):
         proxy.release_replies()
 
         # Given back once Redis answered, long before it would expire.
-        await _until(lambda: _gone(direct, key), timeout=5.0)
+        await eventually(lambda: _gone(direct, key), timeout=5.0)
     await direct.aclose()
+
+
+async def _held(client: aioredis.Redis, key: str) -> bool:
+    return bool(await client.exists(key))
 
 
 async def _gone(client: aioredis.Redis, key: str) -> bool:

@@ -23,6 +23,7 @@ import subprocess
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,11 +81,21 @@ class TcpProxy:
         self.mode = "open"
 
     def hold_replies(self) -> None:
-        """Requests still reach the server (and run there); its answers wait here."""
-        self._loop.call_soon_threadsafe(self._replies_flow.clear)
+        """Requests still reach the server (and run there); its answers wait here.
+
+        In effect when it returns, like `cut()`: an answer already on its way
+        through the proxy's loop is the only one that can still pass.
+        """
+        self._in_proxy_loop(self._replies_flow.clear)
 
     def release_replies(self) -> None:
-        self._loop.call_soon_threadsafe(self._replies_flow.set)
+        self._in_proxy_loop(self._replies_flow.set)
+
+    def _in_proxy_loop(self, switch: Callable[[], None]) -> None:
+        async def flip() -> None:
+            switch()
+
+        asyncio.run_coroutine_threadsafe(flip(), self._loop).result(10)
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self.mode == "reset":

@@ -9,15 +9,9 @@ import pytest
 
 from support import presence
 from tests.support.flows import drain
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-async def wait_until(condition, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.1)
 
 
 async def test_a_socket_that_stops_beating_expires(settings):
@@ -29,7 +23,7 @@ async def test_a_socket_that_stops_beating_expires(settings):
     async def gone() -> bool:
         return 42 not in (await presence.snapshot()).online_ids
 
-    await wait_until(gone)
+    await eventually(gone, timeout=10.0)
     state = (await presence.snapshot()).operators[42]
     assert not state.online and state.last_seen <= time.time()
 
