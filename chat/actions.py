@@ -568,7 +568,7 @@ def _ai_request(
 
 
 def _pending_of(context: AIContext) -> int | None:
-    """`_unanswered_visitor_message` from what `ai_context_async` read."""
+    """`_unanswered_visitor_message` from what `ai_context_statement` read."""
     if context.status not in AI_STATUSES or context.newest_visitor is None:
         return None
     handled = max(context.answered or 0, context.handled or 0)
@@ -587,7 +587,7 @@ async def do_prepare_ai_reply(session_pk: int) -> AIRequest | None:
     the session lock later (`store_ai_answer`), which re-checks.
     """
 
-    async def read(conn: async_db.Connection) -> tuple[AIContext, list[Any]]:
+    async def read(conn: async_db.Connection) -> tuple[AIContext, int | None, list[Any]]:
         # Not group-committed: a read has no commit to share, and in a group it
         # waits for the group in flight and then for its own group's commit.
         # ai-50x10, alternating: grouped, overhead p50 88-90 ms, ack p50 18-22,
@@ -596,14 +596,14 @@ async def do_prepare_ai_reply(session_pk: int) -> AIRequest | None:
         sql, params = ai_context_statement(session_pk)
         cursor = await conn.execute(sql, params)
         context = ai_context_result(await cursor.fetchone(), session_pk)
-        if _pending_of(context) is None:
-            return context, []
+        pending = _pending_of(context)
+        if pending is None:
+            return context, None, []
         sql, args = recent_conversation_statement(session_pk, settings.AI_CONTEXT_MESSAGES)
         cursor = await conn.execute(sql, args)
-        return context, await cursor.fetchall()
+        return context, pending, await cursor.fetchall()
 
-    context, recent_rows = await async_db.run(read)
-    pending = _pending_of(context)
+    context, pending, recent_rows = await async_db.run(read)
     if pending is None:
         return None
     return _ai_request(
