@@ -58,6 +58,7 @@ from chat.message_rows import (
     recent_conversation_result,
     recent_conversation_statement,
     stored_message,
+    visitor_message_batch_row,
     visitor_message_result,
     visitor_message_statement,
 )
@@ -455,7 +456,9 @@ async def do_post_visitor_message(
     )
 
     # Committed with the other messages of the moment (tatartours/group_commit.py).
-    row = await group_commit.fetchone(sql, params, lock_order=session_public_id)
+    row = await group_commit.fetchone(
+        sql, params, lock_order=session_public_id, batch=visitor_message_batch_row(params)
+    )
     result = visitor_message_result(row, session_pk=session_pk, client_id=client_id, text=text)
     if not result.created and result.message is None:
         # Committed by a concurrent retry while this statement waited for the lock.

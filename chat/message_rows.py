@@ -25,9 +25,11 @@ from django.db.models import Field
 
 from ai.retrieval import knowledge_stamp_sql
 from chat.models import ChatMessage, ChatSession
+from tatartours.group_commit import Batch, BatchRow
 from tatartours.lean_rows import (
     column,
     column_name,
+    column_type,
     fetch_optional,
     fetch_row,
     insert_select,
@@ -449,7 +451,7 @@ def _visitor_message_sql() -> tuple[str, dict[str, Any]]:
     return sql, defaults
 
 
-def earlier_message_sql(stored: str, locked: str) -> str:
+def earlier_message_sql(stored: str, locked: str, client_id: str = "%(client_id)s") -> str:
     """The earlier message with the client_id, read only when `stored` inserted nothing.
 
     Lateral, so the condition on `stored` alone is a one-time filter: a new
@@ -462,7 +464,7 @@ def earlier_message_sql(stored: str, locked: str) -> str:
     return (
         f"SELECT {', '.join(column_name(m, name) for name in names)} FROM {table(m)} "
         f"WHERE {stored}.id IS NULL AND {column(m, 'session')} = {locked}.id "
-        f"AND {column(m, 'client_id')} = %(client_id)s LIMIT 1"
+        f"AND {column(m, 'client_id')} = {client_id} LIMIT 1"
     )
 
 
@@ -484,6 +486,105 @@ def visitor_message_statement(
         "closed": ChatSession.Status.CLOSED,
         "ai": ChatSession.Status.AI,
     }
+
+
+def _visitor_row_columns() -> str:
+    """The columns of one caller's JSON row in `_visitor_messages_sql`, typed as the
+    model's columns their values go to or are compared with."""
+    m = ChatMessage
+    created = column_type(m, "created_at")
+    return (
+        f"ord int, session_pk {column_type(ChatSession, 'id')}, "
+        f"cid {column_type(m, 'client_id')}, body {column_type(m, 'text')}, "
+        f"tour_slug {column_type(Tour, 'slug')}, at {created}, stale {created}"
+    )
+
+
+@cache
+def _visitor_messages_sql() -> tuple[str, dict[str, Any]]:
+    """`_visitor_message_sql` for several chats: the same CTEs, one row per chat.
+
+    Locks the sessions in the callers' order ("ord": the group's lock order),
+    and returns "ord" and then the single statement's columns for each
+    session that exists.
+    """
+    m, s, t = ChatMessage, ChatSession, Tour
+    given = {
+        **_MESSAGE_GIVEN,
+        "text": "locked.body",
+        "client_id": "locked.cid",
+        "created_at": "locked.at",
+    }
+    columns, values, defaults = insert_select(m, given)
+    cid, session_fk = column_name(m, "client_id"), column_name(m, "session")
+    sql = (
+        f"WITH input AS (SELECT * FROM jsonb_to_recordset(%(rows)s) "
+        f"AS i({_visitor_row_columns()})), "
+        f"locked AS MATERIALIZED (SELECT {column(s, 'id')} AS id, "
+        f"{column(s, 'public_id')} AS public_id, {column(s, 'status')} AS status, "
+        f"{column(s, 'tour')} AS tour_id, input.* FROM {table(s)} "
+        f"JOIN input ON {column(s, 'id')} = input.session_pk ORDER BY input.ord "
+        f"FOR UPDATE OF {table(s)}), "
+        f"page AS (SELECT locked.id AS session_pk, {column(t, 'id')} AS id FROM locked "
+        f"JOIN {table(t)} ON {column(t, 'slug')} = locked.tour_slug "
+        f"AND {column(t, 'status')} = %(published)s "
+        f"AND {column(t, 'id')} IS DISTINCT FROM locked.tour_id), "
+        f"stored AS (INSERT INTO {table(m)} ({columns}) SELECT {values} FROM locked "
+        f"ORDER BY locked.ord "
+        f"ON CONFLICT ({session_fk}, {cid}) WHERE {cid} IS NOT NULL DO NOTHING "
+        f"RETURNING {column_name(m, 'id')} AS id, {column_name(m, 'created_at')} AS created_at, "
+        f"{session_fk} AS session_pk), "
+        f"touched AS (UPDATE {table(s)} SET {column_name(s, 'last_activity_at')} = "
+        f"stored.created_at, {column_name(s, 'status')} = CASE WHEN {column(s, 'status')} = "
+        f"%(closed)s THEN %(ai)s ELSE {column(s, 'status')} END, {column_name(s, 'tour')} = "
+        f"COALESCE(page.id, {column(s, 'tour')}) "
+        f"FROM stored JOIN locked ON locked.id = stored.session_pk "
+        f"LEFT JOIN page ON page.session_pk = stored.session_pk "
+        f"WHERE {column(s, 'id')} = stored.session_pk AND ({column(s, 'last_activity_at')} "
+        f"< locked.stale OR {column(s, 'status')} = %(closed)s OR page.id IS NOT NULL) "
+        f"RETURNING {column(s, 'id')} AS id, {column(s, 'status')} AS status) "
+        f"SELECT locked.ord, locked.public_id, locked.status, "
+        f"COALESCE(touched.status, locked.status), stored.id, stored.created_at, "
+        f"earlier.{column_name(m, 'id')}, earlier.{column_name(m, 'author')}, "
+        f"earlier.{column_name(m, 'text')}, earlier.{column_name(m, 'created_at')}, "
+        f"earlier.{column_name(m, 'operator')} "
+        f"FROM locked LEFT JOIN stored ON stored.session_pk = locked.id "
+        f"LEFT JOIN touched ON touched.id = locked.id "
+        f"LEFT JOIN LATERAL ({earlier_message_sql('stored', 'locked', 'locked.cid')}) AS earlier "
+        f"ON TRUE"
+    )
+    return sql, defaults
+
+
+@cache
+def visitor_messages_batch() -> Batch:
+    sql, defaults = _visitor_messages_sql()
+    return Batch(
+        sql,
+        {
+            **defaults,
+            "author": ChatMessage.Author.VISITOR,
+            "published": Tour.Status.PUBLISHED,
+            "closed": ChatSession.Status.CLOSED,
+            "ai": ChatSession.Status.AI,
+        },
+    )
+
+
+def visitor_message_batch_row(params: dict[str, Any]) -> BatchRow:
+    """This message's part of `visitor_messages_batch`, from `visitor_message_statement`'s
+    parameters (the same values, so the two cannot disagree)."""
+    return BatchRow(
+        visitor_messages_batch(),
+        {
+            "session_pk": params["session"],
+            "cid": params["client_id"],
+            "body": params["text"],
+            "tour_slug": params["tour"],
+            "at": params["now"].isoformat(),
+            "stale": params["stale"].isoformat(),
+        },
+    )
 
 
 def visitor_message_result(

@@ -154,8 +154,11 @@ def access_columns_sql() -> str:
 
 
 @cache
-def grant_holds_sql() -> str:
+def grant_holds_sql(source: str | None = None) -> str:
     """A condition, true while the `Grant` in the parameters still holds (`grant_params`).
+
+    With `source`, the values are that relation's columns of the same names
+    instead of parameters (one statement for several operators' messages).
 
     The same rules as `access_columns_sql` and `decide`, on the rows a Grant
     names: the session row by key (unexpired, its data unchanged), the user
@@ -183,27 +186,31 @@ def grant_holds_sql() -> str:
     def flag(name: str) -> str:
         return f"member.{column_name(user, name)}"
 
+    def value(name: str) -> str:
+        return f"%({name})s" if source is None else f"{source}.{name}"
+
     data = f"session.{column_name(Session, 'session_data')}"
+    permission = value("permission")
     return (
         f"EXISTS (SELECT 1 FROM {table(Session)} AS session JOIN {table(user)} AS member "
-        f"ON {member} = %(access_user)s "
-        f"WHERE session.{column_name(Session, 'session_key')} = %(session_key)s "
-        f"AND session.{column_name(Session, 'expire_date')} > %(now)s "
-        f"AND sha256(convert_to({data}, 'UTF8')) = %(session_digest)s "
-        f"AND sha256(convert_to({flag('password')}, 'UTF8')) = %(password_digest)s "
+        f"ON {member} = {value('access_user')} "
+        f"WHERE session.{column_name(Session, 'session_key')} = {value('session_key')} "
+        f"AND session.{column_name(Session, 'expire_date')} > {value('now')} "
+        f"AND sha256(convert_to({data}, 'UTF8')) = {value('session_digest')} "
+        f"AND sha256(convert_to({flag('password')}, 'UTF8')) = {value('password_digest')} "
         f"AND {flag('is_active')} AND {flag('is_staff')} AND ({flag('is_superuser')} OR ("
         f"EXISTS (SELECT 1 FROM {table(Permission)} JOIN {table(ContentType)} "
         f"ON {column(ContentType, 'id')} = {column(Permission, 'content_type')} "
-        f"WHERE {column(Permission, 'id')} = %(permission)s "
+        f"WHERE {column(Permission, 'id')} = {permission} "
         f"AND {column(ContentType, 'app_label')} = '{app_label}' "
         f"AND {column(Permission, 'codename')} = '{codename}') "
         f"AND (EXISTS (SELECT 1 FROM {direct_t} d "
         f'WHERE d."{user_permissions.m2m_column_name()}" = {member} '
-        f'AND d."{user_permissions.m2m_reverse_name()}" = %(permission)s) '
+        f'AND d."{user_permissions.m2m_reverse_name()}" = {permission}) '
         f"OR EXISTS (SELECT 1 FROM {member_t} g JOIN {granted_t} gp "
         f'ON gp."{group_permissions.m2m_column_name()}" = g."{groups.m2m_reverse_name()}" '
         f'WHERE g."{groups.m2m_column_name()}" = {member} '
-        f'AND gp."{group_permissions.m2m_reverse_name()}" = %(permission)s)))))'
+        f'AND gp."{group_permissions.m2m_reverse_name()}" = {permission})))))'
     )
 
 

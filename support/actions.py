@@ -82,6 +82,7 @@ from support.queue import (
 )
 from support.request_rows import (
     StoredOperatorMessage,
+    operator_message_batch_row,
     operator_message_result,
     operator_message_statement,
 )
@@ -431,7 +432,9 @@ async def do_post_operator_message(
         )
 
         # Committed with the other messages of the moment (tatartours/group_commit.py).
-        row = await group_commit.fetchone(sql, params, lock_order=str(session_id))
+        row = await group_commit.fetchone(
+            sql, params, lock_order=str(session_id), batch=operator_message_batch_row(params)
+        )
         stored = operator_message_result(
             row, operator_id=operator_id, client_id=client_id, text=text
         )

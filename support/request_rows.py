@@ -19,13 +19,23 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib.auth import get_user_model
+from django.contrib.sessions.models import Session
 
 from chat.message_rows import activity_stale_before, earlier_message_sql, message_row
 from chat.models import ChatMessage, ChatSession
 from support.access import Grant, grant_holds_sql, grant_params
 from support.models import OperatorProfile, SupportRequest
 from support.names import public_name
-from tatartours.lean_rows import column, column_name, fetch_row, insert_select, select_list, table
+from tatartours.group_commit import Batch, BatchRow
+from tatartours.lean_rows import (
+    column,
+    column_name,
+    column_type,
+    fetch_row,
+    insert_select,
+    select_list,
+    table,
+)
 
 
 @dataclass(frozen=True)
@@ -163,6 +173,126 @@ def operator_message_statement(
         "stale": activity_stale_before(now),
         "unchecked": session_key is None,
     }
+
+
+def _operator_row_columns() -> str:
+    """One caller's JSON row in `_operator_messages_sql`, typed as the columns its values
+    go to or are compared with; the grant's values keep `grant_params`' names."""
+    m, user = ChatMessage, get_user_model()
+    user_pk = column_type(user, user._meta.pk.name)
+    created = column_type(m, "created_at")
+    return (
+        f"ord int, session_id {column_type(ChatSession, 'public_id')}, operator {user_pk}, "
+        f"body {column_type(m, 'text')}, cid {column_type(m, 'client_id')}, now {created}, "
+        f"stale {created}, unchecked boolean, access_user {user_pk}, "
+        f"session_key {column_type(Session, 'session_key')}, session_digest bytea, "
+        f"password_digest bytea, permission int"
+    )
+
+
+@cache
+def _operator_messages_sql() -> tuple[str, dict[str, Any]]:
+    """`_operator_message_sql` for several chats: the same CTEs, one row per chat.
+
+    Locks the sessions in the callers' order ("ord": the group's lock order),
+    and returns "ord" and then the single statement's columns for each chat
+    that exists.
+    """
+    m, s, r = ChatMessage, ChatSession, SupportRequest
+    user = get_user_model()
+    user_pk = column(user, user._meta.pk.name)
+    given = {
+        "session": "locked.id",
+        "author": "%(author)s",
+        "text": "locked.body",
+        "client_id": "locked.cid",
+        "operator": "locked.operator",
+        "created_at": "locked.now",
+    }
+    columns, values, defaults = insert_select(m, given)
+    cid, session_fk = column_name(m, "client_id"), column_name(m, "session")
+    sql = (
+        f"WITH input AS (SELECT * FROM jsonb_to_recordset(%(rows)s) "
+        f"AS i({_operator_row_columns()})), "
+        f"locked AS MATERIALIZED (SELECT {column(s, 'id')} AS id, "
+        f"{column(s, 'public_id')} AS public_id, input.* FROM {table(s)} "
+        f"JOIN input ON {column(s, 'public_id')} = input.session_id ORDER BY input.ord "
+        f"FOR UPDATE OF {table(s)}), "
+        f"held AS (SELECT DISTINCT ON (locked.id) locked.id AS session_pk, "
+        f"{column(r, 'id')} AS id, {column(r, 'operator')} AS operator_id, "
+        f"{column(r, 'first_reply_at')} AS first_reply_at, {column(user, 'is_active')} AS active, "
+        f"{column(OperatorProfile, 'display_name')} AS profile_name, "
+        f"{column(user, 'first_name')} AS first_name, "
+        f"{column(user, user.USERNAME_FIELD)} AS username "
+        f"FROM {table(r)} JOIN locked ON {column(r, 'session')} = locked.id "
+        f"JOIN {table(user)} ON {user_pk} = {column(r, 'operator')} "
+        f"LEFT JOIN {table(OperatorProfile)} ON {column(OperatorProfile, 'user')} = {user_pk} "
+        f"WHERE {column(r, 'status')} = %(assigned)s ORDER BY locked.id), "
+        f"allowed AS (SELECT held.session_pk FROM held JOIN locked ON locked.id = held.session_pk "
+        f"WHERE held.operator_id = locked.operator AND held.active "
+        f"AND (locked.unchecked OR {grant_holds_sql('locked')})), "
+        f"stored AS (INSERT INTO {table(m)} ({columns}) SELECT {values} FROM locked "
+        f"WHERE locked.id IN (SELECT session_pk FROM allowed) ORDER BY locked.ord "
+        f"ON CONFLICT ({session_fk}, {cid}) WHERE {cid} IS NOT NULL DO NOTHING "
+        f"RETURNING {column_name(m, 'id')} AS id, {column_name(m, 'created_at')} AS created_at, "
+        f"{session_fk} AS session_pk), "
+        f"replied AS (UPDATE {table(r)} SET {column_name(r, 'first_reply_at')} = stored.created_at "
+        f"FROM stored JOIN held ON held.session_pk = stored.session_pk "
+        f"WHERE {column(r, 'id')} = held.id AND held.first_reply_at IS NULL RETURNING 1), "
+        f"touched AS (UPDATE {table(s)} SET {column_name(s, 'last_activity_at')} = "
+        f"stored.created_at FROM stored JOIN locked ON locked.id = stored.session_pk "
+        f"WHERE {column(s, 'id')} = stored.session_pk "
+        f"AND {column(s, 'last_activity_at')} < locked.stale RETURNING 1) "
+        f"SELECT locked.ord, locked.id, locked.public_id, stored.id, stored.created_at, "
+        f"held.operator_id, held.active, held.profile_name, held.first_name, held.username, "
+        f"earlier.{column_name(m, 'id')}, earlier.{column_name(m, 'author')}, "
+        f"earlier.{column_name(m, 'text')}, earlier.{column_name(m, 'created_at')}, "
+        f"earlier.{column_name(m, 'operator')} "
+        f"FROM locked LEFT JOIN stored ON stored.session_pk = locked.id "
+        f"LEFT JOIN held ON held.session_pk = locked.id "
+        f"LEFT JOIN LATERAL ({earlier_message_sql('stored', 'locked', 'locked.cid')}) AS earlier "
+        f"ON TRUE"
+    )
+    return sql, defaults
+
+
+@cache
+def operator_messages_batch() -> Batch:
+    sql, defaults = _operator_messages_sql()
+    return Batch(
+        sql,
+        {
+            **defaults,
+            "author": ChatMessage.Author.OPERATOR,
+            "assigned": SupportRequest.Status.ASSIGNED,
+        },
+    )
+
+
+def _json_bytes(value: bytes | None) -> str | None:
+    return None if value is None else "\\x" + value.hex()
+
+
+def operator_message_batch_row(params: dict[str, Any]) -> BatchRow:
+    """This message's part of `operator_messages_batch`, from `operator_message_statement`'s
+    parameters (the same values, so the two cannot disagree)."""
+    return BatchRow(
+        operator_messages_batch(),
+        {
+            "session_id": str(params["session_id"]),
+            "operator": params["operator"],
+            "body": params["text"],
+            "cid": params["client_id"],
+            "now": params["now"].isoformat(),
+            "stale": params["stale"].isoformat(),
+            "unchecked": params["unchecked"],
+            "access_user": params["access_user"],
+            "session_key": params["session_key"],
+            "session_digest": _json_bytes(params["session_digest"]),
+            "password_digest": _json_bytes(params["password_digest"]),
+            "permission": params["permission"],
+        },
+    )
 
 
 def operator_message_result(

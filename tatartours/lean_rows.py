@@ -60,6 +60,18 @@ def column_name(model: type[Model], name: str) -> str:
     return f'"{db_column}"'
 
 
+def column_type(model: type[Model], name: str) -> str:
+    """The database type of field `name`'s column (for a key: the type that refers to it)."""
+    field = model._meta.get_field(name)
+    assert isinstance(field, Field)
+    # Field.rel_db_type is public (Django's "Writing custom model fields"); the stubs lack it.
+    refer = field.rel_db_type if field.primary_key else field.db_type  # type: ignore[attr-defined]
+    found = refer(connection)
+    if found is None:
+        raise ValueError(f"{model.__name__}.{name} has no column type")
+    return found
+
+
 def table(model: type[Model]) -> str:
     return f'"{model._meta.db_table}"'
 

@@ -169,6 +169,9 @@ ASYNC_DB_CHECKOUT_LIMIT = env_float("ASYNC_DB_CHECKOUT_LIMIT", 5.0, minimum=0.5)
 ASYNC_DB_GROUP_COMMITTERS = env_int("ASYNC_DB_GROUP_COMMITTERS", 2, minimum=0)
 # The most callers' work in one such transaction (its locks are held until it commits).
 ASYNC_DB_GROUP_MAX = env_int("ASYNC_DB_GROUP_MAX", 50, minimum=1)
+# A group of like messages for distinct chats as one statement (tatartours/group_commit.py,
+# `Batch`); off: a pipeline of their statements, as for any other group.
+ASYNC_DB_GROUP_BATCHES = env_bool("ASYNC_DB_GROUP_BATCHES", True)
 ASYNC_DB_POOL_RECONNECT_TIMEOUT = _db["OPTIONS"]["pool"]["reconnect_timeout"]
 # The async pool prepares its statements on their first run (None: never, behind PgBouncer):
 # it runs only the message path's handful of statements, every one of them hot, so

@@ -190,6 +190,27 @@ async def until_a_statement_waits_for_a_lock(watcher: Any, timeout: float) -> No
             await asyncio.sleep(0.02)
 
 
+@asynccontextmanager
+async def group_commit_busy(lock: int) -> AsyncIterator[asyncio.Future[Any]]:
+    """A group of tatartours.group_commit sent and waiting for advisory lock `lock`
+    (its caller's future, yielded): with ASYNC_DB_GROUP_COMMITTERS = 1, what is sent
+    meanwhile waits for the next group. On exit the lock is released and it ends."""
+    from tatartours import group_commit
+
+    behind_the_lock = (
+        "SELECT %(n)s::int, txid_current() FROM (SELECT pg_advisory_xact_lock_shared(%(lock)s)) l"
+    )
+    async with advisory_lock_held(lock) as holder:
+        first = asyncio.ensure_future(
+            group_commit.fetchone(behind_the_lock, {"n": 0, "lock": lock}, lock_order="")
+        )
+        await until_a_statement_waits_for_a_lock(holder, timeout=10)
+        yield first
+        await holder.execute("SELECT pg_advisory_unlock(%s)", (lock,))
+        row = await first
+        assert row is not None and row[0] == 0
+
+
 def wait_for_database_quiet(timeout: float = 5.0, quiet_for: float = 0.3) -> None:
     """Wait until no other connection works in the test database for `quiet_for` seconds.
 

@@ -7,7 +7,10 @@ most 50 parameters: then the conversion is cached (psycopg's
 was 4,561 bytes and paid the conversion on every message: 10% of the relay
 servers' samples were in it (docs/benchmarks.md). Column lists come from
 the models, so a new field can grow a statement past the limit unnoticed;
-this test notices.
+this test notices. (The statements of a group, `visitor_messages_batch` and
+`operator_messages_batch`, run once per group of messages: the operator's is
+longer than the limit, and its conversion, 22 µs measured, is paid once for
+the whole group.)
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ import pytest
 
 from tatartours import async_db, group_commit
 from tatartours.db_health import health
-from tests.servers import advisory_lock_held, until_a_statement_waits_for_a_lock
+from tests.servers import group_commit_busy
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,10 +22,6 @@ _LOCK = 0x67C0  # an advisory lock of these tests' own
 
 # Each statement returns what it was given and the transaction it ran in.
 _WHO = "SELECT %(n)s::int, txid_current()"
-# Waits for the test to release the advisory lock: keeps a group in flight.
-_BEHIND_THE_LOCK = (
-    "SELECT %(n)s::int, txid_current() FROM (SELECT pg_advisory_xact_lock_shared(%(lock)s)) l"
-)
 
 
 _INSERT = "INSERT INTO group_commit_probe (n) VALUES (%(n)s) RETURNING n"
@@ -51,20 +47,8 @@ async def probe_table() -> AsyncIterator[None]:
         await conn.execute("DROP SEQUENCE group_commit_order")
 
 
-@contextlib.asynccontextmanager
-async def _a_group_in_flight() -> AsyncIterator[asyncio.Future[Any]]:
-    """A first statement sent and waiting for the advisory lock (yielded): with one
-    committer, what is sent meanwhile waits for the next group. On exit the lock is
-    released and that first statement ends."""
-    async with advisory_lock_held(_LOCK) as holder:
-        first = asyncio.ensure_future(
-            group_commit.fetchone(_BEHIND_THE_LOCK, {"n": 0, "lock": _LOCK}, lock_order="")
-        )
-        await until_a_statement_waits_for_a_lock(holder, timeout=10)
-        yield first
-        await holder.execute("SELECT pg_advisory_unlock(%s)", (_LOCK,))
-        row = await first
-        assert row is not None and row[0] == 0
+def _a_group_in_flight() -> contextlib.AbstractAsyncContextManager[asyncio.Future[Any]]:
+    return group_commit_busy(_LOCK)
 
 
 async def _stored() -> list[int]:
@@ -177,3 +161,94 @@ async def test_work_sent_as_the_last_committer_ends_is_still_committed(healthy, 
         async with asyncio.timeout(5):
             row = await group_commit.fetchone(_WHO, {"n": n}, lock_order="x")
         assert row is not None and row[0] == n
+
+
+# A Batch of these tests' own: one statement for several callers, marked as such.
+_PROBE_BATCH = group_commit.Batch(
+    "SELECT (r->>'ord')::int, (r->>'n')::int, 'together', txid_current() "
+    "FROM jsonb_array_elements(%(rows)s) AS r WHERE (r->>'n')::int >= %(least)s",
+    {"least": 0},
+)
+_PROBE_ALONE = "SELECT %(n)s::int, 'alone', txid_current() WHERE %(n)s::int >= 0"
+
+
+def _probe(n: int, key: str, batch: group_commit.Batch = _PROBE_BATCH) -> asyncio.Future[Any]:
+    return asyncio.ensure_future(
+        group_commit.fetchone(
+            _PROBE_ALONE,
+            {"n": n},
+            lock_order=key,
+            batch=group_commit.BatchRow(batch, {"n": n}),
+        )
+    )
+
+
+async def test_a_group_of_one_batch_for_distinct_keys_runs_as_its_one_statement(healthy, settings):
+    settings.ASYNC_DB_GROUP_COMMITTERS = 1
+    async with _a_group_in_flight():
+        waiting = [_probe(n, key) for n, key in [(1, "c"), (2, "a"), (-3, "d"), (4, "b")]]
+    rows: list[Any] = await asyncio.gather(*waiting)
+    # Each caller gets its own row; one whose statement alone returns none gets none.
+    assert [row and row[:2] for row in rows] == [
+        (1, "together"),
+        (2, "together"),
+        None,
+        (4, "together"),
+    ]
+    assert len({row[2] for row in rows if row}) == 1
+
+
+async def test_a_group_with_two_statements_for_one_key_runs_them_one_by_one(healthy, settings):
+    settings.ASYNC_DB_GROUP_COMMITTERS = 1
+    async with _a_group_in_flight():
+        waiting = [_probe(1, "a"), _probe(2, "b"), _probe(3, "a")]
+    rows: list[Any] = await asyncio.gather(*waiting)
+    assert [row[:2] for row in rows] == [(1, "alone"), (2, "alone"), (3, "alone")]
+    assert len({row[2] for row in rows}) == 1  # still one transaction
+
+
+async def test_a_group_mixing_kinds_runs_each_statement(healthy, settings):
+    settings.ASYNC_DB_GROUP_COMMITTERS = 1
+    other = group_commit.Batch(_PROBE_BATCH.sql, _PROBE_BATCH.shared)
+    async with _a_group_in_flight():
+        plain = asyncio.ensure_future(group_commit.fetchone(_WHO, {"n": 9}, lock_order="z"))
+        waiting = [_probe(1, "a"), _probe(2, "b", other), plain]
+    rows: list[Any] = await asyncio.gather(*waiting)
+    assert [row[:2] for row in rows[:2]] == [(1, "alone"), (2, "alone")]
+    assert rows[2][0] == 9
+
+
+async def test_batches_switched_off_run_each_statement(healthy, settings):
+    settings.ASYNC_DB_GROUP_COMMITTERS = 1
+    settings.ASYNC_DB_GROUP_BATCHES = False
+    async with _a_group_in_flight():
+        waiting = [_probe(1, "a"), _probe(2, "b")]
+    rows: list[Any] = await asyncio.gather(*waiting)
+    assert [row[:2] for row in rows] == [(1, "alone"), (2, "alone")]
+
+
+async def test_a_failing_batch_runs_each_statement_alone_and_only_the_failing_one_fails(
+    healthy, settings, probe_table
+):
+    settings.ASYNC_DB_GROUP_COMMITTERS = 1
+    # One statement for all, which fails when any caller's row is already there.
+    inserting = group_commit.Batch(
+        "INSERT INTO group_commit_probe (n) SELECT (r->>'n')::int "
+        "FROM jsonb_array_elements(%(rows)s) AS r RETURNING n - 1000, n",
+        {},
+    )
+    await group_commit.fetchone(_INSERT, {"n": 2}, lock_order="x")
+    async with _a_group_in_flight():
+        waiting = [
+            asyncio.ensure_future(
+                group_commit.fetchone(
+                    _INSERT, {"n": n}, lock_order=key,
+                    batch=group_commit.BatchRow(inserting, {"n": n}),
+                )
+            )
+            for n, key in [(1, "a"), (2, "b"), (3, "c")]
+        ]  # fmt: skip
+    outcomes = await asyncio.gather(*waiting, return_exceptions=True)
+    assert outcomes[0] == (1,) and outcomes[2] == (3,)
+    assert isinstance(outcomes[1], psycopg.errors.UniqueViolation)
+    assert await _stored() == [1, 2, 3]
