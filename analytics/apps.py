@@ -19,5 +19,7 @@ class AnalyticsConfig(AppConfig):
         from chat.hooks import Instrumentation, install_instrumentation
 
         install_instrumentation(
-            Instrumentation(socket_open, error_frame_sent, signals.message_stored)
+            Instrumentation(
+                socket_open, error_frame_sent, signals.message_stored, signals.message_committed
+            )
         )

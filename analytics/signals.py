@@ -4,7 +4,7 @@ Visitor, AI, operator and system messages are created by several apps, and
 a metric that misses one path silently is worse than no metric: messages
 saved through the ORM are counted by a `post_save` receiver; the message
 path's actions, which write with prebuilt SQL (tatartours/lean_rows.py,
-no model signals), call `message_stored` themselves through
+no model signals), call `message_stored` (or, once committed, `message_committed`) through
 `chat.hooks.instrumentation()`. The counter moves only once the message is
 committed.
 """
@@ -64,10 +64,9 @@ def observe_message(
         logger.warning("could not record message metrics", exc_info=True)
 
 
-def message_stored(message: ChatMessage) -> None:
-    """Count `message`, just written in the current transaction, once that commits."""
+def _observer(message: ChatMessage) -> functools.partial[None]:
     # Read the values now: the instance may change before the commit.
-    observe = functools.partial(
+    return functools.partial(
         observe_message,
         author=message.author,
         source=message.ai_source,
@@ -78,12 +77,20 @@ def message_stored(message: ChatMessage) -> None:
         prompt_tokens=message.ai_prompt_tokens,
         completion_tokens=message.ai_completion_tokens,
     )
+
+
+def message_stored(message: ChatMessage) -> None:
+    """Count `message`, just written in the current transaction, once that commits."""
+    observe = _observer(message)
     if transaction.get_connection().in_atomic_block:
         transaction.on_commit(observe)
     else:
-        # Autocommit: stored and committed already (the message path's single
-        # statement on the event loop, tatartours/async_db.py).
-        observe()
+        observe()  # autocommit: stored and committed already
+
+
+def message_committed(message: ChatMessage) -> None:
+    """Count `message`, whose statement has committed (the message path on the event loop)."""
+    _observer(message)()
 
 
 def _message_saved(sender: Any, instance: ChatMessage, created: bool, **kwargs: Any) -> None:

@@ -471,7 +471,7 @@ async def do_post_visitor_message(
         return VisitorMessage(
             message, created=False, status=result.status, needs_ai=result.status in AI_STATUSES
         )
-    instrumentation().message_stored(message)
+    instrumentation().message_committed(message)
     # Not awaited: the sender's ack (the caller's next step) waited for this
     # Redis round trip, 11 ms at the median and 65 ms at p99 of a loaded
     # ai-50x10 (docs/benchmarks.md), and so did the AI answer after it.
@@ -690,7 +690,7 @@ async def do_store_ai_answer(
     pk, created_at, public_id = answered[0]
     stored = stored_message(message, pk, created_at)
     stored.session = ChatSession(pk=session_pk, public_id=public_id)
-    instrumentation().message_stored(stored)
+    instrumentation().message_committed(stored)
     return stored, [(session_group(stored.session.public_id), ai_response_frame(stored))]
 
 

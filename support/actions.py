@@ -463,7 +463,7 @@ async def do_post_operator_message(
     )
     assert stored is not None
     if stored.created:
-        instrumentation().message_stored(message)
+        instrumentation().message_committed(message)
         await send_events([_operator_message_event(stored, message)], origin=origin)
     return PostedOperatorMessage(
         message, stored.created, str(stored.session_public_id), grant=grant

@@ -136,6 +136,54 @@ def test_messages_stored_by_the_chats_own_actions_move_the_counters(
     )
 
 
+@pytest.mark.django_db(transaction=True)
+def test_messages_stored_on_the_event_loop_move_the_counters(client: Client) -> None:
+    """The async actions' statements commit by themselves; each message counts once."""
+    from asgiref.sync import async_to_sync
+
+    from ai.types import AIAnswer
+    from chat import actions
+    from support.actions import do_post_operator_message
+    from support.models import SupportRequest
+    from tests.factories import make_operator, new_client_id
+
+    before = scrape(client)
+    session = actions.register_visitor(
+        token=None, tour_slug=None, user_id=None, client_ip=None
+    ).session
+    public_id = str(session.public_id)
+    posted = async_to_sync(actions.do_post_visitor_message)(
+        session_pk=session.pk, session_public_id=public_id, client_ip=None,
+        client_id=new_client_id(), text="Сколько стоит Свияжск?", tour_slug=None,
+    )  # fmt: skip
+    answer = AIAnswer(text="3 500 ₽.", source="model", model="test/model-c", latency_ms=700)
+    stored, _ = async_to_sync(actions.do_store_ai_answer)(
+        session_pk=session.pk, session_public_id=public_id, reply_to=posted.message.id,
+        answer=answer,
+    )  # fmt: skip
+    assert stored is not None
+    operator = make_operator()
+    session.status = session.Status.OPERATOR
+    session.save(update_fields=["status"])
+    SupportRequest.objects.create(
+        session=session, status=SupportRequest.Status.ASSIGNED, operator=operator,
+        queued_at=timezone.now(),
+    )  # fmt: skip
+    replied = async_to_sync(do_post_operator_message)(
+        operator_id=operator.pk, session_id=public_id, client_id=new_client_id(),
+        text="Добрый день!", session_key=None, grant=None,
+    )  # fmt: skip
+    assert replied.created
+    after = scrape(client)
+
+    messages = "tatartours_chat_messages"
+    for author in ("visitor", "ai", "operator"):
+        grew = sample(after, messages, f"{messages}_total", author=author) - sample(
+            before, messages, f"{messages}_total", author=author
+        )
+        assert grew == 1, author
+
+
 def test_error_frames_and_open_sockets_are_live(client: Client) -> None:
     before = scrape(client)
     error_frame_sent("moderated")
