@@ -168,7 +168,9 @@ async def _run_in_transaction(
     if len(statements) == 1:
         cursors = await _execute(conn, statements)
     else:
-        async with conn.transaction():
+        # Pipelined: BEGIN, the statements and COMMIT in one round trip, not one each
+        # (an AI answer alone: the lock, then the insert that checks after it).
+        async with conn.pipeline(), conn.transaction():
             cursors = await _execute(conn, statements)
     return [await _rows(cursor) for cursor in cursors]
 
