@@ -432,8 +432,13 @@ async def do_post_operator_message(
         )
 
         # Committed with the other messages of the moment (tatartours/group_commit.py).
+        # The chat's id as the visitor's side spells it (the frame may write it in
+        # capitals or without dashes): both sides lock their chats in one order.
         row = await group_commit.fetchone(
-            sql, params, lock_order=str(session_id), batch=operator_message_batch_row(params)
+            sql,
+            params,
+            lock_order=str(params["session_id"]),
+            batch=operator_message_batch_row(params),
         )
         stored = operator_message_result(
             row, operator_id=operator_id, client_id=client_id, text=text

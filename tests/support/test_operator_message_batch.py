@@ -221,3 +221,24 @@ def test_the_cases_cover_every_branch_of_the_statement(healthy, operators):
     retry = got["a retry of a stored message"]
     assert not retry["created"] and retry["message"] == ("operator", "Было", False)
     assert got["a chat that does not exist"] == {"result": None}
+
+
+def test_a_chat_named_in_capitals_or_without_dashes_gets_the_message(healthy, operators):
+    # The frame's spelling of the chat's id; the lock order is its canonical form.
+    from support.actions import do_post_operator_message
+
+    sender, _ = operators
+    now = timezone.now()
+    for spell in (lambda u: str(u).upper(), lambda u: u.hex):
+        prepared = _prepare(Case("spelled"), sender, sender, now)
+        assert prepared.session is not None
+        posted = async_to_sync(do_post_operator_message)(
+            operator_id=sender.pk,
+            session_id=spell(prepared.session.public_id),
+            client_id=new_client_id(),
+            text="Добрый день",
+            session_key=None,
+            grant=None,
+        )
+        assert posted.created
+        assert prepared.session.messages.filter(author=ChatMessage.Author.OPERATOR).count() == 1
