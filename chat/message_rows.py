@@ -442,13 +442,20 @@ def _visitor_message_sql() -> tuple[str, dict[str, Any]]:
         # No new row version: the status is the one locked.
         f"SELECT locked.public_id, locked.status, COALESCE(touched.status, locked.status), "
         f"stored.id, stored.created_at, "
-        f"earlier.{column_name(m, 'id')}, earlier.{column_name(m, 'author')}, "
-        f"earlier.{column_name(m, 'text')}, earlier.{column_name(m, 'created_at')}, "
-        f"earlier.{column_name(m, 'operator')} "
+        f"{earlier_columns('earlier')} "
         f"FROM locked LEFT JOIN stored ON TRUE LEFT JOIN touched ON TRUE "
         f"LEFT JOIN LATERAL ({earlier_message_sql('stored', 'locked')}) AS earlier ON TRUE"
     )
     return sql, defaults
+
+
+# What a retry is answered with: the earlier message's fields the frames read.
+EARLIER_FIELDS = ("id", "author", "text", "created_at", "operator")
+
+
+def earlier_columns(alias: str) -> str:
+    """EARLIER_FIELDS' columns of `alias` (an `earlier_message_sql` subquery), in that order."""
+    return ", ".join(f"{alias}.{column_name(ChatMessage, name)}" for name in EARLIER_FIELDS)
 
 
 def earlier_message_sql(stored: str, locked: str, client_id: str = "%(client_id)s") -> str:
@@ -460,9 +467,8 @@ def earlier_message_sql(stored: str, locked: str, client_id: str = "%(client_id)
     from flattening it into a join filter, which probes on every message).
     """
     m = ChatMessage
-    names = ("id", "author", "text", "created_at", "operator")
     return (
-        f"SELECT {', '.join(column_name(m, name) for name in names)} FROM {table(m)} "
+        f"SELECT {', '.join(column_name(m, name) for name in EARLIER_FIELDS)} FROM {table(m)} "
         f"WHERE {stored}.id IS NULL AND {column(m, 'session')} = {locked}.id "
         f"AND {column(m, 'client_id')} = {client_id} LIMIT 1"
     )
@@ -545,9 +551,7 @@ def _visitor_messages_sql() -> tuple[str, dict[str, Any]]:
         f"RETURNING {column(s, 'id')} AS id, {column(s, 'status')} AS status) "
         f"SELECT locked.ord, locked.public_id, locked.status, "
         f"COALESCE(touched.status, locked.status), stored.id, stored.created_at, "
-        f"earlier.{column_name(m, 'id')}, earlier.{column_name(m, 'author')}, "
-        f"earlier.{column_name(m, 'text')}, earlier.{column_name(m, 'created_at')}, "
-        f"earlier.{column_name(m, 'operator')} "
+        f"{earlier_columns('earlier')} "
         f"FROM locked LEFT JOIN stored ON stored.session_pk = locked.id "
         f"LEFT JOIN touched ON touched.id = locked.id "
         f"LEFT JOIN LATERAL ({earlier_message_sql('stored', 'locked', 'locked.cid')}) AS earlier "
@@ -631,9 +635,8 @@ def message_row(
 @cache
 def _earlier_sql() -> str:
     m = ChatMessage
-    names = ("id", "author", "text", "created_at", "operator")
     return (
-        f"SELECT {', '.join(column(m, name) for name in names)} FROM {table(m)} "
+        f"SELECT {', '.join(column(m, name) for name in EARLIER_FIELDS)} FROM {table(m)} "
         f"WHERE {column(m, 'session')} = %s AND {column(m, 'client_id')} = %s"
     )
 

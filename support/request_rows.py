@@ -21,7 +21,12 @@ from uuid import UUID
 from django.contrib.auth import get_user_model
 from django.contrib.sessions.models import Session
 
-from chat.message_rows import activity_stale_before, earlier_message_sql, message_row
+from chat.message_rows import (
+    activity_stale_before,
+    earlier_columns,
+    earlier_message_sql,
+    message_row,
+)
 from chat.models import ChatMessage, ChatSession
 from support.access import Grant, grant_holds_sql, grant_params
 from support.models import OperatorProfile, SupportRequest
@@ -87,35 +92,54 @@ class StoredOperatorMessage:
     holder_name: str  # as the visitor sees them
 
 
+# Columns of a new operator message the statements set themselves (the rest: defaults).
+_OPERATOR_MESSAGE_GIVEN = {
+    "session": "locked.id",
+    "author": "%(author)s",
+    "text": "%(text)s",
+    "client_id": "%(client_id)s",
+    "operator": "%(operator)s",
+    "created_at": "%(now)s",
+}
+
+
+@cache
+def _held_columns() -> str:
+    """Who holds a `locked` chat (the `held` CTE): the request, its operator and their names."""
+    r, user = SupportRequest, get_user_model()
+    return (
+        f"{column(r, 'id')} AS id, {column(r, 'operator')} AS operator_id, "
+        f"{column(r, 'first_reply_at')} AS first_reply_at, {column(user, 'is_active')} AS active, "
+        f"{column(OperatorProfile, 'display_name')} AS profile_name, "
+        f"{column(user, 'first_name')} AS first_name, "
+        f"{column(user, user.USERNAME_FIELD)} AS username"
+    )
+
+
+@cache
+def _held_from_where() -> str:
+    """The `held` CTE's FROM and WHERE: the assigned request of a `locked` chat."""
+    r, user = SupportRequest, get_user_model()
+    user_pk = column(user, user._meta.pk.name)
+    return (
+        f"FROM {table(r)} JOIN locked ON {column(r, 'session')} = locked.id "
+        f"JOIN {table(user)} ON {user_pk} = {column(r, 'operator')} "
+        f"LEFT JOIN {table(OperatorProfile)} ON {column(OperatorProfile, 'user')} = {user_pk} "
+        f"WHERE {column(r, 'status')} = %(assigned)s"
+    )
+
+
 @cache
 def _operator_message_sql() -> tuple[str, dict[str, Any]]:
     m, s, r = ChatMessage, ChatSession, SupportRequest
-    user = get_user_model()
-    user_pk = column(user, user._meta.pk.name)
-    given = {
-        "session": "locked.id",
-        "author": "%(author)s",
-        "text": "%(text)s",
-        "client_id": "%(client_id)s",
-        "operator": "%(operator)s",
-        "created_at": "%(now)s",
-    }
-    columns, values, defaults = insert_select(m, given)
+    columns, values, defaults = insert_select(m, _OPERATOR_MESSAGE_GIVEN)
     cid = column_name(m, "client_id")
     sql = (
         # The session row, locked: ordered with a close or a transfer of the chat.
         f"WITH locked AS (SELECT {column(s, 'id')} AS id, {column(s, 'public_id')} AS public_id "
         f"FROM {table(s)} WHERE {column(s, 'public_id')} = %(session_id)s FOR UPDATE), "
         # Who holds the chat, and their name for the visitor.
-        f"held AS (SELECT {column(r, 'id')} AS id, {column(r, 'operator')} AS operator_id, "
-        f"{column(r, 'first_reply_at')} AS first_reply_at, {column(user, 'is_active')} AS active, "
-        f"{column(OperatorProfile, 'display_name')} AS profile_name, "
-        f"{column(user, 'first_name')} AS first_name, "
-        f"{column(user, user.USERNAME_FIELD)} AS username "
-        f"FROM {table(r)} JOIN locked ON {column(r, 'session')} = locked.id "
-        f"JOIN {table(user)} ON {user_pk} = {column(r, 'operator')} "
-        f"LEFT JOIN {table(OperatorProfile)} ON {column(OperatorProfile, 'user')} = {user_pk} "
-        f"WHERE {column(r, 'status')} = %(assigned)s LIMIT 1), "
+        f"held AS (SELECT {_held_columns()} {_held_from_where()} LIMIT 1), "
         # Still the session and the password the socket's last decision was made on,
         # and still an active staff member with the permission (support/access.py).
         f"allowed AS (SELECT 1 FROM held WHERE held.operator_id = %(operator)s AND held.active "
@@ -133,9 +157,7 @@ def _operator_message_sql() -> tuple[str, dict[str, Any]]:
         f"AND {column(s, 'last_activity_at')} < %(stale)s RETURNING 1) "
         f"SELECT locked.id, locked.public_id, stored.id, stored.created_at, "
         f"held.operator_id, held.active, held.profile_name, held.first_name, held.username, "
-        f"earlier.{column_name(m, 'id')}, earlier.{column_name(m, 'author')}, "
-        f"earlier.{column_name(m, 'text')}, earlier.{column_name(m, 'created_at')}, "
-        f"earlier.{column_name(m, 'operator')} "
+        f"{earlier_columns('earlier')} "
         f"FROM locked LEFT JOIN stored ON TRUE LEFT JOIN held ON TRUE "
         f"LEFT JOIN LATERAL ({earlier_message_sql('stored', 'locked')}) AS earlier ON TRUE"
     )
@@ -199,11 +221,8 @@ def _operator_messages_sql() -> tuple[str, dict[str, Any]]:
     that exists.
     """
     m, s, r = ChatMessage, ChatSession, SupportRequest
-    user = get_user_model()
-    user_pk = column(user, user._meta.pk.name)
     given = {
-        "session": "locked.id",
-        "author": "%(author)s",
+        **_OPERATOR_MESSAGE_GIVEN,
         "text": "locked.body",
         "client_id": "locked.cid",
         "operator": "locked.operator",
@@ -218,16 +237,8 @@ def _operator_messages_sql() -> tuple[str, dict[str, Any]]:
         f"{column(s, 'public_id')} AS public_id, input.* FROM {table(s)} "
         f"JOIN input ON {column(s, 'public_id')} = input.session_id ORDER BY input.ord "
         f"FOR UPDATE OF {table(s)}), "
-        f"held AS (SELECT DISTINCT ON (locked.id) locked.id AS session_pk, "
-        f"{column(r, 'id')} AS id, {column(r, 'operator')} AS operator_id, "
-        f"{column(r, 'first_reply_at')} AS first_reply_at, {column(user, 'is_active')} AS active, "
-        f"{column(OperatorProfile, 'display_name')} AS profile_name, "
-        f"{column(user, 'first_name')} AS first_name, "
-        f"{column(user, user.USERNAME_FIELD)} AS username "
-        f"FROM {table(r)} JOIN locked ON {column(r, 'session')} = locked.id "
-        f"JOIN {table(user)} ON {user_pk} = {column(r, 'operator')} "
-        f"LEFT JOIN {table(OperatorProfile)} ON {column(OperatorProfile, 'user')} = {user_pk} "
-        f"WHERE {column(r, 'status')} = %(assigned)s ORDER BY locked.id), "
+        f"held AS (SELECT DISTINCT ON (locked.id) locked.id AS session_pk, {_held_columns()} "
+        f"{_held_from_where()} ORDER BY locked.id), "
         f"allowed AS (SELECT held.session_pk FROM held JOIN locked ON locked.id = held.session_pk "
         f"WHERE held.operator_id = locked.operator AND held.active "
         f"AND (locked.unchecked OR {grant_holds_sql('locked')})), "
@@ -245,9 +256,7 @@ def _operator_messages_sql() -> tuple[str, dict[str, Any]]:
         f"AND {column(s, 'last_activity_at')} < locked.stale RETURNING 1) "
         f"SELECT locked.ord, locked.id, locked.public_id, stored.id, stored.created_at, "
         f"held.operator_id, held.active, held.profile_name, held.first_name, held.username, "
-        f"earlier.{column_name(m, 'id')}, earlier.{column_name(m, 'author')}, "
-        f"earlier.{column_name(m, 'text')}, earlier.{column_name(m, 'created_at')}, "
-        f"earlier.{column_name(m, 'operator')} "
+        f"{earlier_columns('earlier')} "
         f"FROM locked LEFT JOIN stored ON stored.session_pk = locked.id "
         f"LEFT JOIN held ON held.session_pk = locked.id "
         f"LEFT JOIN LATERAL ({earlier_message_sql('stored', 'locked', 'locked.cid')}) AS earlier "
