@@ -245,16 +245,20 @@ def _one_batch(works: list[_Work]) -> bool:
     return all(a.lock_order < b.lock_order for a, b in itertools.pairwise(works))
 
 
-async def _run_batched(conn: async_db.Connection, works: list[_Work]) -> list[list[list[Any]]]:
-    rows: list[dict[str, Any]] = []
-    for ord_, work in enumerate(works):
-        assert work.batch is not None
-        rows.append({**work.batch.values, "ord": ord_})
-    batch = works[0].batch
-    assert batch is not None
-    cursor = await conn.execute(batch.batch.sql, {**batch.batch.shared, "rows": Jsonb(rows)})
+async def run_batch(conn: async_db.Connection, parts: Sequence[BatchRow]) -> list[Row]:
+    """One `Batch`'s statement for `parts` (in lock order, one `Batch`): each part's row,
+    or None where its statement alone would return none."""
+    batch = parts[0].batch
+    rows = [{**part.values, "ord": ord_} for ord_, part in enumerate(parts)]
+    cursor = await conn.execute(batch.sql, {**batch.shared, "rows": Jsonb(rows)})
     found = {row[0]: row[1:] for row in await cursor.fetchall()}
-    return [[[found[i]] if i in found else []] for i in range(len(works))]
+    return [found.get(ord_) for ord_ in range(len(parts))]
+
+
+async def _run_batched(conn: async_db.Connection, works: list[_Work]) -> list[list[list[Any]]]:
+    parts = [work.batch for work in works if work.batch is not None]
+    assert len(parts) == len(works)  # _one_batch
+    return [[[] if row is None else [row]] for row in await run_batch(conn, parts)]
 
 
 async def _run_alone(conn: async_db.Connection, work: _Work) -> None:

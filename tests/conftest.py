@@ -21,6 +21,7 @@ from channels.layers import channel_layers
 from django.conf import settings
 
 from tatartours import async_db
+from tatartours.db_health import health
 from tests.factories import OperatorSocket, VisitorSocket, make_operator
 from tests.fakes.openrouter import FakeOpenRouter
 from tests.servers import ROOT, ServerProcess, start_daphne
@@ -104,6 +105,15 @@ def _fresh_redis() -> Iterator[None]:
     # The async pool belongs to the test's event loop (tatartours/async_db.py):
     # once that loop closed, its connections are closed too, not left idle.
     async_db.discard_stale()
+
+
+@pytest.fixture
+def healthy() -> Iterator[None]:
+    """PostgreSQL known up (tatartours/db_health.py's state, shared by the process) before
+    and after the test, whatever an earlier test left it as."""
+    health.mark_up()
+    yield
+    health.mark_up()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,13 +16,6 @@ from tatartours.db_health import DatabaseUnavailable, health
 from tests.servers import advisory_lock_held, until_a_statement_waits_for_a_lock
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def healthy() -> Iterator[None]:
-    health.mark_up()
-    yield
-    health.mark_up()
 
 
 async def _database_and_autocommit(conn: async_db.Connection) -> tuple[str, bool]:

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import psycopg
 import pytest
 
 from tatartours import async_db, group_commit
-from tatartours.db_health import health
 from tests.servers import group_commit_busy
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -25,13 +24,6 @@ _WHO = "SELECT %(n)s::int, txid_current()"
 
 
 _INSERT = "INSERT INTO group_commit_probe (n) VALUES (%(n)s) RETURNING n"
-
-
-@pytest.fixture
-def healthy() -> Iterator[None]:
-    health.mark_up()
-    yield
-    health.mark_up()
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ written as its message's statement alone (`visitor_message_statement`)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from asgiref.sync import async_to_sync
 from django.utils import timezone
-from psycopg.types.json import Jsonb
 
 from chat import actions
 from chat.message_rows import (
@@ -23,20 +22,12 @@ from chat.message_rows import (
     visitor_message_statement,
 )
 from chat.models import ChatMessage, ChatSession
-from tatartours import async_db
-from tatartours.db_health import health
+from tatartours import async_db, group_commit
 from tests.factories import make_tour, new_client_id
 from tests.servers import group_commit_busy
 from tours.models import Tour
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def healthy() -> Iterator[None]:
-    health.mark_up()
-    yield
-    health.mark_up()
 
 
 @dataclass
@@ -139,15 +130,7 @@ async def _alone(prepared: list[Prepared]) -> list[Any]:
 
 async def _batched(prepared: list[Prepared]) -> list[Any]:
     parts = [visitor_message_batch_row(p.params) for p in prepared]
-    batch = parts[0].batch
-    rows = [{**part.values, "ord": i} for i, part in enumerate(parts)]
-
-    async def run(conn: async_db.Connection) -> list[Any]:
-        cursor = await conn.execute(batch.sql, {**batch.shared, "rows": Jsonb(rows)})
-        return await cursor.fetchall()
-
-    found = {row[0]: row[1:] for row in await async_db.run(run)}
-    return [found.get(i) for i in range(len(prepared))]
+    return await async_db.run(lambda conn: group_commit.run_batch(conn, parts))
 
 
 def _run(how: Callable[[list[Prepared]], Any], prepared: list[Prepared]) -> list[Any]:

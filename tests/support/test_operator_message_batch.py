@@ -5,7 +5,6 @@ written as its message's statement alone (`operator_message_statement`)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,7 +14,6 @@ from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.test import Client
 from django.utils import timezone
-from psycopg.types.json import Jsonb
 
 from chat.models import ChatMessage, ChatSession
 from support.access import session_operator_access_async
@@ -25,18 +23,10 @@ from support.request_rows import (
     operator_message_result,
     operator_message_statement,
 )
-from tatartours import async_db
-from tatartours.db_health import health
+from tatartours import async_db, group_commit
 from tests.factories import make_operator, new_client_id
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def healthy() -> Iterator[None]:
-    health.mark_up()
-    yield
-    health.mark_up()
 
 
 @dataclass
@@ -163,15 +153,7 @@ async def _alone(prepared: list[Prepared]) -> list[Any]:
 
 async def _batched(prepared: list[Prepared]) -> list[Any]:
     parts = [operator_message_batch_row(p.params) for p in prepared]
-    batch = parts[0].batch
-    rows = [{**part.values, "ord": i} for i, part in enumerate(parts)]
-
-    async def run(conn: async_db.Connection) -> list[Any]:
-        cursor = await conn.execute(batch.sql, {**batch.shared, "rows": Jsonb(rows)})
-        return await cursor.fetchall()
-
-    found = {row[0]: row[1:] for row in await async_db.run(run)}
-    return [found.get(i) for i in range(len(prepared))]
+    return await async_db.run(lambda conn: group_commit.run_batch(conn, parts))
 
 
 @pytest.fixture
