@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from typing import Any
 
 import httpx
@@ -191,3 +192,29 @@ def test_cli_prints_its_base_url_and_answers_in_russian():
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+async def test_a_paced_stream_keeps_its_schedule_when_the_fake_was_held_up(fake_openrouter):
+    # A real model's tokens come at its own rate whatever the load on our
+    # machine: a stall of the fake's loop mid-stream must not push the end of
+    # the stream back by the stall (each token's sleep measured from the last
+    # token did, and the benchmark counted it as the server's overhead).
+    fake_openrouter.tokens_per_second = 20.0
+    ten_words = "раз два три четыре пять шесть семь восемь девять десять"
+    fake_openrouter.script(ten_words)
+    first_content: float | None = None
+    async with (
+        httpx.AsyncClient(base_url=fake_openrouter.base_url, headers=AUTH) as client,
+        client.stream(
+            "POST", "/chat/completions", json={**ask("Привет"), "stream": True}
+        ) as response,
+    ):
+        async for line in response.aiter_lines():
+            if first_content is None and '"content": "' in line and '"content": ""' not in line:
+                first_content = time.monotonic()
+                fake_openrouter.stall(0.3)
+            if line == "data: [DONE]":
+                done = time.monotonic()
+    assert first_content is not None
+    # Nine more tokens due over 0.45 s; held up by 0.3 s with relative sleeps, 0.75 s.
+    assert done - first_content < 0.6

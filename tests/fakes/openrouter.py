@@ -620,6 +620,11 @@ class FakeOpenRouter:
             time.sleep(0.01)
         raise TimeoutError("condition not met on the fake OpenRouter")
 
+    def stall(self, seconds: float) -> None:
+        """Hold the fake's event loop busy for `seconds`, as a loaded machine would."""
+        assert self._loop is not None, "the fake is not running"
+        self._loop.call_soon_threadsafe(time.sleep, seconds)
+
     # --- lifecycle -------------------------------------------------------------
 
     def start(self) -> FakeOpenRouter:
@@ -1037,7 +1042,12 @@ class FakeOpenRouter:
         self, seconds: float, writer: asyncio.StreamWriter, gone: asyncio.Event
     ) -> None:
         """Wait `seconds`, sending keep-alive comments as OpenRouter does while a model thinks."""
-        deadline = time.monotonic() + seconds
+        await self._wait_until(time.monotonic() + seconds, writer, gone)
+
+    async def _wait_until(
+        self, deadline: float, writer: asyncio.StreamWriter, gone: asyncio.Event
+    ) -> None:
+        """`_wait` up to a point of the clock: a paced stream keeps its own schedule."""
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -1087,7 +1097,13 @@ class FakeOpenRouter:
         if failure is not None and failure.kind == "keepalives":
             await self._wait(failure.seconds, writer, gone)
             return
-        await self._wait(self.first_token_delay, writer, gone)
+        # Paced against the clock from the request, not by a sleep after each
+        # token: the real model's tokens come at its own rate whatever the
+        # load here, while relative sleeps in this process (on the same two
+        # cores as the server in the benchmark) added each sleep's lateness
+        # to the stream and counted it as the server's overhead.
+        due = time.monotonic() + self.first_token_delay
+        await self._wait_until(due, writer, gone)
         await self._event(writer, chunk({"role": "assistant", "content": ""}), gone)
 
         pause = 1 / self.tokens_per_second if self.tokens_per_second else 0.0
@@ -1101,7 +1117,8 @@ class FakeOpenRouter:
                 break
             await self._event(writer, chunk({"role": "assistant", "content": piece}), gone)
             if pause:
-                await self._wait(pause, writer, gone)
+                due += pause
+                await self._wait_until(due, writer, gone)
 
         if failure is not None and failure.kind == "midstream":
             error = {"code": failure.code, "message": failure.message}
