@@ -175,8 +175,9 @@ _DAY_OF_MONTH = re.compile(rf"\b(\d{{1,2}})(?:-?го)?\s+({_MONTH_NAMES})\b")
 _NUMERIC_DATE = re.compile(r"\b(\d{1,2})\.(\d{1,2})(?:\.(\d{2,4}))?\b")
 
 _SEASONS: tuple[tuple[re.Pattern[str], tuple[int, int, int]], ...] = (
-    # (pattern, (first month, months, key)); "лет" alone is an age, never summer.
-    (re.compile(r"\b(летом|лето|летн\w+)\b"), (6, 3, 0)),
+    # (pattern, (first month, months, key)); "лет" alone is an age, never summer,
+    # and so is "летний" after a number ("с 10-летним сыном", "7 летний").
+    (re.compile(r"(?<!\d-)(?<!\d\s)(?<!\d)\b(летом|лето|летн\w+)\b"), (6, 3, 0)),
     (re.compile(r"\b(осенью|осень|осенн\w+)\b"), (9, 3, 1)),
     (re.compile(r"\b(зимой|зима|зиму|зимн\w+)\b"), (12, 3, 2)),
     (re.compile(r"\b(весной|весна|весну|весенн\w+)\b"), (3, 3, 3)),

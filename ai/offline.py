@@ -35,12 +35,21 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from ai import booking_intent, knowledge
-from ai.calendar import Period
+from ai.calendar import Period, normalize
 from ai.client import OnText
-from ai.facets import Question
+from ai.facets import FACET_WORDS, Question
 from ai.intent import HANDOFF, Intent, classify
 from ai.prompt import pending_question, rub
-from ai.retrieval import HEADING, FaqHit, TourQuery, TourRow, TourSearch, content_words
+from ai.retrieval import (
+    GENERIC,
+    HEADING,
+    TIME_WORDS,
+    FaqHit,
+    TourQuery,
+    TourRow,
+    TourSearch,
+    content_words,
+)
 from ai.russian import is_known_word, lemma, lemmas, part_of_speech, tokens
 from ai.semantic import theme_keys, themes_named
 from ai.types import AIAnswer, AIRequest, TourFacts
@@ -240,6 +249,16 @@ def _nothing_fits(question: Question, search: TourSearch) -> str:
     said = _asked(question)
     reason = ", ".join(said) if said else ""
     emptied = search.emptied_by
+    if emptied == ["age"] and question.query.child_age is not None and search.nearest:
+        # The tour exists; the child is too young for it ("сыну 6 лет, в Иннополис?"):
+        # say so by the age, each tour with its limit, not "no such tour".
+        shown = search.nearest[:TOURS_SHOWN]
+        head = ngettext(
+            "For a child of %(age)s this tour does not fit by age:",
+            "For a child of %(age)s these tours do not fit by age:",
+            len(shown),
+        ) % {"age": question.query.child_age}
+        return "\n".join([head, *(_tour_line(t.data(), question) for t in shown)])
     if "dates" in emptied and question.query.period is not None:
         head = _("There are no tours %(when)s.") % {"when": _when(question.query.period)}
         nearest_title = _("Nearest by date:")
@@ -433,6 +452,28 @@ def _first_sentences(text: str, count: int) -> str:
 # --- the answer ----------------------------------------------------------------------------------
 
 
+# "можно", "возьмут", "пустят", "берёте", "подойдёт": may the child come along?
+_MAY_COME = re.compile(
+    r"\b(?:можно|возьм\w*|бер[её]т\w*|пуст\w*|пуска\w*|подойд\w*|подход\w*|разреш\w*|допуска\w*)"
+)
+
+
+def _child_may_come(question: Question, search: TourSearch | None, text: str) -> bool:
+    """ "ребёнку 3 года, можно на гастротур?", "со школьником в Елабугу можно?": whether a
+    child may come on the trip its words or its place name is the trip's own condition."""
+    child = question.children or question.query.child_age is not None
+    if not child or not _MAY_COME.search(normalize(text)):
+        return False
+    if question.query.places or question.query.tour_slugs:
+        return True
+    if search is None or not search.text_matched:
+        return False
+    # Named by a word of its own, not by the family theme the child's words name
+    # ("можно с ребёнком 5 лет на экскурсию?" names no trip: the rule answers it).
+    own = content_words(question.query.text, ignore=FACET_WORDS | TIME_WORDS | GENERIC)
+    return any(word not in search.unmatched_words for word in own)
+
+
 def _has_tour_facets(question: Question) -> bool:
     query = question.query
     return bool(query.filters() or query.sort != "relevance" or query.tour_slugs)
@@ -494,9 +535,12 @@ def compose(request: AIRequest, found: knowledge.Knowledge, reason: Reason, text
     # tours and no fact of one, and nothing narrows a search but the trip's place,
     # the entry alone answers; the tour around it is padding. A child's age with a
     # named tour is that tour's condition ("сыну 6 лет, возьмут в иннополис?": from
-    # 8), so the tour answers it.
+    # 8), so the tour answers it; so does any question whether a child may come on
+    # a trip it names, with or without an age (the rule beside it).
+    child_may_come = _child_may_come(question, search, text)
     rules_about_a_trip = (
-        top_faq is not None
+        not child_may_come
+        and top_faq is not None
         and top_faq.rank >= STRONG_FAQ
         and not asks_tour_facts
         and not asks_this_tour
@@ -505,7 +549,7 @@ def compose(request: AIRequest, found: knowledge.Knowledge, reason: Reason, text
         and question.query.sort == "relevance"
     )
     tour_question = not rules_about_a_trip and (
-        tour_facets or (tour_best > 0 and (not faq_wins or asks_tour_facts))
+        child_may_come or tour_facets or (tour_best > 0 and (not faq_wins or asks_tour_facts))
     )
 
     page_detail = _page_tour_detail(found, question, text) if request.tour is not None else None
@@ -551,7 +595,9 @@ def compose(request: AIRequest, found: knowledge.Knowledge, reason: Reason, text
             faq_part = _relevant_sentences(top_faq.answer, text, 2)
             faq_ids.append(top_faq.id)
             tours_part = _tours_answer(question, search, tours)
-            parts += [tours_part, faq_part] if asks_tour_facts else [faq_part, tours_part]
+            # "ребёнку 3 года, можно на гастротур?": whether the tour takes the child first.
+            tour_first = asks_tour_facts or child_may_come
+            parts += [tours_part, faq_part] if tour_first else [faq_part, tours_part]
         else:
             parts.append(_tours_answer(question, search, tours))
         slugs += [t["slug"] for t in tours[:TOURS_SHOWN]]

@@ -58,6 +58,10 @@ RELATED_WORD = 0.6
 # A word read by its meaning (`ai.semantic`: the theme it names):
 # less than the word itself, enough for a title ("на природу" -> «Голубые озёра»).
 MEANING_WORD = 0.8
+# A theme named only by a word a facet took ("ребёнку 3 года" names the family theme),
+# when the question's own words find tours too: background, below any word of the
+# question ("..., можно на гастротур?" asks about that tour, not about games).
+BACKGROUND_MEANING_WORD = 0.4
 # Entries a memo of visitor words may hold before it starts again (arbitrary input).
 MAX_MEMO = 20_000
 # Related words by a shared stem ("вечером" ~ "вечерняя", "казанский" ~ "Казань").
@@ -159,6 +163,7 @@ class QueryWord:
     keys: frozenset[str]  # catalogue keys this word matches
     related: bool = False  # matched only by a related stem ("вечером" ~ "вечерняя")
     meaning: bool = False  # stands for words of the same meaning ("природа" -> озеро, лес)
+    background: bool = False  # a theme only a facet's word named, beside words that match
 
     @property
     def specific(self) -> bool:
@@ -169,7 +174,7 @@ class QueryWord:
     @property
     def weight(self) -> float:
         if self.meaning:
-            return MEANING_WORD
+            return BACKGROUND_MEANING_WORD if self.background else MEANING_WORD
         if self.related:
             return RELATED_WORD
         return SPECIFIC_WORD if self.specific else 1.0
@@ -213,6 +218,9 @@ class Matcher:
         themes: set[str] = set()
         extra: list[QueryWord] = []
         own = {w.word: w.keys for w in read}
+        # Words a facet took name a theme in the background when the question's
+        # own words match the catalogue: they say who goes, not what to see.
+        own_match = any(w.keys for w in read)
         for word in [*words, *(w for w in also if w not in own)]:
             for name in semantic.themes_named(lemmas(word) | {word}):
                 keys = semantic.theme_keys(name, self.vocabulary) - own.get(word, frozenset())
@@ -220,7 +228,10 @@ class Matcher:
                     self.meant.add(word)
                     if name not in themes:
                         themes.add(name)
-                        extra.append(QueryWord(f"~{name}", keys, meaning=True))
+                        background = own_match and word not in own
+                        extra.append(
+                            QueryWord(f"~{name}", keys, meaning=True, background=background)
+                        )
         return read + extra
 
     def read(self, word: str) -> frozenset[str]:
@@ -402,7 +413,9 @@ def content_words(text: str, *, ignore: frozenset[str] = frozenset()) -> list[st
             continue
         if word not in found:
             found.append(word)
-    found += [word for word in extra if word not in found]
+    # An ignored word stays ignored through its synonym: "внуку 8 лет" searched tours
+    # for "ребенок" though the age facet took the child.
+    found += [word for word in extra if word not in found and word not in ignore]
     return found[:24]
 
 

@@ -112,3 +112,56 @@ async def test_a_rules_question_about_children_is_still_the_rule_alone(settings,
     result, _streamed = await answer(await start_chat("со скольки лет детям можно на экскурсию?"))
     assert result.meta["tour_slugs"] == []
     assert result.meta["faq_ids"]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "ребенку 3 года, можно на гастротур?",
+        "внуку 8 лет, на гастротур возьмете?",
+        "можно на гастротур с ребенком?",
+        "с малышом пустят на гастротур?",
+    ],
+)
+def test_a_tour_the_question_names_outranks_the_family_theme_of_its_child(demo, question):
+    # "ребёнку" names the family theme (games, master classes: the ethno village);
+    # the visitor's own word names the gastro tour, which must come first.
+    assert first_three(question)[0] == "kazan-gastro-tour"
+
+
+@pytest.mark.parametrize(
+    ("question", "tour_title"),
+    [
+        ("ребенку 3 года, можно на гастротур?", "«Гастрономическая Казань»"),
+        ("внуку 8 лет, на гастротур возьмете?", "«Гастрономическая Казань»"),
+        ("можно на гастротур с ребенком?", "«Гастрономическая Казань»"),
+        ("со школьником 12 лет в елабугу можно?", "«Елабуга: купеческий город»"),
+        ("внучке 5 лет можно в раифский монастырь?", "«Раифский Богородицкий монастырь»"),
+    ],
+)
+async def test_whether_a_child_may_come_on_a_named_trip_is_answered_by_that_trip(
+    settings, demo, question, tour_title
+):
+    settings.OPENROUTER_API_KEY = ""
+    result, _streamed = await answer(await start_chat(question))
+    # The trip first (with its age limit when it has one), the children's rules after.
+    assert result.text.startswith("Подход")
+    assert tour_title in result.text.split("\n\n")[0]
+    assert "Да, большинство туров" not in result.text
+    assert result.meta["faq_ids"]
+
+
+async def test_a_child_too_young_for_the_named_trip_is_told_by_age_not_no_such_tour(settings, demo):
+    settings.OPENROUTER_API_KEY = ""
+    result, _streamed = await answer(await start_chat("внуку 6 лет, возьмут в иннополис?"))
+    assert result.text.startswith("Для ребёнка 6 лет этот тур не подходит по возрасту:")
+    assert "«Иннополис: город будущего»" in result.text and "детям от 8 лет" in result.text
+    assert "Такого тура" not in result.text
+
+
+async def test_a_child_with_no_trip_named_still_gets_the_rule_alone(settings, demo):
+    # "можно" and a child, but no trip: the family theme alone names none.
+    settings.OPENROUTER_API_KEY = ""
+    result, _streamed = await answer(await start_chat("можно с внуком 5 лет на экскурсию?"))
+    assert result.meta["tour_slugs"] == []
+    assert result.meta["faq_ids"]

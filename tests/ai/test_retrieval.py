@@ -191,3 +191,31 @@ def test_latin_dates_and_durations_in_words(demo):
     assert query.period is not None and query.period.kind == "relative"
     assert knowledge.find("часа на три что-нибудь").question.query.max_hours == 4
     assert knowledge.find("на целый день поездка").question.query.overnight is False
+
+
+@pytest.mark.parametrize(
+    ("question", "age"),
+    [
+        ("внуку 8 лет можно?", 8),
+        ("внучке 5 лет", 5),
+        ("со школьником 12 лет", 12),
+        ("подростку 15 лет", 15),
+        ("с 10-летним сыном", 10),
+    ],
+)
+def test_every_word_for_a_child_reads_its_age(demo, question, age):
+    reading = knowledge.find(question).question
+    assert reading.query.child_age == age
+    assert reading.children
+
+
+@pytest.mark.parametrize("question", ["с 10-летним сыном в свияжск", "с 7 летним внуком куда"])
+def test_a_number_before_letniy_is_an_age_not_summer(demo, question):
+    reading = knowledge.find(question).question
+    assert reading.query.period is None
+    assert reading.query.child_age in {7, 10}
+
+
+def test_letniy_alone_is_still_summer(demo):
+    period = knowledge.find("летний тур в свияжск").question.query.period
+    assert period is not None and period.start.month == 6
