@@ -616,7 +616,13 @@ def compose(request: AIRequest, found: knowledge.Knowledge, reason: Reason, text
         parts.append(_current_tour(request.tour, question))
         slugs.append(request.tour.slug)
     else:
-        parts.append(_("I could not find an answer to this question in the knowledge base."))
+        # Nothing of ours matched: an unknown detail of a trip or another subject
+        # ("посоветуй хороший фильм"); say what this chat can do, and offer a person.
+        parts.append(
+            _("I could not find an answer to this question in the knowledge base.")
+            + " "
+            + _("I help with our tours of Tatarstan: dates, prices, free places and booking.")
+        )
         parts.append(_operator_offer())
     parts.append(notice)
     return Reply("\n\n".join(parts), slugs, faq_ids, intent)

@@ -66,6 +66,18 @@ async def test_nothing_found_still_offers_a_person(no_key, faq):
     assert OPERATOR_OFFER in result.text
 
 
+@pytest.mark.parametrize(
+    "question", ["посоветуй хороший фильм", "какую книгу почитать?", "как научиться плавать"]
+)
+async def test_a_subject_no_list_knows_is_still_redirected_to_the_tours(no_key, faq, question):
+    # No off-topic word catches these; nothing of ours matches either, so the
+    # answer says what the chat is for besides offering a person.
+    result, _ = await answer(await start_chat(question))
+    assert "Я помогаю с нашими турами по Татарстану" in result.text
+    assert OPERATOR_OFFER in result.text
+    assert result.meta["tour_slugs"] == [] and result.meta["faq_ids"] == []
+
+
 async def test_every_model_failing_gives_the_offline_answer(fake_openrouter, faq, settings):
     settings.AI_MAX_ATTEMPTS = 2
     for model in settings.AI_MODELS:
