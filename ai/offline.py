@@ -139,6 +139,25 @@ def _tour_line(tour: dict[str, Any], question: Question) -> str:
     return f"• «{tour['title']}» — {', '.join(parts)}"
 
 
+def _asked_facts(tour: dict[str, Any], question: Question, *, said: set[str]) -> list[str]:
+    """The facts the question asks of `tour` that are not `said` yet, as `_tour_line` words."""
+    asked = question.asked | question.topics
+    parts: list[str] = []
+    if "dates" in asked and "dates" not in said:
+        parts.append(dates(tour["start_date"], tour["end_date"]))
+    if "price" in asked and "price" not in said:
+        parts.append(_("%(price)s per person") % {"price": rub(tour["price_per_person"])})
+    if "duration" in asked and "duration" not in said:
+        parts.append(
+            ngettext("%(n)d day", "%(n)d days", tour["nights"] + 1) % {"n": tour["nights"] + 1}
+            if tour["nights"]
+            else _hours(tour["duration_hours"])
+        )
+    if "places" in asked:
+        parts.append(_("free places: %(n)s") % {"n": tour["free_places"]})
+    return parts
+
+
 def _asked(question: Question) -> list[str]:
     """The facets the tours were chosen for, as words: "в эти выходные (5–6 декабря)"."""
     query = question.query
@@ -184,19 +203,30 @@ def _lead(question: Question, tours: list[dict[str, Any]], total: int) -> str:
             "price": rub(first["price_per_person"]),
             "date": _day(first["start_date"]),
         }
+        named = ""
         if sort == "price":
-            return _("The cheapest tour is “%(title)s”: %(price)s per person, %(date)s.") % facts
-        if sort == "-price":
-            return _("The most expensive tour is “%(title)s”: %(price)s per person.") % facts
-        if sort == "date":
-            return _("The soonest tour is “%(title)s”, %(date)s.") % facts
-        if sort == "duration":
-            return _("The shortest tour is “%(title)s”: %(hours)s.") % {
+            named = _("The cheapest tour is “%(title)s”: %(price)s per person, %(date)s.") % facts
+            said = {"price", "dates"}
+        elif sort == "-price":
+            named = _("The most expensive tour is “%(title)s”: %(price)s per person.") % facts
+            said = {"price"}
+        elif sort == "date":
+            named = _("The soonest tour is “%(title)s”, %(date)s.") % facts
+            said = {"dates"}
+        elif sort == "duration":
+            named = _("The shortest tour is “%(title)s”: %(hours)s.") % {
                 **facts,
                 "hours": _hours(first["duration_hours"]),
             }
-        if sort == "-duration":
-            return _("The longest tour is “%(title)s”.") % facts
+            said = {"duration"}
+        elif sort == "-duration":
+            named = _("The longest tour is “%(title)s”.") % facts
+            said = set()
+        if named:
+            # "голубые озёра когда ближайшая и сколько мест": the rest of what was
+            # asked about the one named, not only the fact it was chosen by.
+            more = _asked_facts(first, question, said=said)
+            return f"{named[:-1]}, {', '.join(more)}." if more else named
     said = _asked(question)
     if not said:
         listing = {

@@ -174,6 +174,35 @@ async def test_the_cheapest_is_named_first(no_key, faq):
     assert result.text.startswith("Самый недорогой тур — «Дешёвый»: 1\u00a0200\u00a0₽ с человека")
 
 
+@pytest.mark.parametrize(
+    ("question", "facts"),
+    [
+        ("озёра: когда ближайшая и сколько мест?", ["мест: 12"]),
+        ("какая ближайшая поездка на озёра и почём?", ["1\u00a0700\u00a0₽ с человека"]),
+        ("самая дешевая поездка на озёра, сколько мест?", ["мест: 12"]),
+    ],
+)
+async def test_the_one_named_by_a_sort_gets_the_other_facts_asked(no_key, faq, question, facts):
+    # Chosen by date or price, it is still asked its places or price: the number, not
+    # only the fact it was chosen by (and not the FAQ on where to look it up).
+    await sync_to_async(make_tour)(
+        title="Озёра",
+        place="Казань",
+        start_date=coming_day(7),
+        price_per_person=Decimal(1700),
+        max_participants=20,
+        places_booked=8,
+    )
+    await sync_to_async(make_tour)(
+        title="Озёра осенью", place="Казань", start_date=coming_day(10), price_per_person=3000
+    )
+    result, _ = await answer(await start_chat(question))
+    first = result.text.split("\n")[0]
+    assert "«Озёра»" in first
+    for fact in facts:
+        assert fact in first
+
+
 async def test_a_thing_no_tour_offers_is_said_even_when_a_place_fits(no_key, faq):
     await sync_to_async(make_tour)(title="Кремль", place="Казань")
     result, _ = await answer(await start_chat("посоветуй ресторан в Казани"))
