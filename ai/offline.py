@@ -204,28 +204,29 @@ def _lead(question: Question, tours: list[dict[str, Any]], total: int) -> str:
             "date": _day(first["start_date"]),
         }
         named = ""
+        chosen_by: set[str] = set()
         if sort == "price":
             named = _("The cheapest tour is “%(title)s”: %(price)s per person, %(date)s.") % facts
-            said = {"price", "dates"}
+            chosen_by = {"price", "dates"}
         elif sort == "-price":
             named = _("The most expensive tour is “%(title)s”: %(price)s per person.") % facts
-            said = {"price"}
+            chosen_by = {"price"}
         elif sort == "date":
             named = _("The soonest tour is “%(title)s”, %(date)s.") % facts
-            said = {"dates"}
+            chosen_by = {"dates"}
         elif sort == "duration":
             named = _("The shortest tour is “%(title)s”: %(hours)s.") % {
                 **facts,
                 "hours": _hours(first["duration_hours"]),
             }
-            said = {"duration"}
+            chosen_by = {"duration"}
         elif sort == "-duration":
             named = _("The longest tour is “%(title)s”.") % facts
-            said = set()
+            pass  # chosen by its length, which it does not say
         if named:
             # "голубые озёра когда ближайшая и сколько мест": the rest of what was
             # asked about the one named, not only the fact it was chosen by.
-            more = _asked_facts(first, question, said=said)
+            more = _asked_facts(first, question, said=chosen_by)
             return f"{named[:-1]}, {', '.join(more)}." if more else named
     said = _asked(question)
     if not said:
