@@ -222,7 +222,6 @@ def _lead(question: Question, tours: list[dict[str, Any]], total: int) -> str:
             chosen_by = {"duration"}
         elif sort == "-duration":
             named = _("The longest tour is “%(title)s”.") % facts
-            pass  # chosen by its length, which it does not say
         if named:
             # "голубые озёра когда ближайшая и сколько мест": the rest of what was
             # asked about the one named, not only the fact it was chosen by.
