@@ -363,6 +363,10 @@ _PAGE_DETAIL = re.compile(
     r"\bпрограмм\w*|\bмаршрут\w*|\bчто\s+(?:посмотрим|увидим|будет)|"
     r"\bсколько\s+(?:по\s+времени|длит\w*|час\w*)|\bдлится|\bпродолжительн\w*|\bдолго\b"
 )
+# How long it takes: the tour's own facts say it (`_current_tour`), whatever its text says.
+_HOW_LONG = re.compile(
+    r"\bсколько\s+(?:по\s+времени|длит\w*|час\w*)|\bдлится|\bпродолжительн\w*|\bдолго\b"
+)
 _HOTEL = re.compile(r"\bгостиниц\w*|\bотел\w*|\bночев\w*|\bночлег\w*|\bпрожива\w*|\bразмещ\w*")
 
 
@@ -372,34 +376,81 @@ def _page_tour_detail(found: knowledge.Knowledge, question: Question, text: str)
     None when the question is not about the page's tour: it names another tour
     or place, or asks for other dates, a budget or a group's places.
     """
-    page, search = found.page_tour, found.search
+    page = found.page_tour
     lowered = text.lower().replace("ё", "е")
     if page is None or not _PAGE_DETAIL.search(lowered):
         return None
-    query = question.query
-    if set(query.tour_slugs) - {page.slug} or set(query.places) - {page.place}:
+    if not _about_page_tour(found, question, allowed={"duration", "place"}):
         return None
-    if set(query.filters()) - {"duration", "place"}:
-        return None
-    if (
-        search is not None
-        and search.text_matched
-        and search.best_score >= HEADING
-        and search.tours
-        and search.tours[0].slug != page.slug
-    ):
-        return None  # "а в Свияжск гостиница входит?" names another tour
     detail = _described(page, text)
     if not detail and _HOTEL.search(lowered) and not page.nights:
         return _("It is a one-day tour, without a night's stay.")
     return detail
 
 
+def _asks_only_how_long(text: str) -> bool:
+    """ "а сколько это длится?": nothing of the tour's text is asked but its length."""
+    lowered = normalize(text)
+    return bool(_HOW_LONG.search(lowered)) and not _PAGE_DETAIL.search(_HOW_LONG.sub(" ", lowered))
+
+
+def _about_page_tour(found: knowledge.Knowledge, question: Question, *, allowed: set[str]) -> bool:
+    """The question is about the tour of the page: it names no other tour or place,
+    and narrows by nothing but the `allowed` facets."""
+    page, search, query = found.page_tour, found.search, question.query
+    if page is None:
+        return False
+    if set(query.tour_slugs) - {page.slug} or set(query.places) - {page.place}:
+        return False
+    if set(query.filters()) - allowed:
+        return False
+    # "а в Свияжск гостиница входит?" names another tour.
+    return not (
+        search is not None
+        and search.text_matched
+        and search.best_score >= HEADING
+        and search.tours
+        and search.tours[0].slug != page.slug
+    )
+
+
+def _page_child_answer(page: TourRow, question: Question) -> str:
+    """Whether the child may come on the page's tour, by the age limit its text states."""
+    age, limit = question.query.child_age, page.min_age
+    if limit is None:
+        return _("The tour's description sets no age limit.")
+    if age is not None and age < limit:
+        return _("For a child of %(age)s this tour does not fit: children from %(min)s.") % {
+            "age": age,
+            "min": limit,
+        }
+    if age is not None:
+        return _("Children from %(min)s: a child of %(age)s may come.") % {"age": age, "min": limit}
+    return _("Children from %(min)s.") % {"min": limit}
+
+
+def _page_places_answer(tour: TourFacts, wanted: int) -> str:
+    if tour.free_places >= wanted:
+        return _("There are places for %(n)s people.") % {"n": wanted}
+    return _("Not enough places for %(n)s people: %(free)s left.") % {
+        "n": wanted,
+        "free": tour.free_places,
+    }
+
+
 def _described(page: TourRow, text: str) -> str:
     """The sentences of the tour's own text that speak of what the question asks."""
-    asked = {form for word in content_words(text) for form in lemmas(word) | {word}}
+    return _description_match(page, text)[0]
+
+
+def _description_match(page: TourRow, text: str) -> tuple[str, bool]:
+    """(`_described`'s sentences, whether a word of the question itself is in them)."""
+    words = {form for word in content_words(text) for form in lemmas(word) | {word}}
+    asked = set(words)
     # "питание" is said as "завтраки и ужины": the question's themes count too.
-    own = f"{page.short_description} {page.description}"
+    short = page.short_description.strip()
+    # The short description is a heading, often without a full stop: its own sentence.
+    own = f"{short}{'' if not short or short[-1] in '.!?…' else '.'} {page.description}"
     for name in themes_named(asked, detail=True):
         asked |= theme_keys(name, frozenset(lemmas_of(own)))
     asked -= _GENERIC_DETAIL
@@ -409,7 +460,12 @@ def _described(page: TourRow, text: str) -> str:
         for sentence in sentences
         if asked & {f for w in tokens(sentence) for f in lemmas(w) | {w}}
     ]
-    return " ".join(dict.fromkeys(chosen[:2]))
+    chosen = list(dict.fromkeys(chosen[:2]))
+    by_own_words = any(
+        (words - _GENERIC_DETAIL) & {f for w in tokens(sentence) for f in lemmas(w) | {w}}
+        for sentence in chosen
+    )
+    return " ".join(chosen), by_own_words
 
 
 def lemmas_of(text: str) -> set[str]:
@@ -583,20 +639,54 @@ def compose(request: AIRequest, found: knowledge.Knowledge, reason: Reason, text
     )
 
     page_detail = _page_tour_detail(found, question, text) if request.tour is not None else None
+    faq_strong_here = top_faq is not None and top_faq.rank >= STRONG_FAQ
+    # "с ребёнком 6 лет можно?" on a tour's page: that tour's age limit answers.
+    page_child = (
+        request.tour is not None
+        and found.page_tour is not None
+        and (question.children or question.query.child_age is not None)
+        and bool(_MAY_COME.search(normalize(text)))
+        and _about_page_tour(found, question, allowed={"age", "place"})
+    )
+    # "есть места на 3 человек?" on a tour's page: that tour's free places.
+    page_places = (
+        request.tour is not None
+        and question.query.min_free_places is not None
+        and _about_page_tour(found, question, allowed={"free_places", "place"})
+    )
     if request.tour is not None and page_detail is not None:
         # "а гостиница входит в цену?" on a tour's page asks about that tour: its own
         # description answers, not a search of every tour with a hotel.
         parts.append(_current_tour(request.tour, question))
         slugs.append(request.tour.slug)
-        if page_detail:
-            parts.append(page_detail)
-        elif top_faq is not None and top_faq.rank >= STRONG_FAQ:
+        page = found.page_tour
+        by_own_words = page is not None and _description_match(page, text)[1]
+        if page_detail and faq_strong_here and not by_own_words and top_faq is not None:
+            # "где сбор?": the text says only how it goes ("теплоход из Казани"), by the
+            # theme of the words; the FAQ entry that names them says where: both.
             parts.append(_relevant_sentences(top_faq.answer, text, 2))
             faq_ids.append(top_faq.id)
-        else:
+            parts.append(page_detail)
+        elif page_detail:
+            parts.append(page_detail)
+        elif faq_strong_here and top_faq is not None:
+            parts.append(_relevant_sentences(top_faq.answer, text, 2))
+            faq_ids.append(top_faq.id)
+        elif not _asks_only_how_long(text):  # its length: the tour's own facts above
             # Nothing in its text or the FAQ says it: a person can, and guessing would not do.
             parts.append(_("The tour's description does not say."))
             parts.append(_operator_offer())
+    elif request.tour is not None and page_child and found.page_tour is not None:
+        parts.append(_current_tour(request.tour, question))
+        parts.append(_page_child_answer(found.page_tour, question))
+        slugs.append(request.tour.slug)
+        if faq_strong_here and top_faq is not None:
+            parts.append(_relevant_sentences(top_faq.answer, text, 2))
+            faq_ids.append(top_faq.id)
+    elif request.tour is not None and page_places and question.query.min_free_places:
+        parts.append(_current_tour(request.tour, question))
+        parts.append(_page_places_answer(request.tour, question.query.min_free_places))
+        slugs.append(request.tour.slug)
     elif request.tour is not None and asks_this_tour and not _has_tour_facets(question):
         parts.append(_current_tour(request.tour, question))
         slugs.append(request.tour.slug)

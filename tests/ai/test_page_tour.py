@@ -113,6 +113,8 @@ async def test_how_long_on_a_page_is_the_tours_own_duration(no_key, catalogue):
     assert result.text.startswith("Тур «Елабуга: купеческий город»")
     assert "2 дня" in result.text
     assert other.title not in result.text
+    # The tour's own facts said it: not "the description does not say" beside it.
+    assert "не сказано" not in result.text and "позовите оператора" not in result.text
 
 
 async def test_what_the_tour_text_does_not_say_is_said_and_a_person_offered(no_key, catalogue):
@@ -121,3 +123,80 @@ async def test_what_the_tour_text_does_not_say_is_said_and_a_person_offered(no_k
     assert result.text.startswith("Тур «Казанский Кремль»")
     assert "В описании тура об этом не сказано." in result.text
     assert "позовите оператора" in result.text
+
+
+@pytest.fixture
+def innopolis(transactional_db):
+    return make_tour(
+        title="Иннополис",
+        slug="innopolis",
+        place="Иннополис",
+        short_description="Город будущего",
+        description="Роботы и лаборатории. Подходит для семей с детьми от 8 лет.",
+        max_participants=20,
+        places_booked=17,
+    )
+
+
+@pytest.mark.parametrize(
+    ("question", "verdict"),
+    [
+        ("с ребенком 6 лет можно?", "Для ребёнка 6 лет этот тур не подходит: детям — от 8 лет."),
+        ("внуку 5 лет возьмете?", "Для ребёнка 5 лет этот тур не подходит: детям — от 8 лет."),
+        ("дочке 10 лет можно с нами?", "Детям — от 8 лет: ребёнку 10 лет можно."),
+        ("а с детьми пускают?", "Детям — от 8 лет."),
+    ],
+)
+async def test_whether_a_child_may_come_on_the_pages_tour_is_its_age_limit(
+    no_key, faq, innopolis, question, verdict
+):
+    # Not the general rule "most tours suit families": this tour is from 8.
+    result, _streamed = await answer(await start_chat(question, tour=innopolis))
+    assert result.text.startswith("Тур «Иннополис»")
+    assert verdict in result.text
+    assert "большинство туров" not in result.text
+    assert result.meta["tour_slugs"] == [innopolis.slug]
+
+
+async def test_a_child_on_a_tour_with_no_age_limit_is_told_so(no_key, faq, catalogue):
+    _, _, kremlin = catalogue
+    result, _streamed = await answer(await start_chat("ребенку 4 года можно?", tour=kremlin))
+    assert result.text.startswith("Тур «Казанский Кремль»")
+    assert "Ограничений по возрасту в описании тура нет." in result.text
+
+
+@pytest.mark.parametrize(
+    ("question", "verdict"),
+    [
+        ("есть места на 3 человек?", "Места на 3 чел. есть."),
+        ("нас 2, места есть?", "Места на 2 чел. есть."),
+        ("на 5 человек места найдутся?", "На 5 чел. мест не хватит: свободно 3."),
+    ],
+)
+async def test_a_groups_places_on_a_page_are_that_tours_places(
+    no_key, faq, innopolis, catalogue, question, verdict
+):
+    # Not a search of every tour with that many places.
+    result, _streamed = await answer(await start_chat(question, tour=innopolis))
+    assert result.text.startswith("Тур «Иннополис»")
+    assert verdict in result.text
+    assert "Елабуга" not in result.text and "Кремль" not in result.text
+
+
+async def test_where_to_meet_gets_the_faq_when_the_text_says_only_how_it_goes(
+    no_key, faq, transactional_db
+):
+    # The text speaks of the trip (a boat from Kazan) only through the theme of the
+    # words; the FAQ entry on the meeting point names them, and says where.
+    tour = await sync_to_async(make_tour)(
+        title="Древний Болгар",
+        slug="bolgar",
+        place="Болгар",
+        short_description="Белая мечеть и минареты",
+        description="Поездка на теплоходе «Метеор» из Казани и обратно.",
+    )
+    result, _streamed = await answer(await start_chat("где сбор?", tour=tour))
+    assert result.text.startswith("Тур «Древний Болгар»")
+    assert "гостиницы «Татарстан»" in result.text
+    assert "Метеор" in result.text
+    assert result.meta["faq_ids"]
