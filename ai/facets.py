@@ -128,6 +128,8 @@ _OUT_OF_TOWN = re.compile(
     r"\bза\s+город\w*|\bзагородн\w*|\bза\s+предел\w*|\bвне\s+город\w*|\bпригород\w*"
 )
 _ORIGIN = re.compile(r"\b(?:из|от)\s+([а-яa-z-]+)")
+# "не в Казани", "кроме Елабуги", "только не по Казани": a place left out, not asked for.
+_NOT_AT = re.compile(r"\b(?:не\s+(?:в|во|по|на)|кроме|помимо|исключая)\s+([а-яa-z-]+)")
 
 
 def _money_words(text: str) -> str:
@@ -299,6 +301,14 @@ def read_question(text: str, catalogue: Catalogue, today: date) -> Question:
                 search_text = search_text.replace(origin.group(0), " ")
                 if place == home and not places:
                     not_places.append(place)
+    for left_out in _NOT_AT.finditer(lowered):
+        named, _ = catalogue.places_named(left_out.group(1))
+        for place in named:
+            if place in places:
+                places.remove(place)
+            if place not in not_places:
+                not_places.append(place)
+            search_text = search_text.replace(left_out.group(0), " ")
     # A place's own name is a filter, not a word to rank by: with one tour in Kazan,
     # "ресторан в Казани" must not read as a match for it.
     kept = [w for w in tokens(search_text) if not catalogue.places_named(w, aliases=False)[0]]

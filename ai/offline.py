@@ -502,10 +502,19 @@ def _handoff_text(intent: Intent, faq: list[FaqHit]) -> str:
         ),
     }
     text = texts[intent]
-    policy = next((hit for hit in faq if hit.is_policy), None)
+    # The rule on what the person will do, not any rule the words touched: "я уже
+    # забронировал, хочу отменить" matched "Как забронировать тур?" first.
+    about = _CHANGE_RULES if intent is Intent.BOOKING_CHANGE else _REFUND_RULES
+    policy = next(
+        (hit for hit in faq if hit.is_policy and about.search(normalize(hit.question))), None
+    )
     if policy is not None and intent in {Intent.REFUND_DISPUTE, Intent.BOOKING_CHANGE}:
         text += " " + _first_sentences(policy.answer, 1)
     return text
+
+
+_CHANGE_RULES = re.compile(r"\bотмен\w*|\bперен\w*|\bизмен\w*|\bвернуть\b|\bвозврат\w*")
+_REFUND_RULES = re.compile(r"\bвернуть\b|\bвозврат\w*|\bденьг\w*|\bотмен\w*")
 
 
 # A sentence ends at . ! ? before a capital, not after "ул." or "г.".

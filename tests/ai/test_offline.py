@@ -142,6 +142,19 @@ async def test_cancelling_ones_booking_gets_the_rule_and_a_person(no_key, faq):
     assert "48 часов" in result.text  # the policy clause that applies
 
 
+@pytest.mark.parametrize(
+    "question",
+    ["я уже забронировал, хочу отменить", "забронировали на субботу, надо перенести бронь"],
+)
+async def test_a_booking_change_gets_the_change_rule_not_how_to_book(no_key, faq, question):
+    # "забронировал" matches "Как забронировать тур?" too: the rule quoted is the
+    # one on what the operator will do (cancel, move), never "press «Забронировать»".
+    result, _ = await answer(await start_chat(question))
+    assert result.meta["handoff"] is True
+    assert "Забронировать" not in result.text
+    assert "48 часов" in result.text
+
+
 async def test_a_head_count_is_not_a_handoff_and_is_answered_with_free_places(no_key, faq):
     await sync_to_async(make_tour)(title="Большая группа", max_participants=30, places_booked=20)
     await sync_to_async(make_tour)(title="Почти полный", max_participants=20, places_booked=18)

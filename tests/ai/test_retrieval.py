@@ -219,3 +219,13 @@ def test_a_number_before_letniy_is_an_age_not_summer(demo, question):
 def test_letniy_alone_is_still_summer(demo):
     period = knowledge.find("летний тур в свияжск").question.query.period
     assert period is not None and period.start.month == 6
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["что есть не в казани в декабре", "кроме казани что посоветуете", "в декабре не по казани"],
+)
+def test_a_place_left_out_is_not_a_place_asked_for(demo, question):
+    tours = found(question)
+    assert tours
+    assert all(t.place != "Казань" for t in tours)
