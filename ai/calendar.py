@@ -35,7 +35,8 @@ Span = tuple[date, date]
 class Period:
     """A named stretch of time: one or more inclusive date spans.
 
-    `kind` is "holiday", "relative", "day", "month" or "season"; `label` is
+    `kind` is "holiday", "relative", "day", "range" (up to a day, a part of a
+    month), "from" (from a day on, open-ended), "month" or "season"; `label` is
     the Russian name the answer repeats ("майские праздники").
     """
 
@@ -172,6 +173,18 @@ _DAY_RANGE = re.compile(
     rf"\b(?:с\s+)?(\d{{1,2}})\s*(?:-|–|—|по|до)\s*(\d{{1,2}})\s+({_MONTH_NAMES})\b"
 )
 _DAY_OF_MONTH = re.compile(rf"\b(\d{{1,2}})(?:-?го)?\s+({_MONTH_NAMES})\b")
+# "после 20 декабря", "с 5 января", "начиная с 3 мая": from that day on (after it for "после").
+_FROM_DAY = re.compile(
+    rf"\b(после|начиная\s+с|с|со|от)\s+(\d{{1,2}})(?:-?го)?\s+({_MONTH_NAMES})\b"
+)
+# "до 10 января", "не позже 5 мая": from today up to that day.
+_UNTIL_DAY = re.compile(
+    rf"\b(до|не\s+позже|не\s+позднее)\s+(\d{{1,2}})(?:-?го)?\s+({_MONTH_NAMES})\b"
+)
+# "в начале января", "в середине мая", "в конце декабря": a third of the month.
+_PART_OF_MONTH = re.compile(rf"\b(начал\w*|середин\w*|конц\w*|кон[её]ц)\s+({_MONTH_NAMES})\b")
+# How far "после 20 декабря" looks: a season of the catalogue, not forever.
+OPEN_END_DAYS = 180
 _NUMERIC_DATE = re.compile(r"\b(\d{1,2})\.(\d{1,2})(?:\.(\d{2,4}))?\b")
 
 _SEASONS: tuple[tuple[re.Pattern[str], tuple[int, int, int]], ...] = (
@@ -417,6 +430,26 @@ def periods_in(text: str, today: date) -> list[Period]:
                 label = f"{start.day}–{date_format(end, 'j E')}"
                 found.append(Period(label, ((start, end),), "day"))
     consumed = _DAY_RANGE.sub(" ", consumed)
+    for match in _FROM_DAY.finditer(consumed):
+        month = _month_number(match.group(3))
+        day = _coming_day(month, int(match.group(2)), today) if month else None
+        if day:
+            first = day + timedelta(days=1) if match.group(1) == "после" else day
+            label = f"{match.group(1)} {date_format(day, 'j E')}"
+            span = (first, first + timedelta(days=OPEN_END_DAYS))
+            found.append(Period(label, (span,), "from"))
+    consumed = _FROM_DAY.sub(" ", consumed)
+    for match in _UNTIL_DAY.finditer(consumed):
+        month = _month_number(match.group(3))
+        day = _coming_day(month, int(match.group(2)), today) if month else None
+        if day:
+            found.append(Period(f"до {date_format(day, 'j E')}", ((today, day),), "range"))
+    consumed = _UNTIL_DAY.sub(" ", consumed)
+    for match in _PART_OF_MONTH.finditer(consumed):
+        month = _month_number(match.group(2))
+        if month:
+            found.append(_part_of_month(match.group(1), month, today))
+    consumed = _PART_OF_MONTH.sub(" ", consumed)
     for match in _DAY_OF_MONTH.finditer(consumed):
         month = _month_number(match.group(2))
         day = _coming_day(month, int(match.group(1)), today) if month else None
@@ -462,6 +495,27 @@ def periods_in(text: str, today: date) -> list[Period]:
         if season.search(consumed):
             found.append(_season(first_month, index, today))
     return found
+
+
+def _part_of_month(part: str, month: int, today: date) -> Period:
+    """ "в начале января": 1-10, "в середине": 11-20, "в конце": 21 to the month's end."""
+    if part.startswith("начал"):
+        days, label = (1, 10), "в начале"
+    elif part.startswith("середин"):
+        days, label = (11, 20), "в середине"
+    else:
+        days, label = (21, 31), "в конце"
+
+    def third(year: int) -> Span:
+        last_day = _stdlib_calendar.monthrange(year, month)[1]
+        return date(year, month, days[0]), date(year, month, min(days[1], last_day))
+
+    # This year's while it lasts ("в конце декабря" on 4 December), else next year's.
+    first, last = third(today.year)
+    if last < today:
+        first, last = third(today.year + 1)
+    start = max(first, today)
+    return Period(f"{label} {date_format(first, 'E')}", ((start, last),), "range")
 
 
 def period_in(text: str, today: date) -> Period | None:

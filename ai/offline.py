@@ -113,6 +113,8 @@ def dates(start: date | str, end: date | str) -> str:
 
 def _when(period: Period) -> str:
     """The period as "when" words: "в эти выходные (5–6 декабря)", "на 8 марта (6–8 марта)"."""
+    if period.kind == "from":
+        return period.label  # "после 20 декабря": its horizon is ours, not the visitor's
     label = f"на {period.label}" if period.kind in {"holiday", "day"} else period.label
     return f"{label} ({dates(period.start, period.end)})"
 

@@ -127,3 +127,33 @@ def test_the_next_n_days():
 def test_weekdays_and_months_are_said_as_when(text, label):
     period = period_in(text, TUESDAY)
     assert period is not None and period.label == label
+
+
+@pytest.mark.parametrize(
+    ("text", "first", "last"),
+    [
+        # From a day on: "после" the day after, "с"/"начиная с" the day itself; open-ended.
+        ("туры после 20 декабря", date(2026, 12, 21), date(2027, 6, 19)),
+        ("что есть с 5 января", date(2027, 1, 5), date(2027, 7, 4)),
+        ("начиная с 3 февраля", date(2027, 2, 3), date(2027, 8, 2)),
+        # Up to a day: from today.
+        ("до 10 января что-нибудь есть?", TUESDAY, date(2027, 1, 10)),
+        ("не позже 20 декабря", TUESDAY, date(2026, 12, 20)),
+        # A third of a month.
+        ("в начале января", date(2027, 1, 1), date(2027, 1, 10)),
+        ("в середине февраля", date(2027, 2, 11), date(2027, 2, 20)),
+        ("в конце декабря", date(2026, 12, 21), date(2026, 12, 31)),
+        ("в конце февраля", date(2027, 2, 21), date(2027, 2, 28)),
+        # A range stays a range, a day a day.
+        ("с 20 по 25 декабря", date(2026, 12, 20), date(2026, 12, 25)),
+        ("на 24 декабря", date(2026, 12, 24), date(2026, 12, 24)),
+    ],
+)
+def test_open_ended_days_and_parts_of_a_month(text, first, last):
+    # "после 20 декабря" read as the 20th alone answered "Туров на 20 декабря нет".
+    assert span(text) == (first, last)
+
+
+def test_a_past_part_of_this_month_is_next_years():
+    assert span("в начале декабря", date(2026, 12, 15)) == (date(2027, 12, 1), date(2027, 12, 10))
+    assert span("в конце декабря", date(2026, 12, 28)) == (date(2026, 12, 28), date(2026, 12, 31))

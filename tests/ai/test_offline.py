@@ -252,3 +252,23 @@ async def test_a_childs_age_with_a_named_tour_gets_that_tours_condition(no_key, 
     result, _ = await answer(await start_chat("дочери 7 лет, можно в иннополис?"))
     assert "«Технопарк»" in result.text
     assert "от 10 лет" in result.text
+
+
+@pytest.mark.parametrize(
+    ("question", "shown", "not_shown"),
+    [
+        ("туры после 20 июля", "«Поздний»", "«Ранний»"),
+        ("до 10 июля что-нибудь есть?", "«Ранний»", "«Поздний»"),
+        ("в конце июля что есть?", "«Поздний»", "«Ранний»"),
+        ("в начале июля куда съездить", "«Ранний»", "«Поздний»"),
+    ],
+)
+async def test_a_day_bounding_the_dates_is_a_bound_not_that_day(
+    no_key, faq, question, shown, not_shown
+):
+    await sync_to_async(make_tour)(title="Ранний", start_date=coming_day(7, 5))
+    await sync_to_async(make_tour)(title="Поздний", start_date=coming_day(7, 25))
+    result, _ = await answer(await start_chat(question))
+    assert result.text.startswith("Подходит 1 тур")
+    assert shown in result.text and not_shown not in result.text
+    assert "нет." not in result.text.split("\n")[0]
