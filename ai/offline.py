@@ -50,7 +50,7 @@ from ai.retrieval import (
     TourSearch,
     content_words,
 )
-from ai.russian import is_known_word, lemma, lemmas, part_of_speech, tokens
+from ai.russian import cyrillic, is_known_word, lemma, lemmas, part_of_speech, tokens
 from ai.semantic import theme_keys, themes_named
 from ai.types import AIAnswer, AIRequest, TourFacts
 from tours.filters import list_url
@@ -319,6 +319,19 @@ def _nothing_fits(question: Question, search: TourSearch) -> str:
     return "\n".join([head, nearest_title, *nearest])
 
 
+def _shares_more_than_a_verb(hit: FaqHit, text: str) -> bool:
+    """The FAQ entry speaks of something the question names, not only of what it does:
+    "башня Сююмбике входит в какую экскурсию?" shares only "входить" with "Входят ли в
+    стоимость входные билеты и питание?", which then led the answer before the tour."""
+    entry = {f for w in tokens(f"{hit.question} {hit.tags} {hit.answer}") for f in lemmas(w) | {w}}
+    named = [
+        word
+        for word in content_words(text, ignore=GENERIC | TIME_WORDS)
+        if part_of_speech(word) not in {"VERB", "INFN"}
+    ]
+    return any((lemmas(word) | {word}) & entry for word in named)
+
+
 def _covers(hit: FaqHit, words: list[str]) -> bool:
     """The FAQ entry speaks of one of `words` ("скидка" in the discounts entry)."""
     text = {f for w in tokens(f"{hit.question} {hit.tags}") for f in lemmas(w) | {w}}
@@ -552,6 +565,16 @@ def _first_sentences(text: str, count: int) -> str:
 # "можно", "возьмут", "пустят", "берёте", "подойдёт": may the child come along?
 _MAY_COME = re.compile(
     r"\b(?:можно|возьм\w*|бер[её]т\w*|пуст\w*|пуска\w*|подойд\w*|подход\w*|разреш\w*|допуска\w*)"
+    # "экскурсия в Иннополис для детей": whether it suits them, the same question
+    r"|\bдля\s+(?:дет\w*|ребен\w*|школьн\w*|подрост\w*|малыш\w*)"
+)
+
+
+# Words that ask for trips, beside a word for one ("какие экскурсии", "есть туры",
+# "посоветуйте поездку", "куда"); without them the trip is the setting of the question.
+_ASKS_FOR_TOURS = re.compile(
+    r"\b(?:как(?:ие|ой|ая|ую|их)|есть|имеются|посовет\w*|подскаж\w*|предлож\w*|хочу|хотим|"
+    r"хотел\w*|ищу|ищем|куда|вариант\w*|список|выбрать|найти|покажи\w*|интересн\w*)\b"
 )
 
 
@@ -559,7 +582,7 @@ def _child_may_come(question: Question, search: TourSearch | None, text: str) ->
     """ "ребёнку 3 года, можно на гастротур?", "со школьником в Елабугу можно?": whether a
     child may come on the trip its words or its place name is the trip's own condition."""
     child = question.children or question.query.child_age is not None
-    if not child or not _MAY_COME.search(normalize(text)):
+    if not child or not _MAY_COME.search(normalize(cyrillic(text))):
         return False
     if question.query.places or question.query.tour_slugs:
         return True
@@ -635,13 +658,19 @@ def compose(request: AIRequest, found: knowledge.Knowledge, reason: Reason, text
     # 8), so the tour answers it; so does any question whether a child may come on
     # a trip it names, with or without an age (the rule beside it).
     child_may_come = _child_may_come(question, search, text)
+    # "на каком языке экскурсия в болгаре" names a trip as its setting; "какие
+    # экскурсии есть в болгаре" asks for trips.
+    asks_for_tours = "tours" in question.asked and bool(
+        _ASKS_FOR_TOURS.search(normalize(cyrillic(text)))
+    )
     rules_about_a_trip = (
         not child_may_come
         and top_faq is not None
         and top_faq.rank >= STRONG_FAQ
+        and _shares_more_than_a_verb(top_faq, text)
         and not asks_tour_facts
         and not asks_this_tour
-        and "tours" not in question.asked
+        and not asks_for_tours
         and set(question.query.filters()) <= {"place"}
         and question.query.sort == "relevance"
     )
@@ -656,7 +685,7 @@ def compose(request: AIRequest, found: knowledge.Knowledge, reason: Reason, text
         request.tour is not None
         and found.page_tour is not None
         and (question.children or question.query.child_age is not None)
-        and bool(_MAY_COME.search(normalize(text)))
+        and bool(_MAY_COME.search(normalize(cyrillic(text))))
         and _about_page_tour(found, question, allowed={"age", "place"})
     )
     # "есть места на 3 человек?" on a tour's page: that tour's free places.
@@ -709,8 +738,10 @@ def compose(request: AIRequest, found: knowledge.Knowledge, reason: Reason, text
         faq_ids.append(top_faq.id)
     elif tours and search is not None:
         missing = [] if search.text_matched else _missing_nouns(search)
-        faq_strong = top_faq is not None and (
-            top_faq.rank >= STRONG_FAQ or (bool(missing) and _covers(top_faq, missing))
+        faq_strong = (
+            top_faq is not None
+            and (top_faq.rank >= STRONG_FAQ or (bool(missing) and _covers(top_faq, missing)))
+            and _shares_more_than_a_verb(top_faq, text)
         )
         if missing and not faq_strong:
             # The facets fit, the thing asked for does not ("ресторан в Казани"): say

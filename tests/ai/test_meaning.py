@@ -165,3 +165,44 @@ async def test_a_child_with_no_trip_named_still_gets_the_rule_alone(settings, de
     result, _streamed = await answer(await start_chat("можно с внуком 5 лет на экскурсию?"))
     assert result.meta["tour_slugs"] == []
     assert result.meta["faq_ids"]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "башня сююмбике входит в какую экскурсию?",
+        "башня сююмбике входит в экскурсию по кремлю?",
+    ],
+)
+async def test_a_faq_entry_sharing_only_a_verb_does_not_lead_a_tour_answer(
+    settings, demo, question
+):
+    # "входить" is all the question shares with "Входят ли в стоимость входные билеты
+    # и питание?": the tour the sight names answers, not the price rule.
+    settings.OPENROUTER_API_KEY = ""
+    result, _streamed = await answer(await start_chat(question))
+    assert result.text.startswith("Подход")
+    assert "«Казанский Кремль и мечеть Кул-Шариф»" in result.text
+    assert "В стоимость входят" not in result.text
+
+
+@pytest.mark.parametrize(
+    ("question", "rule"),
+    [
+        ("на каком языке экскурсия в болгаре", "на русском языке"),
+        ("во сколько сбор на экскурсию в раифу и где", "гостиницы «Татарстан»"),
+    ],
+)
+async def test_a_rules_question_with_its_trip_as_the_setting_gets_the_rule_alone(
+    settings, demo, question, rule
+):
+    settings.OPENROUTER_API_KEY = ""
+    result, _streamed = await answer(await start_chat(question))
+    assert rule in result.text
+    assert result.meta["tour_slugs"] == []
+
+
+async def test_asking_for_trips_with_a_rule_still_lists_the_trips(settings, demo):
+    settings.OPENROUTER_API_KEY = ""
+    result, _streamed = await answer(await start_chat("какие экскурсии в болгаре есть?"))
+    assert "bolgar-ancient-city" in result.meta["tour_slugs"]
