@@ -94,3 +94,13 @@ def test_tours_for_a_question_by_month_place_and_words(transactional_db):
     assert [t["slug"] for t in knowledge.tours_for("Поездки в Свияжск")] == [sviyazhsk.slug]
     assert [t["slug"] for t in knowledge.tours_for("Хочу на озёра")] == [lakes.slug]
     assert knowledge.tours_for("Спасибо!") == []
+
+
+@pytest.mark.parametrize(
+    "question", ["как понять что места еще есть", "как проверить, есть ли места?"]
+)
+def test_how_to_find_out_about_places_is_the_places_entry_not_the_meeting_point(question):
+    # "места" is in "Где место сбора?" too; "понять"/"проверить" is "узнать".
+    load_demo_faq()
+    hits = knowledge.search_faq(question)
+    assert hits and hits[0].question == "Как узнать, есть ли свободные места?"
