@@ -586,10 +586,16 @@ def _child_may_come(question: Question, search: TourSearch | None, text: str) ->
         return False
     if question.query.places or question.query.tour_slugs:
         return True
-    if search is None or not search.text_matched:
-        return False
     # Named by a word of its own, not by the family theme the child's words name
     # ("можно с ребёнком 5 лет на экскурсию?" names no trip: the rule answers it).
+    return _own_words_found(question, search)
+
+
+def _own_words_found(question: Question, search: TourSearch | None) -> bool:
+    """Tours were found by a word of the question's own, not only by a facet's word
+    or a theme it names (the family theme of "ребёнку", the "дня" of "сколько дней")."""
+    if search is None or not search.text_matched:
+        return False
     own = content_words(question.query.text, ignore=FACET_WORDS | TIME_WORDS | GENERIC)
     return any(word not in search.unmatched_words for word in own)
 
@@ -790,6 +796,55 @@ def compose(request: AIRequest, found: knowledge.Knowledge, reason: Reason, text
     return Reply("\n\n".join(parts), slugs, faq_ids, intent)
 
 
+# How many of the visitor's earlier messages a follow-up may take its subject from.
+FOLLOW_UP_LOOKBACK = 2
+
+
+def _has_subject(found: knowledge.Knowledge) -> bool:
+    """The question names what it is about: a tour by its words, a place or a tour's name."""
+    query = found.reading.query
+    return bool(query.places or query.tour_slugs) or _own_words_found(found.reading, found.search)
+
+
+def _is_follow_up(request: AIRequest, question: str, found: knowledge.Knowledge) -> bool:
+    """ "а сколько стоит?", "а места есть?" after a question about a trip: it names no
+    trip and no rule answers it, so it is about the trip the conversation is on."""
+    if request.tour is not None or _has_subject(found) or classify(question) is not None:
+        return False
+    reading = found.reading
+    if (reading.children or reading.query.child_age is not None) and _MAY_COME.search(
+        normalize(cyrillic(question))
+    ):
+        return True  # "а с ребёнком 5 лет можно?": the trip's own age limit answers it
+    top_faq = found.faq[0] if found.faq else None
+    return not (top_faq is not None and top_faq.rank >= STRONG_FAQ)
+
+
+def _earlier_questions(request: AIRequest) -> list[str]:
+    """The visitor's messages to the AI before the pending ones, newest first."""
+    return [
+        item.text
+        for item in reversed(request.history)
+        if item.role == "user" and not item.pending and not item.to_operator
+    ][:FOLLOW_UP_LOOKBACK]
+
+
+async def _in_context(
+    request: AIRequest, question: str, found: knowledge.Knowledge
+) -> tuple[str, knowledge.Knowledge]:
+    """A follow-up is read with the earlier question that named its subject."""
+    if not _is_follow_up(request, question, found):
+        return question, found
+    for earlier in _earlier_questions(request):
+        combined = f"{earlier}\n{question}"
+        candidate = await knowledge.gather_soon(
+            combined, stamp=request.knowledge_stamp, with_tours=True, faq_limit=FAQ_SHOWN
+        )
+        if _has_subject(candidate):
+            return combined, candidate
+    return question, found
+
+
 async def answer(
     request: AIRequest,
     *,
@@ -802,13 +857,11 @@ async def answer(
 ) -> AIAnswer:
     started = started if started is not None else time.monotonic()
     question = pending_question(request)
+    page = request.tour.slug if request.tour is not None else None
     found = await knowledge.gather_soon(
-        question,
-        stamp=request.knowledge_stamp,
-        with_tours=True,
-        faq_limit=FAQ_SHOWN,
-        page=request.tour.slug if request.tour is not None else None,
+        question, stamp=request.knowledge_stamp, with_tours=True, faq_limit=FAQ_SHOWN, page=page
     )
+    question, found = await _in_context(request, question, found)
     reply = compose(request, found, reason, question)
     text = reply.text
     # A clear booking request (tour, date, people): offer the confirmation card.

@@ -1,0 +1,84 @@
+"""A follow-up ("а сколько стоит?") is about the trip the conversation is on."""
+
+from __future__ import annotations
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.utils import timezone
+
+from ai import agent
+from chat import actions
+from chat.publish import run_action
+from tests.ai.conftest import Streamed
+from tests.factories import new_client_id
+from tours.demo import load_demo_tours
+from tours.demo_faq import load_demo_faq
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+async def demo(settings, transactional_db):
+    settings.OPENROUTER_API_KEY = ""  # the offline answerer
+    await sync_to_async(load_demo_tours)(timezone.localdate())
+    await sync_to_async(load_demo_faq)()
+
+
+async def converse(*turns: str) -> list[str]:
+    """Each turn asked and answered in one chat, as a visitor would; the answers."""
+    registration = await run_action(
+        actions.register_visitor, token=None, tour_slug=None, user_id=None, client_ip="127.0.0.1"
+    )
+    session_pk = registration.session.pk
+    answers = []
+    for text in turns:
+        await run_action(
+            actions.post_visitor_message,
+            session_pk=session_pk,
+            client_id=new_client_id(),
+            text=text,
+        )
+        request = await run_action(actions.prepare_ai_reply, session_pk)
+        assert request is not None
+        result = await agent.answer(request, on_text=Streamed())
+        await run_action(
+            actions.store_ai_answer, session_pk=session_pk, reply_to=request.reply_to, answer=result
+        )
+        answers.append(result.text)
+    return answers
+
+
+@pytest.mark.parametrize(
+    ("turns", "tour", "fact"),
+    [
+        (["расскажи про свияжск", "а сколько стоит?"], "«Остров-град Свияжск»", "₽ с человека"),
+        (["есть что-нибудь в раифу?", "а когда ближайшая?"], "Раиф", "Ближайший тур"),
+        (["хочу на гастротур", "а места есть?"], "«Гастрономическая Казань»", "мест: 1"),
+        (["круиз по волге", "а сколько дней?"], "«Круиз по Волге", "3 дня"),
+        (["иннополис", "а на троих есть места?"], "«Иннополис", "мест"),
+        (["что есть в елабугу", "а с ребенком 5 лет можно?"], "«Елабуга", "для ребёнка 5 лет"),
+    ],
+)
+async def test_a_follow_up_is_answered_about_the_trip_asked_before(demo, turns, tour, fact):
+    *_, follow_up = await converse(*turns)
+    first_part = follow_up.split("\n\n")[0]
+    assert tour in first_part
+    assert fact in first_part
+    assert "Вечерняя Казань" not in follow_up  # not the soonest tours of the catalogue
+
+
+@pytest.mark.parametrize(
+    ("turns", "expected"),
+    [
+        # A rules question stands on its own: the rule, not the trip again.
+        (["расскажи про свияжск", "а как оплатить?"], "картой"),
+        # A new subject is the new subject.
+        (["расскажи про свияжск", "а в раифу что есть?"], "Раиф"),
+    ],
+)
+async def test_a_question_with_its_own_subject_is_not_read_with_the_earlier_one(
+    demo, turns, expected
+):
+    *_, last = await converse(*turns)
+    assert expected in last
+    assert "Свияжск" not in last.split("\n\n")[0]
