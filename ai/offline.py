@@ -836,12 +836,18 @@ async def _in_context(
     if not _is_follow_up(request, question, found):
         return question, found
     for earlier in _earlier_questions(request):
+        before = await knowledge.gather_soon(
+            earlier, stamp=request.knowledge_stamp, with_tours=True, faq_limit=FAQ_SHOWN
+        )
+        if not _has_subject(before):
+            continue
+        # The earlier question named the trip; together they may find none ("голубые
+        # озёра", "а в январе?": not in January, the nearest dates said so).
         combined = f"{earlier}\n{question}"
-        candidate = await knowledge.gather_soon(
+        together = await knowledge.gather_soon(
             combined, stamp=request.knowledge_stamp, with_tours=True, faq_limit=FAQ_SHOWN
         )
-        if _has_subject(candidate):
-            return combined, candidate
+        return combined, together
     return question, found
 
 

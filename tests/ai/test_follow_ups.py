@@ -57,6 +57,8 @@ async def converse(*turns: str) -> list[str]:
         (["круиз по волге", "а сколько дней?"], "«Круиз по Волге", "3 дня"),
         (["иннополис", "а на троих есть места?"], "«Иннополис", "мест"),
         (["что есть в елабугу", "а с ребенком 5 лет можно?"], "«Елабуга", "для ребёнка 5 лет"),
+        # Together they find none: that trip's nearest dates, not January's other tours.
+        (["голубые озера", "а в январе?"], "«Голубые озёра»", "Туров в январе"),
     ],
 )
 async def test_a_follow_up_is_answered_about_the_trip_asked_before(demo, turns, tour, fact):
