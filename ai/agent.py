@@ -332,6 +332,13 @@ async def answer(
         with_tours=not use_tools,
         faq_limit=settings.AI_FAQ_IN_PROMPT,
     )
+    if not use_tools:
+        # "а сколько стоит?" after "расскажи про свияжск": the tours in the prompt are
+        # the trip the conversation is on, not the catalogue's soonest. (With tools
+        # the model searches itself, with the history in front of it.)
+        question, found = await offline.read_in_context(
+            request, question, found, faq_limit=settings.AI_FAQ_IN_PROMPT
+        )
     try:
         try:
             return await current.run(found, use_tools=use_tools, models=models)

@@ -829,15 +829,24 @@ def _earlier_questions(request: AIRequest) -> list[str]:
     ][:FOLLOW_UP_LOOKBACK]
 
 
-async def _in_context(
-    request: AIRequest, question: str, found: knowledge.Knowledge
+async def read_in_context(
+    request: AIRequest,
+    question: str,
+    found: knowledge.Knowledge,
+    *,
+    faq_limit: int = FAQ_SHOWN,
 ) -> tuple[str, knowledge.Knowledge]:
-    """A follow-up is read with the earlier question that named its subject."""
-    if not _is_follow_up(request, question, found):
+    """A follow-up is read with the earlier question that named its subject.
+
+    `found` is the pending question's own reading with its tours; `faq_limit`
+    as the caller gathered it (the model's prompt gathers fewer). A message
+    with no earlier one costs nothing more.
+    """
+    if found.search is None or not _is_follow_up(request, question, found):
         return question, found
     for earlier in _earlier_questions(request):
         before = await knowledge.gather_soon(
-            earlier, stamp=request.knowledge_stamp, with_tours=True, faq_limit=FAQ_SHOWN
+            earlier, stamp=request.knowledge_stamp, with_tours=True, faq_limit=faq_limit
         )
         if not _has_subject(before):
             continue
@@ -845,7 +854,7 @@ async def _in_context(
         # озёра", "а в январе?": not in January, the nearest dates said so).
         combined = f"{earlier}\n{question}"
         together = await knowledge.gather_soon(
-            combined, stamp=request.knowledge_stamp, with_tours=True, faq_limit=FAQ_SHOWN
+            combined, stamp=request.knowledge_stamp, with_tours=True, faq_limit=faq_limit
         )
         return combined, together
     return question, found
@@ -867,7 +876,7 @@ async def answer(
     found = await knowledge.gather_soon(
         question, stamp=request.knowledge_stamp, with_tours=True, faq_limit=FAQ_SHOWN, page=page
     )
-    question, found = await _in_context(request, question, found)
+    question, found = await read_in_context(request, question, found)
     reply = compose(request, found, reason, question)
     text = reply.text
     # A clear booking request (tour, date, people): offer the confirmation card.

@@ -84,3 +84,18 @@ async def test_a_question_with_its_own_subject_is_not_read_with_the_earlier_one(
     *_, last = await converse(*turns)
     assert expected in last
     assert "Свияжск" not in last.split("\n\n")[0]
+
+
+@pytest.fixture
+async def demo_with_model(settings, transactional_db, fake_openrouter):
+    settings.AI_TOOLS_ENABLED = False  # the tours go in the prompt
+    await sync_to_async(load_demo_tours)(timezone.localdate())
+    await sync_to_async(load_demo_faq)()
+    return fake_openrouter
+
+
+async def test_the_models_prompt_for_a_follow_up_holds_the_trip_asked_before(demo_with_model):
+    await converse("расскажи про свияжск", "а сколько стоит?")
+    site_data = demo_with_model.last.messages[1]["content"]
+    assert "Остров-град Свияжск" in site_data
+    assert "Вечерняя Казань" not in site_data  # not the catalogue's soonest tours
