@@ -123,19 +123,27 @@ def _hours(hours: int) -> str:
     return ngettext("%(n)d hour", "%(n)d hours", hours) % {"n": hours}
 
 
+def _length(tour: dict[str, Any]) -> str:
+    """How long a tour takes: its days when it has nights, else its hours."""
+    if tour["nights"]:
+        return ngettext("%(n)d day", "%(n)d days", tour["nights"] + 1) % {"n": tour["nights"] + 1}
+    return _hours(tour["duration_hours"])
+
+
+def _price(tour: dict[str, Any]) -> str:
+    return _("%(price)s per person") % {"price": rub(tour["price_per_person"])}
+
+
+def _free_places(tour: dict[str, Any]) -> str:
+    return _("free places: %(n)s") % {"n": tour["free_places"]}
+
+
 def _tour_line(tour: dict[str, Any], question: Question) -> str:
     """One tour with what the question needs: always its date and price, then the asked facts."""
-    parts = [
-        dates(tour["start_date"], tour["end_date"]),
-        _("%(price)s per person") % {"price": rub(tour["price_per_person"])},
-    ]
+    parts = [dates(tour["start_date"], tour["end_date"]), _price(tour)]
     if "duration" in question.topics or question.query.sort in {"duration", "-duration"}:
-        parts.append(
-            ngettext("%(n)d day", "%(n)d days", tour["nights"] + 1) % {"n": tour["nights"] + 1}
-            if tour["nights"]
-            else _hours(tour["duration_hours"])
-        )
-    parts.append(_("free places: %(n)s") % {"n": tour["free_places"]})
+        parts.append(_length(tour))
+    parts.append(_free_places(tour))
     if question.children and tour.get("min_age"):
         parts.append(_("children from %(age)s") % {"age": tour["min_age"]})
     return f"• «{tour['title']}» — {', '.join(parts)}"
@@ -148,15 +156,11 @@ def _asked_facts(tour: dict[str, Any], question: Question, *, said: set[str]) ->
     if "dates" in asked and "dates" not in said:
         parts.append(dates(tour["start_date"], tour["end_date"]))
     if "price" in asked and "price" not in said:
-        parts.append(_("%(price)s per person") % {"price": rub(tour["price_per_person"])})
+        parts.append(_price(tour))
     if "duration" in asked and "duration" not in said:
-        parts.append(
-            ngettext("%(n)d day", "%(n)d days", tour["nights"] + 1) % {"n": tour["nights"] + 1}
-            if tour["nights"]
-            else _hours(tour["duration_hours"])
-        )
+        parts.append(_length(tour))
     if "places" in asked:
-        parts.append(_("free places: %(n)s") % {"n": tour["free_places"]})
+        parts.append(_free_places(tour))
     return parts
 
 
@@ -364,6 +368,9 @@ def _current_tour(tour: TourFacts, question: Question) -> str:
 
 # What a visitor asks about the tour in front of them: what the price includes, the
 # hotel, meals, how long it takes, where it starts, the programme.
+_HOW_LONG_WORDS = (
+    r"\bсколько\s+(?:по\s+времени|длит\w*|час\w*)|\bдлится|\bпродолжительн\w*|\bдолго\b"
+)
 _PAGE_DETAIL = re.compile(
     r"\bвход(?:ит|ят)\b|\bвключ\w*|\bв\s+(?:стоимост|цен)\w*|"
     # the hotel
@@ -375,18 +382,18 @@ _PAGE_DETAIL = re.compile(
     r"\bтрансфер\w*|\bавтобус\w*|\bоткуда\b|\bдобира\w*|\bдобрать\w*|\bдоед\w*|\bдоехать|"
     r"\bгде\s+(?:сбор|встреч|начина|старт)\w*|\bотправл\w*|\bначина\w*|"
     # the programme and how long
-    r"\bпрограмм\w*|\bмаршрут\w*|\bчто\s+(?:посмотрим|увидим|будет)|"
-    r"\bсколько\s+(?:по\s+времени|длит\w*|час\w*)|\bдлится|\bпродолжительн\w*|\bдолго\b"
+    r"\bпрограмм\w*|\bмаршрут\w*|\bчто\s+(?:посмотрим|увидим|будет)|" + _HOW_LONG_WORDS
 )
 # How long it takes: the tour's own facts say it (`_current_tour`), whatever its text says.
-_HOW_LONG = re.compile(
-    r"\bсколько\s+(?:по\s+времени|длит\w*|час\w*)|\bдлится|\bпродолжительн\w*|\bдолго\b"
-)
+_HOW_LONG = re.compile(_HOW_LONG_WORDS)
 _HOTEL = re.compile(r"\bгостиниц\w*|\bотел\w*|\bночев\w*|\bночлег\w*|\bпрожива\w*|\bразмещ\w*")
 
 
-def _page_tour_detail(found: knowledge.Knowledge, question: Question, text: str) -> str | None:
-    """The page's tour's answer to a question about "the tour" ("" when its text is silent).
+def _page_tour_detail(
+    found: knowledge.Knowledge, question: Question, text: str
+) -> tuple[str, bool] | None:
+    """The page's tour's answer to a question about "the tour" ("" when its text is
+    silent), and whether a word of the question itself is in it (`_described`).
 
     None when the question is not about the page's tour: it names another tour
     or place, or asks for other dates, a budget or a group's places.
@@ -397,10 +404,10 @@ def _page_tour_detail(found: knowledge.Knowledge, question: Question, text: str)
         return None
     if not _about_page_tour(found, question, allowed={"duration", "place"}):
         return None
-    detail = _described(page, text)
+    detail, by_own_words = _described(page, text)
     if not detail and _HOTEL.search(lowered) and not page.nights:
-        return _("It is a one-day tour, without a night's stay.")
-    return detail
+        return _("It is a one-day tour, without a night's stay."), False
+    return detail, by_own_words
 
 
 def _asks_only_how_long(text: str) -> bool:
@@ -453,13 +460,9 @@ def _page_places_answer(tour: TourFacts, wanted: int) -> str:
     }
 
 
-def _described(page: TourRow, text: str) -> str:
-    """The sentences of the tour's own text that speak of what the question asks."""
-    return _description_match(page, text)[0]
-
-
-def _description_match(page: TourRow, text: str) -> tuple[str, bool]:
-    """(`_described`'s sentences, whether a word of the question itself is in them)."""
+def _described(page: TourRow, text: str) -> tuple[str, bool]:
+    """The sentences of the tour's own text that speak of what the question asks, and
+    whether a word of the question itself is in them (not only a word of its theme)."""
     words = {form for word in content_words(text) for form in lemmas(word) | {word}}
     asked = set(words)
     # "питание" is said as "завтраки и ужины": the question's themes count too.
@@ -578,11 +581,16 @@ _ASKS_FOR_TOURS = re.compile(
 )
 
 
+def _asks_if_a_child_may_come(question: Question, text: str) -> bool:
+    """A child ("с ребёнком", "внуку 8 лет") and "можно?", "возьмут?", "для детей"."""
+    child = question.children or question.query.child_age is not None
+    return child and bool(_MAY_COME.search(normalize(cyrillic(text))))
+
+
 def _child_may_come(question: Question, search: TourSearch | None, text: str) -> bool:
     """ "ребёнку 3 года, можно на гастротур?", "со школьником в Елабугу можно?": whether a
     child may come on the trip its words or its place name is the trip's own condition."""
-    child = question.children or question.query.child_age is not None
-    if not child or not _MAY_COME.search(normalize(cyrillic(text))):
+    if not _asks_if_a_child_may_come(question, text):
         return False
     if question.query.places or question.query.tour_slugs:
         return True
@@ -684,14 +692,14 @@ def compose(request: AIRequest, found: knowledge.Knowledge, reason: Reason, text
         child_may_come or tour_facets or (tour_best > 0 and (not faq_wins or asks_tour_facts))
     )
 
-    page_detail = _page_tour_detail(found, question, text) if request.tour is not None else None
+    detail = _page_tour_detail(found, question, text) if request.tour is not None else None
+    page_detail, by_own_words = detail if detail is not None else (None, False)
     faq_strong_here = top_faq is not None and top_faq.rank >= STRONG_FAQ
     # "с ребёнком 6 лет можно?" on a tour's page: that tour's age limit answers.
     page_child = (
         request.tour is not None
         and found.page_tour is not None
-        and (question.children or question.query.child_age is not None)
-        and bool(_MAY_COME.search(normalize(cyrillic(text))))
+        and _asks_if_a_child_may_come(question, text)
         and _about_page_tour(found, question, allowed={"age", "place"})
     )
     # "есть места на 3 человек?" on a tour's page: that tour's free places.
@@ -705,8 +713,6 @@ def compose(request: AIRequest, found: knowledge.Knowledge, reason: Reason, text
         # description answers, not a search of every tour with a hotel.
         parts.append(_current_tour(request.tour, question))
         slugs.append(request.tour.slug)
-        page = found.page_tour
-        by_own_words = page is not None and _description_match(page, text)[1]
         if page_detail and faq_strong_here and not by_own_words and top_faq is not None:
             # "где сбор?": the text says only how it goes ("теплоход из Казани"), by the
             # theme of the words; the FAQ entry that names them says where: both.
@@ -811,10 +817,7 @@ def _is_follow_up(request: AIRequest, question: str, found: knowledge.Knowledge)
     trip and no rule answers it, so it is about the trip the conversation is on."""
     if request.tour is not None or _has_subject(found) or classify(question) is not None:
         return False
-    reading = found.reading
-    if (reading.children or reading.query.child_age is not None) and _MAY_COME.search(
-        normalize(cyrillic(question))
-    ):
+    if _asks_if_a_child_may_come(found.reading, question):
         return True  # "а с ребёнком 5 лет можно?": the trip's own age limit answers it
     top_faq = found.faq[0] if found.faq else None
     return not (top_faq is not None and top_faq.rank >= STRONG_FAQ)
