@@ -172,15 +172,13 @@ _MONTH_NAMES = (
 _DAY_RANGE = re.compile(
     rf"\b(?:с\s+)?(\d{{1,2}})\s*(?:-|–|—|по|до)\s*(\d{{1,2}})\s+({_MONTH_NAMES})\b"
 )
-_DAY_OF_MONTH = re.compile(rf"\b(\d{{1,2}})(?:-?го)?\s+({_MONTH_NAMES})\b")
+# "20 декабря", "5-го мая": a day's number (group "day") and its month's word ("month").
+_A_DAY = rf"(?P<day>\d{{1,2}})(?:-?го)?\s+(?P<month>{_MONTH_NAMES})\b"
+_DAY_OF_MONTH = re.compile(rf"\b{_A_DAY}")
 # "после 20 декабря", "с 5 января", "начиная с 3 мая": from that day on (after it for "после").
-_FROM_DAY = re.compile(
-    rf"\b(после|начиная\s+с|с|со|от)\s+(\d{{1,2}})(?:-?го)?\s+({_MONTH_NAMES})\b"
-)
+_FROM_DAY = re.compile(rf"\b(?P<word>после|начиная\s+с|с|со|от)\s+{_A_DAY}")
 # "до 10 января", "не позже 5 мая": from today up to that day.
-_UNTIL_DAY = re.compile(
-    rf"\b(до|не\s+позже|не\s+позднее)\s+(\d{{1,2}})(?:-?го)?\s+({_MONTH_NAMES})\b"
-)
+_UNTIL_DAY = re.compile(rf"\b(?:до|не\s+позже|не\s+позднее)\s+{_A_DAY}")
 # "в начале января", "в середине мая", "в конце декабря": a third of the month.
 _PART_OF_MONTH = re.compile(rf"\b(начал\w*|середин\w*|конц\w*|кон[её]ц)\s+({_MONTH_NAMES})\b")
 # How far "после 20 декабря" looks: a season of the catalogue, not forever.
@@ -431,17 +429,15 @@ def periods_in(text: str, today: date) -> list[Period]:
                 found.append(Period(label, ((start, end),), "day"))
     consumed = _DAY_RANGE.sub(" ", consumed)
     for match in _FROM_DAY.finditer(consumed):
-        month = _month_number(match.group(3))
-        day = _coming_day(month, int(match.group(2)), today) if month else None
+        day = _named_day(match, today)
         if day:
-            first = day + timedelta(days=1) if match.group(1) == "после" else day
-            label = f"{match.group(1)} {date_format(day, 'j E')}"
+            first = day + timedelta(days=1) if match.group("word") == "после" else day
+            label = f"{match.group('word')} {date_format(day, 'j E')}"
             span = (first, first + timedelta(days=OPEN_END_DAYS))
             found.append(Period(label, (span,), "from"))
     consumed = _FROM_DAY.sub(" ", consumed)
     for match in _UNTIL_DAY.finditer(consumed):
-        month = _month_number(match.group(3))
-        day = _coming_day(month, int(match.group(2)), today) if month else None
+        day = _named_day(match, today)
         if day:
             found.append(Period(f"до {date_format(day, 'j E')}", ((today, day),), "range"))
     consumed = _UNTIL_DAY.sub(" ", consumed)
@@ -451,8 +447,7 @@ def periods_in(text: str, today: date) -> list[Period]:
             found.append(_part_of_month(match.group(1), month, today))
     consumed = _PART_OF_MONTH.sub(" ", consumed)
     for match in _DAY_OF_MONTH.finditer(consumed):
-        month = _month_number(match.group(2))
-        day = _coming_day(month, int(match.group(1)), today) if month else None
+        day = _named_day(match, today)
         if day:
             found.append(Period(date_format(day, "j E"), ((day, day),), "day"))
     consumed = _DAY_OF_MONTH.sub(" ", consumed)
@@ -495,6 +490,12 @@ def periods_in(text: str, today: date) -> list[Period]:
         if season.search(consumed):
             found.append(_season(first_month, index, today))
     return found
+
+
+def _named_day(match: re.Match[str], today: date) -> date | None:
+    """The coming date of an `_A_DAY` match ("20 декабря"), if it is a real day."""
+    month = _month_number(match.group("month"))
+    return _coming_day(month, int(match.group("day")), today) if month else None
 
 
 def _part_of_month(part: str, month: int, today: date) -> Period:
