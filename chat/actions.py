@@ -50,7 +50,6 @@ from chat.message_rows import (
     ai_context_statement,
     is_answered_by_ai,
     lock_session,
-    lock_session_status_statement,
     message_by_client_id,
     message_by_client_id_async,
     operator_line_cutoff_and_stamp,
@@ -641,7 +640,8 @@ def store_ai_answer(*, session_pk: int, reply_to: int, answer: AIAnswer) -> Chat
     instrumentation().message_stored(message)
     session.last_activity_at = message.created_at
     session.ai_tokens_used += (answer.prompt_tokens or 0) + (answer.completion_tokens or 0)
-    update = ["last_activity_at", "ai_tokens_used"]
+    session.ai_answered_to = reply_to  # the guard of `do_store_ai_answer`'s statement
+    update = ["last_activity_at", "ai_tokens_used", "ai_answered_to"]
     if session.status == ChatSession.Status.CLOSED:
         session.status = ChatSession.Status.AI
         update.append("status")
@@ -660,14 +660,13 @@ async def do_store_ai_answer(
 ) -> tuple[ChatMessage | None, list[Outgoing]]:
     """`store_ai_answer` on the event loop's pool; the events are returned, not sent.
 
-    The same rules in one transaction of two statements: the session row
-    locked (an operator takeover takes the same lock, so it is ordered
-    before or after this answer, never beside it), then one statement that
-    checks the status and "already answered?" (its snapshot is newer than
-    the lock: an answer another tab committed while this one waited is
-    seen), inserts the answer and touches the session. An answer
-    proposing a booking takes the sync action: its card is chat.booking's
-    ORM work in the same transaction.
+    The same rules in one statement (`ai_answer_statement`), committed with
+    the other statements of the moment: it claims the session row (an
+    operator takeover updates the same row, so it is ordered before or after
+    this answer, never beside it), checks the status and "already
+    answered?" on the row as it is after any lock wait, inserts the answer
+    and touches the session. An answer proposing a booking takes the sync
+    action: its card is chat.booking's ORM work in the same transaction.
     """
     if answer.meta.get("booking_proposals"):
         return await run_action_collected(
@@ -677,17 +676,13 @@ async def do_store_ai_answer(
     sql, params = ai_answer_statement(
         message, tokens=(answer.prompt_tokens or 0) + (answer.completion_tokens or 0)
     )
-
-    # The lock, then the statement that checks after it (its snapshot is newer),
-    # in one transaction: the group's (tatartours/group_commit.py).
-    locked, answered = await group_commit.fetch_all(
-        [lock_session_status_statement(session_pk), (sql, params)], lock_order=session_public_id
-    )
-    if not locked:
+    row = await group_commit.fetchone(sql, params, lock_order=session_public_id)
+    assert row is not None  # the statement always returns its one row
+    exists, pk, created_at, public_id = row
+    if not exists:
         raise ChatSession.DoesNotExist(f"no chat session {session_pk}")
-    if not answered:
+    if pk is None:
         return None, []
-    pk, created_at, public_id = answered[0]
     stored = stored_message(message, pk, created_at)
     stored.session = ChatSession(pk=session_pk, public_id=public_id)
     instrumentation().message_committed(stored)

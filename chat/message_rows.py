@@ -291,42 +291,37 @@ AI_ANSWER_GIVEN = (
 
 
 @cache
-def _lock_status_sql() -> str:
-    s = ChatSession
-    return (
-        f"SELECT {column(s, 'status')} FROM {table(s)} WHERE {column(s, 'id')} = %s "
-        f"FOR UPDATE OF {table(s)}"
-    )
-
-
-def lock_session_status_statement(session_pk: int) -> tuple[str, list[Any]]:
-    """The session's status, its row locked for the caller's transaction (no row: no session)."""
-    return _lock_status_sql(), [session_pk]
-
-
-@cache
 def _ai_answer_sql() -> tuple[str, dict[str, Any]]:
     m, s = ChatMessage, ChatSession
     columns, values, defaults = insert_select(m, {name: f"%({name})s" for name in AI_ANSWER_GIVEN})
+    answered_to = column(s, "ai_answered_to")
     sql = (
-        # Run after the session row was locked by the same transaction: this
-        # statement's snapshot is newer than the lock, so an answer another
-        # generation committed while this one waited for it is seen here.
-        f"WITH allowed AS (SELECT 1 FROM {table(s)} WHERE {column(s, 'id')} = %(session)s "
-        f"AND {column(s, 'status')} IN (%(ai)s, %(closed)s) AND NOT EXISTS ("
+        # One statement in autocommit. The session row is claimed first: an
+        # operator takeover (which updates the same row) is ordered before or
+        # after this answer, never beside it. A generation that waited for the
+        # row lock has its condition checked again on the row as the other left
+        # it (PostgreSQL's re-check of an UPDATE's WHERE after a lock wait):
+        # a takeover, or another tab's answer to the same question
+        # (`ai_answered_to`), stops it. The NOT EXISTS covers answers stored
+        # without the column (rows from before it, fixtures).
+        f"WITH claimed AS (UPDATE {table(s)} SET {column_name(s, 'ai_answered_to')} = "
+        f"%(reply_to)s, {column_name(s, 'last_activity_at')} = %(created_at)s, "
+        f"{column_name(s, 'ai_tokens_used')} = {column(s, 'ai_tokens_used')} + %(tokens)s, "
+        # A closed operator conversation hands back to the AI.
+        f"{column_name(s, 'status')} = CASE WHEN {column(s, 'status')} = %(closed)s "
+        f"THEN %(ai)s ELSE {column(s, 'status')} END "
+        f"WHERE {column(s, 'id')} = %(session)s AND {column(s, 'status')} IN (%(ai)s, %(closed)s) "
+        f"AND ({answered_to} IS NULL OR {answered_to} < %(reply_to)s) AND NOT EXISTS ("
         f"SELECT 1 FROM {table(m)} WHERE {column(m, 'session')} = %(session)s "
         f"AND {column(m, 'id')} > %(reply_to)s AND {column(m, 'author')} = %(author)s "
-        f"AND {column(m, 'reply_to')} >= %(reply_to)s)), "
-        f"stored AS (INSERT INTO {table(m)} ({columns}) SELECT {values} FROM allowed "
-        f"RETURNING {column_name(m, 'id')} AS id, {column_name(m, 'created_at')} AS created_at), "
-        # A closed operator conversation hands back to the AI.
-        f"touched AS (UPDATE {table(s)} SET {column_name(s, 'last_activity_at')} = "
-        f"stored.created_at, {column_name(s, 'ai_tokens_used')} = "
-        f"{column(s, 'ai_tokens_used')} + %(tokens)s, {column_name(s, 'status')} = "
-        f"CASE WHEN {column(s, 'status')} = %(closed)s THEN %(ai)s ELSE {column(s, 'status')} END "
-        f"FROM stored WHERE {column(s, 'id')} = %(session)s "
-        f"RETURNING {column(s, 'public_id')} AS public_id) "
-        f"SELECT stored.id, stored.created_at, touched.public_id FROM stored, touched"
+        f"AND {column(m, 'reply_to')} >= %(reply_to)s) "
+        f"RETURNING {column(s, 'public_id')} AS public_id), "
+        f"stored AS (INSERT INTO {table(m)} ({columns}) SELECT {values} FROM claimed "
+        f"RETURNING {column_name(m, 'id')} AS id, {column_name(m, 'created_at')} AS created_at) "
+        # Always one row: whether the session exists, then the answer if stored.
+        f"SELECT EXISTS (SELECT 1 FROM {table(s)} WHERE {column(s, 'id')} = %(session)s), "
+        f"stored.id, stored.created_at, claimed.public_id "
+        f"FROM (SELECT 1) AS one LEFT JOIN stored ON TRUE LEFT JOIN claimed ON TRUE"
     )
     return sql, defaults
 
@@ -334,8 +329,10 @@ def _ai_answer_sql() -> tuple[str, dict[str, Any]]:
 def ai_answer_statement(message: ChatMessage, *, tokens: int) -> tuple[str, dict[str, Any]]:
     """The statement storing the unsaved AI answer `message` and touching its session.
 
-    It stores nothing (no row back) unless the chat is with the AI (or closed)
-    and no AI answer replied to `reply_to` or a later message (`is_answered_by_ai`).
+    Its one row: (the session exists, then the answer's id, created_at and the
+    session's public id, or three NULLs). It stores nothing unless the chat is
+    with the AI (or closed) and no AI answer replied to `reply_to` or a later
+    message (`is_answered_by_ai`).
     """
     sql, defaults = _ai_answer_sql()
     params: dict[str, Any] = dict(defaults)  # columns no answer sets: their constant defaults

@@ -49,6 +49,14 @@ class ChatSession(models.Model):
     client_ip = models.GenericIPAddressField(_("client IP"), null=True, blank=True)
     user_agent = models.CharField(_("user agent"), max_length=300, blank=True)
     ai_tokens_used = models.PositiveIntegerField(_("AI tokens used"), default=0)
+    # The newest visitor message an AI answer replied to (the id, not a key: it is
+    # only compared). Kept by the statement that stores an answer, as the guard
+    # that survives its lock wait: two generations for the same question (two
+    # tabs, two processes) update this row one after the other, and PostgreSQL
+    # checks the second's condition again on the row the first left.
+    ai_answered_to = models.BigIntegerField(
+        _("newest message answered by the AI"), null=True, blank=True, editable=False
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     last_activity_at = models.DateTimeField(_("last activity"), auto_now_add=True)
 

@@ -17,6 +17,7 @@ from asgiref.sync import sync_to_async
 from ai.types import AIAnswer, AIRequest
 from chat import actions
 from chat.events import ai_response_frame, session_group
+from chat.message_rows import ai_answer_statement
 from chat.models import ChatMessage, ChatSession
 from chat.publish import run_action
 from tatartours import async_db
@@ -177,22 +178,23 @@ async def test_the_answer_hands_a_closed_chat_back_and_never_follows_a_takeover(
 
 
 async def test_an_answer_committed_while_waiting_for_the_lock_is_seen():
-    """Another generation holds the session row and stores its answer: this one,
-    queued behind the lock, must see that answer and store nothing."""
+    """Another generation (another tab or process) stores its answer to the same
+    question in a transaction still open: this one, queued behind the session
+    row, must see that answer once it commits, and store nothing."""
     request = await start_chat("Привет")
     other = await psycopg.AsyncConnection.connect(**async_db.connection_kwargs())
     watcher = await psycopg.AsyncConnection.connect(**async_db.connection_kwargs())
+    first = ChatMessage(
+        session_id=request.session_pk,
+        author=ChatMessage.Author.AI,
+        text="Первый ответ",
+        reply_to_id=request.reply_to,
+        ai_source="model",
+    )
     try:
         await other.set_autocommit(False)
-        await other.execute(
-            "SELECT 1 FROM chat_chatsession WHERE id = %s FOR UPDATE", [request.session_pk]
-        )
-        await other.execute(
-            "INSERT INTO chat_chatmessage (session_id, author, text, reply_to_id, created_at, "
-            "ai_source, ai_model, ai_generation_id, ai_fallback_used, ai_error, meta) "
-            "VALUES (%s, 'ai', 'Первый ответ', %s, now(), 'model', '', '', false, '', '{}')",
-            [request.session_pk, request.reply_to],
-        )
+        sql, params = ai_answer_statement(first, tokens=0)
+        await other.execute(sql, params)
         late = asyncio.ensure_future(
             actions.do_store_ai_answer(
                 session_pk=request.session_pk,
