@@ -45,6 +45,7 @@ from chat.hooks import Frame, instrumentation, support_line
 from chat.message_rows import (
     AIContext,
     StoredVisitorMessage,
+    ai_answer_batch_row,
     ai_answer_statement,
     ai_context_result,
     ai_context_statement,
@@ -54,8 +55,6 @@ from chat.message_rows import (
     message_by_client_id_async,
     operator_line_cutoff_and_stamp,
     recent_conversation,
-    recent_conversation_result,
-    recent_conversation_statement,
     stored_message,
     visitor_message_batch_row,
     visitor_message_result,
@@ -584,28 +583,23 @@ async def do_prepare_ai_reply(session_pk: int) -> AIRequest | None:
     """`prepare_ai_reply` on the event loop's pool (tatartours.async_db), not the DB thread.
 
     One statement for the session, its tour page, where the conversation
-    stands and the knowledge base's stamp; a second for the last messages.
-    Reads without a lock, as `prepare_ai_reply`: the answer is stored under
-    the session lock later (`store_ai_answer`), which re-checks.
+    stands, the knowledge base's stamp and the last messages. Reads without a
+    lock, as `prepare_ai_reply`: the answer is stored under the session lock
+    later (`store_ai_answer`), which re-checks.
     """
 
-    async def read(conn: async_db.Connection) -> tuple[AIContext, int | None, list[Any]]:
+    async def read(conn: async_db.Connection) -> AIContext:
         # Not group-committed: a read has no commit to share, and in a group it
         # waits for the group in flight and then for its own group's commit.
         # ai-50x10, alternating: grouped, overhead p50 88-90 ms, ack p50 18-22,
         # but p99 153-157 / 39-44 and 7.2-7.6 ms CPU per answer; alone (kept),
         # p50 39-50 / 8-12, p99 179-193 / 53-60, 8.9-9.1 ms (docs/benchmarks.md).
-        sql, params = ai_context_statement(session_pk)
+        sql, params = ai_context_statement(session_pk, recent=settings.AI_CONTEXT_MESSAGES)
         cursor = await conn.execute(sql, params)
-        context = ai_context_result(await cursor.fetchone(), session_pk)
-        pending = _pending_of(context)
-        if pending is None:
-            return context, None, []
-        sql, args = recent_conversation_statement(session_pk, settings.AI_CONTEXT_MESSAGES)
-        cursor = await conn.execute(sql, args)
-        return context, pending, await cursor.fetchall()
+        return ai_context_result(await cursor.fetchone(), session_pk)
 
-    context, pending, recent_rows = await async_db.run(read)
+    context = await async_db.run(read)
+    pending = _pending_of(context)
     if pending is None:
         return None
     return _ai_request(
@@ -615,7 +609,7 @@ async def do_prepare_ai_reply(session_pk: int) -> AIRequest | None:
         tokens_used=context.tokens_used,
         tour=context.tour,
         pending=pending,
-        recent=recent_conversation_result(recent_rows),
+        recent=context.recent,
         cutoff=context.cutoff,
         stamp=context.stamp,
     )
@@ -661,7 +655,8 @@ async def do_store_ai_answer(
     """`store_ai_answer` on the event loop's pool; the events are returned, not sent.
 
     The same rules in one statement (`ai_answer_statement`), committed with
-    the other statements of the moment: it claims the session row (an
+    the other statements of the moment (answers of other chats finished at
+    the same moment go as one statement: `ai_answers_batch`): it claims the session row (an
     operator takeover updates the same row, so it is ordered before or after
     this answer, never beside it), checks the status and "already
     answered?" on the row as it is after any lock wait, inserts the answer
@@ -676,7 +671,9 @@ async def do_store_ai_answer(
     sql, params = ai_answer_statement(
         message, tokens=(answer.prompt_tokens or 0) + (answer.completion_tokens or 0)
     )
-    row = await group_commit.fetchone(sql, params, lock_order=session_public_id)
+    row = await group_commit.fetchone(
+        sql, params, lock_order=session_public_id, batch=ai_answer_batch_row(params)
+    )
     assert row is not None  # the statement always returns its one row
     exists, pk, created_at, public_id = row
     if not exists:

@@ -16,12 +16,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from functools import cache
 from typing import Any
 from uuid import UUID
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Field
+from psycopg.types.json import Jsonb
 
 from ai.retrieval import knowledge_stamp_sql
 from chat.models import ChatMessage, ChatSession
@@ -193,6 +195,7 @@ class AIContext:
     handled: int | None  # newest operator or system message
     cutoff: int  # `operator_line_cutoff_and_stamp`
     stamp: str  # the knowledge base's (ai.retrieval.knowledge_stamp)
+    recent: list[ChatMessage]  # `recent_conversation`'s messages, newest first
 
 
 @cache
@@ -206,21 +209,32 @@ def _ai_context_sql() -> str:
         f"FROM {table(M)} WHERE {column(M, 'session')} = %(session)s"
     )
     tour = ", ".join(column(T, name) for name in AI_TOUR_FIELDS)
+    # The conversation the prompt quotes, in the same statement: `recent_conversation`'s
+    # rows as one JSON array (one round trip and one statement fewer per answer).
+    picked = ", ".join(f"{column(M, name)} AS c{n}" for n, name in enumerate(CONTEXT_FIELDS))
+    row = ", ".join(f"r.c{n}" for n in range(len(CONTEXT_FIELDS)))
+    recent = (
+        f"(SELECT coalesce(json_agg(json_build_array({row}) ORDER BY r.c0 DESC), '[]') FROM ("
+        f"SELECT {picked} FROM {table(M)} WHERE {column(M, 'session')} = %(session)s "
+        f"AND {author} <> %(system)s ORDER BY {message_id} DESC LIMIT %(recent)s) AS r)"
+    )
     return (
         f"SELECT {column(S, 'status')}, {column(S, 'public_id')}, {column(S, 'user')}, "
         f"{column(S, 'ai_tokens_used')}, {column(S, 'tour')}, {tour}, "
         f"marks.newest, marks.answered, marks.handled, {_cutoff_expression()}, "
-        f"{knowledge_stamp_sql()} "
+        f"{knowledge_stamp_sql()}, {recent} "
         f"FROM {table(S)} LEFT JOIN {table(T)} ON {column(T, 'id')} = {column(S, 'tour')} "
         f"CROSS JOIN ({marks}) AS marks WHERE {column(S, 'id')} = %(session)s"
     )
 
 
-def ai_context_statement(session_pk: int) -> tuple[str, dict[str, Any]]:
-    """One statement: the session, its tour page, where the conversation stands, the stamp."""
+def ai_context_statement(session_pk: int, *, recent: int) -> tuple[str, dict[str, Any]]:
+    """One statement: the session, its tour page, where the conversation stands, the
+    stamp, and its newest `recent` messages (`recent_conversation`)."""
     Author = ChatMessage.Author
     return _ai_context_sql(), {
         "session": session_pk,
+        "recent": recent,
         "visitor": Author.VISITOR,
         "ai": Author.AI,
         "operator": Author.OPERATOR,
@@ -235,7 +249,7 @@ def ai_context_result(row: Sequence[Any] | None, session_pk: int) -> AIContext:
     status, public_id, user_id, tokens_used, tour_id = row[:5]
     width = len(AI_TOUR_FIELDS)
     tour_values = row[5 : 5 + width]
-    newest, answered, handled, cutoff, stamp = row[5 + width :]
+    newest, answered, handled, cutoff, stamp, recent = row[5 + width :]
     tour = (
         Tour(pk=tour_id, **dict(zip(AI_TOUR_FIELDS, tour_values, strict=True)))
         if tour_id is not None and tour_values[0] is not None
@@ -252,12 +266,8 @@ def ai_context_result(row: Sequence[Any] | None, session_pk: int) -> AIContext:
         handled=handled,
         cutoff=int(cutoff or 0),
         stamp=str(stamp),
+        recent=recent_conversation_result(recent),  # psycopg loads json as lists
     )
-
-
-def recent_conversation_statement(session_pk: int, limit: int) -> tuple[str, list[Any]]:
-    """`recent_conversation` as a statement, for a connection of the event loop."""
-    return _recent_sql(), [session_pk, ChatMessage.Author.SYSTEM, limit]
 
 
 def recent_conversation_result(rows: Sequence[Sequence[Any]]) -> list[ChatMessage]:
@@ -348,6 +358,82 @@ def ai_answer_statement(message: ChatMessage, *, tokens: int) -> tuple[str, dict
         ai=ChatSession.Status.AI,
     )
     return sql, params
+
+
+# An AI answer's given fields as one caller's part of `ai_answers_batch` (JSON keys).
+def _answer_row_columns() -> str:
+    """The columns of one caller's JSON row in `_ai_answers_sql`, typed as the model's."""
+    fields = ", ".join(f"{name} {column_type(ChatMessage, name)}" for name in AI_ANSWER_GIVEN)
+    return f"ord int, {fields}, tokens int"
+
+
+@cache
+def _ai_answers_sql() -> tuple[str, dict[str, Any]]:
+    """`_ai_answer_sql` for several chats: the same rules, one row per caller.
+
+    The sessions are locked in the callers' order ("ord": the group's lock
+    order) by a locking read whose conditions PostgreSQL checks again on a
+    row another transaction changed while this one waited (as the single
+    statement's UPDATE does); each caller gets "ord" and the single
+    statement's one row.
+    """
+    m, s = ChatMessage, ChatSession
+    given = {name: f"locked.{name}" for name in AI_ANSWER_GIVEN}
+    columns, values, defaults = insert_select(m, given)
+    answered_to = column(s, "ai_answered_to")
+    sql = (
+        f"WITH input AS (SELECT * FROM jsonb_to_recordset(%(rows)s) "
+        f"AS i({_answer_row_columns()})), "
+        f"locked AS MATERIALIZED (SELECT {column(s, 'id')} AS id, "
+        f"{column(s, 'public_id')} AS public_id, input.* FROM {table(s)} "
+        f"JOIN input ON {column(s, 'id')} = input.session "
+        f"WHERE {column(s, 'status')} IN (%(ai)s, %(closed)s) "
+        f"AND ({answered_to} IS NULL OR {answered_to} < input.reply_to) AND NOT EXISTS ("
+        f"SELECT 1 FROM {table(m)} WHERE {column(m, 'session')} = input.session "
+        f"AND {column(m, 'id')} > input.reply_to AND {column(m, 'author')} = input.author "
+        f"AND {column(m, 'reply_to')} >= input.reply_to) "
+        f"ORDER BY input.ord FOR UPDATE OF {table(s)}), "
+        f"claimed AS (UPDATE {table(s)} SET {column_name(s, 'ai_answered_to')} = "
+        f"locked.reply_to, {column_name(s, 'last_activity_at')} = locked.created_at, "
+        f"{column_name(s, 'ai_tokens_used')} = {column(s, 'ai_tokens_used')} + locked.tokens, "
+        f"{column_name(s, 'status')} = CASE WHEN {column(s, 'status')} = %(closed)s "
+        f"THEN %(ai)s ELSE {column(s, 'status')} END FROM locked "
+        f"WHERE {column(s, 'id')} = locked.id RETURNING {column(s, 'id')} AS id), "
+        f"stored AS (INSERT INTO {table(m)} ({columns}) SELECT {values} FROM locked "
+        f"JOIN claimed ON claimed.id = locked.id ORDER BY locked.ord "
+        f"RETURNING {column_name(m, 'id')} AS id, {column_name(m, 'created_at')} AS created_at, "
+        f"{column_name(m, 'session')} AS session_pk) "
+        f"SELECT input.ord, EXISTS (SELECT 1 FROM {table(s)} "
+        f"WHERE {column(s, 'id')} = input.session), stored.id, stored.created_at, "
+        f"locked.public_id FROM input LEFT JOIN locked ON locked.ord = input.ord "
+        f"LEFT JOIN stored ON stored.session_pk = locked.id"
+    )
+    return sql, defaults
+
+
+@cache
+def ai_answers_batch() -> Batch:
+    sql, defaults = _ai_answers_sql()
+    statuses = {"closed": ChatSession.Status.CLOSED, "ai": ChatSession.Status.AI}
+    return Batch(sql, {**defaults, **statuses})
+
+
+def ai_answer_batch_row(params: dict[str, Any]) -> BatchRow:
+    """This answer's part of `ai_answers_batch`, from `ai_answer_statement`'s parameters
+    (the same values, so the two cannot disagree), as JSON."""
+    values = {name: _json_value(params[name]) for name in AI_ANSWER_GIVEN}
+    return BatchRow(ai_answers_batch(), {**values, "tokens": params["tokens"]})
+
+
+def _json_value(value: Any) -> Any:
+    """A statement parameter as the JSON of a batch row (jsonb_to_recordset reads it back)."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Jsonb):
+        return value.obj
+    return value
 
 
 def stored_message(message: ChatMessage, pk: int, created_at: datetime) -> ChatMessage:
