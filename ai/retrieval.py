@@ -393,7 +393,35 @@ SYNONYMS: dict[str, str] = {
 _PHRASES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"через\s+сколько|как\s+скоро|как\s+долго|какой\s+срок|в\s+течение"), "срок"),
     (re.compile(r"во\s+сколько|откуда\s+(?:отправ|выезд)\w*"), "отправление"),
+    # "группа не набралась", "тур не состоится": the trip does not take place.
+    (
+        re.compile(
+            r"\bне\s+состо(?:ится|ятся|ялся|ялась|ялось)\b|\bне\s+наб(?:ер|ра)\w*|\bнедобор"
+        ),
+        "состояться",
+    ),
 )
+# The company calls a trip off ("тур отменили", "если экскурсию отменят", "вы отменили"),
+# which is not the visitor cancelling a booking ("отменю", "отменить бронь") though both
+# are the verb "отменить": read as "не состоится" in questions and FAQ entries alike, so
+# "тур отменили из-за погоды, как вернуть деньги" is not the visitor's cancellation rule.
+_COMPANY_CANCELS = re.compile(
+    r"(?<!\bя\s)(?<!\bмы\s)\b(?P<past>отменили)\b|\b(?P<future>отмен(?:ят|яют|ит|ится|яется|ятся))\b"
+    r"|\b(?:тур|рейс|экскурси\w*|поездк\w*)\s+(?:был\w*\s+)?(?P<passive>отмен[её]н\w*)",
+    re.IGNORECASE,
+)
+
+
+def company_cancels(text: str) -> str:
+    """The text with a trip the company calls off said as "состоится" (`_COMPANY_CANCELS`)."""
+
+    def said(match: re.Match[str]) -> str:
+        name = next(n for n in ("past", "future", "passive") if match.group(n))
+        start, end = match.span(name)
+        whole = match.group(0)
+        return whole[: start - match.start()] + "состоится" + whole[end - match.start() :]
+
+    return _COMPANY_CANCELS.sub(said, text)
 
 
 def content_words(text: str, *, ignore: frozenset[str] = frozenset()) -> list[str]:
@@ -403,6 +431,7 @@ def content_words(text: str, *, ignore: frozenset[str] = frozenset()) -> list[st
     add the word the knowledge base uses; the visitor's own word stays too.
     """
     found: list[str] = []
+    text = company_cancels(text)
     lowered = text.lower().replace("ё", "е")
     extra = [word for pattern, word in _PHRASES if pattern.search(lowered)]
     for word in tokens(text):
@@ -914,8 +943,13 @@ class Faq:
         _pk, question, answer, tags, _updated = entry
 
         def build() -> _Doc:
+            # "Что будет, если тур отменят": the company calls it off, as questions read it.
             return _Doc(
-                [_Field(3.0, _keys(question)), _Field(3.0, _keys(tags)), _Field(1.0, _keys(answer))]
+                [
+                    _Field(3.0, _keys(company_cancels(question))),
+                    _Field(3.0, _keys(company_cancels(tags))),
+                    _Field(1.0, _keys(company_cancels(answer))),
+                ]
             )
 
         return _cached_doc(("faq", question, tags, answer), build)

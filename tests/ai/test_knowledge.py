@@ -104,3 +104,25 @@ def test_how_to_find_out_about_places_is_the_places_entry_not_the_meeting_point(
     load_demo_faq()
     hits = knowledge.search_faq(question)
     assert hits and hits[0].question == "Как узнать, есть ли свободные места?"
+
+
+WEATHER = "Что будет, если тур отменят из-за погоды?"
+CANCEL = "Можно ли отменить бронь и вернуть деньги?"
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        # The company calls the trip off: its rule (100% or another date), not the visitor's.
+        ("тур отменили, как теперь вернуть деньги?", WEATHER),
+        ("если экскурсию отменят из-за шторма, деньги вернёте?", WEATHER),
+        ("вы отменили поездку, что теперь будет?", WEATHER),
+        ("а если группа не наберётся, вернёте деньги?", WEATHER),
+        # The visitor cancels: the 48-hour rule, whatever the form of the verb.
+        ("как вернуть деньги, если я отменю тур?", CANCEL),
+        ("мы отменили бронь, сколько вернут денег", CANCEL),
+        ("если отменить поездку за день, вернут деньги?", CANCEL),
+    ],
+)
+def test_who_cancels_decides_the_rule(faq, question, expected):
+    assert top_question(question) == expected
