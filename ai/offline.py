@@ -685,7 +685,8 @@ def compose(request: AIRequest, found: knowledge.Knowledge, reason: Reason, text
         and not asks_tour_facts
         and not asks_this_tour
         and not asks_for_tours
-        and set(question.query.filters()) <= {"place"}
+        # "что надеть на экскурсию зимой": the season is when, not which tours.
+        and set(question.query.filters()) <= {"place", "dates"}
         and question.query.sort == "relevance"
     )
     tour_question = not rules_about_a_trip and (

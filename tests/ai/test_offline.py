@@ -243,6 +243,27 @@ async def test_a_rules_question_naming_its_trip_gets_the_rule_alone(no_key, faq)
     assert result.meta["tour_slugs"] == []
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "что надеть на экскурсию зимой",
+        "как одеться в январе на поездку в Свияжск?",
+        "что с собой брать зимой на прогулку",
+        "какая обувь нужна в Свияжск",
+    ],
+)
+async def test_what_to_wear_or_bring_in_a_season_gets_the_rule_alone(no_key, faq, question):
+    """A season or a place is when and where the clothes are for, not a tour search."""
+    await sync_to_async(make_tour)(
+        title="Остров-град", place="Свияжск", start_date=coming_day(1, 20)
+    )
+    await sync_to_async(make_tour)(title="Зимняя Казань", start_date=coming_day(12, 20))
+    result, _ = await answer(await start_chat(question))
+    assert result.text.startswith("Удобную обувь, воду и головной убор летом")
+    assert "«Остров-град»" not in result.text and "«Зимняя Казань»" not in result.text
+    assert result.meta["tour_slugs"] == []
+
+
 async def test_a_childs_age_with_a_named_tour_gets_that_tours_condition(no_key, faq):
     await sync_to_async(make_tour)(
         title="Технопарк",
