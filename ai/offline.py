@@ -23,7 +23,7 @@ from __future__ import annotations
 import enum
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -406,7 +406,8 @@ def _page_tour_detail(
         return None
     detail, by_own_words = _described(page, text)
     if not detail and _HOTEL.search(lowered) and not page.nights:
-        return _("It is a one-day tour, without a night's stay."), False
+        # Its own fact answers the hotel asked for: no general rule beside it.
+        return _("It is a one-day tour, without a night's stay."), True
     return detail, by_own_words
 
 
@@ -616,6 +617,9 @@ def _has_tour_facets(question: Question) -> bool:
 def compose(request: AIRequest, found: knowledge.Knowledge, reason: Reason, text: str) -> Reply:
     """The whole offline answer for the visitor's pending `text`."""
     question, search = found.reading, found.search
+    if request.tour is None and found.page_tour is not None:
+        # A follow-up about the tour named before (`read_in_context`): as on its page.
+        request = replace(request, tour=_tour_facts(found.page_tour))
     intent = classify(text)
     notice = _notice(reason)
     if intent in HANDOFF:
@@ -833,6 +837,65 @@ def _earlier_questions(request: AIRequest) -> list[str]:
     ][:FOLLOW_UP_LOOKBACK]
 
 
+def _asks_a_detail(request: AIRequest, question: str, found: knowledge.Knowledge) -> bool:
+    """ "а гостиница входит?", "а кормят там?": a detail of a tour (`_PAGE_DETAIL`), off
+    any tour's page, naming no tour: not by a place or a name, nor by a word of its own
+    (a word that finds tours only by its theme, "кормят" -> обед, names none)."""
+    if request.tour is not None or classify(question) is not None:
+        return False
+    if not _PAGE_DETAIL.search(normalize(cyrillic(question))):
+        return False
+    query, search = found.reading.query, found.search
+    if query.places or query.tour_slugs:
+        return False
+    if search is None or not search.text_matched:
+        return True
+    own = content_words(query.text, ignore=FACET_WORDS | TIME_WORDS | GENERIC)
+    found_by = set(search.unmatched_words) | set(search.theme_only_words)
+    return all(word in found_by for word in own)
+
+
+def _the_one_tour(found: knowledge.Knowledge) -> TourRow | None:
+    """The single tour a question named: by a name of its own, by the place only it is
+    at ("елабуга"), or as the only one found; None when it named several."""
+    search, query = found.search, found.reading.query
+    if search is None or not search.tours:
+        return None
+    named = [t for t in search.tours if t.slug in query.tour_slugs]
+    if not named and query.places:
+        named = [t for t in search.tours if t.place in query.places]
+    if not named and search.text_matched and search.total == 1:
+        named = search.tours[:1]
+    return named[0] if len(named) == 1 else None
+
+
+async def _subject_before(
+    request: AIRequest, faq_limit: int
+) -> tuple[str, knowledge.Knowledge | None]:
+    """The newest earlier question that named a subject, with its reading."""
+    for earlier in _earlier_questions(request):
+        before = await knowledge.gather_soon(
+            earlier, stamp=request.knowledge_stamp, with_tours=True, faq_limit=faq_limit
+        )
+        if _has_subject(before):
+            return earlier, before
+    return "", None
+
+
+def _tour_facts(tour: TourRow) -> TourFacts:
+    return TourFacts(
+        slug=tour.slug,
+        title=tour.title,
+        place=tour.place,
+        price_per_person=tour.price_per_person,
+        start_date=tour.start_date,
+        end_date=tour.end_date,
+        duration_hours=tour.duration_hours,
+        free_places=tour.free_places,
+        short_description=tour.short_description,
+    )
+
+
 async def read_in_context(
     request: AIRequest,
     question: str,
@@ -846,7 +909,23 @@ async def read_in_context(
     as the caller gathered it (the model's prompt gathers fewer). A message
     with no earlier one costs nothing more.
     """
-    if found.search is None or not _is_follow_up(request, question, found):
+    if found.search is None:
+        return question, found
+    follow_up = _is_follow_up(request, question, found)
+    if _asks_a_detail(request, question, found):
+        # "елабуга", then "а гостиница входит?": what the tour named before includes is in
+        # its own text, as on its page; not the FAQ's general rule, nor every tour with a
+        # hotel. When its text is silent, or several tours were named ("болгар"), it is
+        # read with the earlier question, as any follow-up.
+        earlier, before = await _subject_before(request, faq_limit)
+        tour = _the_one_tour(before) if before is not None else None
+        if tour is not None:
+            in_view = replace(found, page_tour=tour, tours=[tour.data()])
+            detail = _page_tour_detail(in_view, found.reading, question)
+            if (detail is not None and detail[0]) or not follow_up:
+                return question, in_view
+        follow_up = follow_up or before is not None
+    if not follow_up:
         return question, found
     for earlier in _earlier_questions(request):
         before = await knowledge.gather_soon(

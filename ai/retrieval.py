@@ -734,6 +734,8 @@ class TourSearch:
     text_matched: bool  # the question's own words found these (not only the facets)
     best_score: float = 0.0
     unmatched_words: list[str] = field(default_factory=list)
+    # Words that found tours only by the theme they name ("кормят" -> обед, дегустация).
+    theme_only_words: list[str] = field(default_factory=list)
     emptied_by: list[str] = field(default_factory=list)
     nearest: list[TourRow] = field(default_factory=list)
 
@@ -846,6 +848,9 @@ def search_tours(
     best = max((r.score for r in ranked), default=0.0)
     result = TourSearch(query, ordered[:limit], len(ordered), text_matched, best)
     result.unmatched_words = unmatched
+    result.theme_only_words = [
+        w.word for w in words if not w.keys and w.word in catalogue.matcher.meant
+    ]
     if not ordered and (query.filters() or (require_text and words)):
         _explain_empty(catalogue, query, words, result, limit, require_text)
     return result

@@ -86,6 +86,38 @@ async def test_a_question_with_its_own_subject_is_not_read_with_the_earlier_one(
     assert "Свияжск" not in last.split("\n\n")[0]
 
 
+@pytest.mark.parametrize(
+    ("turns", "tour", "fact"),
+    [
+        # What the tour named before includes: its own text, not every tour with a hotel.
+        (["елабуга", "а гостиница входит?"], "«Елабуга", "ночёвкой в гостинице"),
+        (["расскажи про свияжск", "а гостиница входит?"], "«Остров-град Свияжск»", "без ночёвки"),
+        # A word that finds tours only by its theme ("кормят": обед, дегустация) names none.
+        (["круиз по волге", "а кормят там?"], "«Круиз по Волге", "трёхразовое питание"),
+        (
+            ["раифа и голубые озера", "а обед входит в цену?"],
+            "«Раифа и Голубые озёра»",
+            "трапезной",
+        ),
+    ],
+)
+async def test_a_detail_asked_of_the_tour_named_before_comes_from_its_own_text(
+    demo, turns, tour, fact
+):
+    *_, follow_up = await converse(*turns)
+    assert follow_up.startswith(f"Тур {tour}")
+    assert fact in follow_up
+    # Neither the other tours with the same thing nor the FAQ's general rule.
+    assert "Болгар и Свияжск за два дня" not in follow_up
+    assert "Питание включено, если это указано" not in follow_up
+
+
+async def test_a_detail_after_a_place_of_several_tours_stays_at_that_place(demo):
+    *_, follow_up = await converse("болгар", "а гостиница входит?")
+    assert "«Болгар и Свияжск за два дня»" in follow_up
+    assert "Елабуга" not in follow_up  # another place's hotel is not the answer
+
+
 @pytest.fixture
 async def demo_with_model(settings, transactional_db, fake_openrouter):
     settings.AI_TOOLS_ENABLED = False  # the tours go in the prompt
