@@ -200,6 +200,35 @@ _OUR_SUBJECT = re.compile(
     r"\bвозврат\w*|\bоплат\w*|\bбилет\w*|\bгид\w*|\bтеплоход\w*|\bметеор\w*|\bвзять\b|"
     r"\bодежд\w*|\bодеть\w*|\bнадеть\w*"
 )
+# Outside what the chat knows, though its words are a traveller's: getting to the region
+# ("сколько ехать от Москвы до Казани", "билеты на самолёт в Казань"; every tour starts
+# there) and where to stay in the city ("какой отель в Казани лучше"). Not when the
+# message is about a tour ("как добраться до Свияжска" names no region, "гостиница в
+# туре в Елабугу" a tour's). A restaurant is "no such tour", with what the city offers.
+_REGION = r"(?:(?:до|в|во)\s+(?:казан|татарстан)\w*|к\s+вам\b|до\s+вас\b)"
+_GET_THERE = (
+    r"(?:добрать\w*|добира\w*|доехать|доедем|доеду|долететь|долетим|доплыть|"
+    r"сколько\s+(?:\w+\s+)?(?:ехать|лететь|едет|летит)|на\s+ч[её]м\s+(?:ехать|лететь|лучше))"
+)
+_TRANSPORT = (
+    r"(?:самол[её]т\w*|авиа\w*|перел[её]т\w*|аэропорт\w*|вокзал\w*|ж/?д|сапсан\w*|"
+    r"поезд(?:а|е|ом|у|ов|ами)?|автобус\w*\s+(?:из|от)\s+\w+)"
+)
+_STAY = (
+    r"(?:отел[ьяеи]\w*|гостиниц\w*|хостел\w*|апартамент\w*|"
+    r"остановиться|переночевать|поселиться)"
+)
+_IN_TOWN = r"(?:(?:в|по)\s+(?:казан\w*|городе|центре))"
+_OUTSIDE_WHAT_WE_KNOW = _any(
+    rf"\b{_GET_THERE}\b.{{0,40}}{_REGION}",
+    rf"{_REGION}.{{0,40}}\b{_GET_THERE}",
+    rf"\b{_TRANSPORT}\b.{{0,40}}{_REGION}",
+    rf"{_REGION}.{{0,40}}\b{_TRANSPORT}\b",
+    rf"\b(?:посовет\w*|порекоменд\w*)\b.{{0,30}}\b{_STAY}",
+    rf"\b(?:где|как\w*|лучш\w*)\b.{{0,30}}\b{_STAY}.{{0,30}}{_IN_TOWN}",
+    rf"\b(?:где|как\w*)\b.{{0,20}}{_IN_TOWN}.{{0,30}}\b{_STAY}",
+)
+_A_TOUR = re.compile(r"\bтур\w*|\bэкскурс\w*|\bпоездк\w*|\bпутешестви\w*|\bброн\w*")
 _GREETING = re.compile(
     r"^(?:(?:привет\w*|здравствуй\w*|здрасьте|добр\w+\s+(?:день|утро|вечер|ночи)|"
     r"доброго\s+времени\s+суток|хай|салам\w*|алло|ау)[\s!.,)]*)+$"
@@ -246,6 +275,8 @@ def classify(text: str) -> Intent | None:
     if _ANGER.search(normal) or _shouting(text) or normal.count("!") >= 3:
         return Intent.ANGER
     if _OFF_TOPIC.search(normal) and not _OUR_SUBJECT.search(normal):
+        return Intent.OFF_TOPIC
+    if _OUTSIDE_WHAT_WE_KNOW.search(normal) and not _A_TOUR.search(normal):
         return Intent.OFF_TOPIC
     if _GREETING.match(normal):
         return Intent.GREETING

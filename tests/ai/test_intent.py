@@ -114,6 +114,40 @@ def test_off_topic_questions(text):
     assert classify(text) is Intent.OFF_TOPIC
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Getting to the region: every tour starts there, the chat knows no trains or flights.
+        "сколько ехать от москвы до казани",
+        "как добраться до Казани на поезде из Питера?",
+        "где купить билеты на самолёт в казань",
+        "как к вам доехать из самары",
+        # Where to stay in the city: not a tour's hotel.
+        "какой отель в казани лучше",
+        "где остановиться в Казани на пару ночей",
+        "посоветуйте гостиницу рядом с кремлём",
+    ],
+)
+def test_travel_to_the_region_and_the_citys_hotels_are_outside_the_chat(text):
+    assert classify(text) is Intent.OFF_TOPIC
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "как добраться до Свияжска",  # a tour's place: its transfer
+        "сколько ехать до болгара",
+        "приехали в казань на выходные, что посмотреть?",
+        "есть тур из москвы в казань?",
+        "а гостиница входит в цену?",
+        "какая гостиница в туре в елабугу",
+        "экскурсия с обедом в ресторане есть?",
+    ],
+)
+def test_a_trip_or_a_tours_hotel_is_not_travel_logistics(text):
+    assert classify(text) is None
+
+
 def test_greetings_and_thanks_alone():
     assert classify("Здравствуйте!") is Intent.GREETING
     assert classify("добрый день") is Intent.GREETING

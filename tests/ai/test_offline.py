@@ -173,6 +173,19 @@ async def test_off_topic_gets_a_short_polite_redirect(no_key, faq):
     assert "handoff" not in result.meta
 
 
+@pytest.mark.parametrize(
+    "question", ["сколько ехать от москвы до казани", "какой отель в казани лучше"]
+)
+async def test_getting_to_the_city_or_its_hotels_get_the_redirect_not_its_tours(
+    no_key, faq, question
+):
+    await sync_to_async(make_tour)(title="Кремль", place="Казань")
+    await sync_to_async(make_tour)(title="Елабуга с ночёвкой", place="Елабуга", duration_hours=36)
+    result, _ = await answer(await start_chat(question))
+    assert result.text.startswith("Я помогаю только с нашими турами по Татарстану")
+    assert result.meta["tour_slugs"] == [] and result.meta["faq_ids"] == []
+
+
 async def test_no_such_tour_says_why_and_offers_the_nearest(no_key, faq):
     await sync_to_async(make_tour)(title="Дорогой тур", price_per_person=Decimal(9000))
     result, _ = await answer(await start_chat("есть экскурсии до 1000 рублей?"))
