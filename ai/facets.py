@@ -123,6 +123,13 @@ _MONEY_WORDS = (
     (re.compile(r"\bдвадцат[иь]\s+тыс\w*"), "20000"),
     (re.compile(r"\b(?:одн[ау]|одной)\s+тыс\w*|(?<!\d\s)\bтысяч[ау]\b"), "1000"),
 )
+# The sum the visitor has, without a unit: "у меня 4000 на двоих", "есть 3000", "у нас
+# всего 6000" (not "у нас 150 человек", "есть 10 мест").
+_HAVE_SUM = re.compile(
+    r"\b(?:у\s+(?:меня|нас)|есть|имеется)(?:\s+(?:есть|всего|только|около|примерно))*\s+"
+    r"(\d[\d\s]*?\d|\d)(?!\d)(?![.,]\d)(?!\s*(?:человек|чел\b|взросл|участник|персон|гост|дет|ребен"
+    r"|ребят|школьник|студент|мест|ноч|дн|день|час|лет|год|раз|%|процент|-?х\b))"
+)
 # Away from the home city: "за городом", "за пределы Казани", "из Казани".
 _OUT_OF_TOWN = re.compile(
     r"\bза\s+город\w*|\bзагородн\w*|\bза\s+предел\w*|\bвне\s+город\w*|\bпригород\w*"
@@ -337,6 +344,9 @@ def read_question(text: str, catalogue: Catalogue, today: date) -> Question:
         if max_price is None and money and not _MIN_PRICE.search(lowered):
             raw, unit = (money.group(1), money.group(2)) if money.group(1) else money.group(3, 4)
             max_price = _amount(raw, unit)
+        had = _HAVE_SUM.search(lowered)
+        if max_price is None and had and not _MIN_PRICE.search(lowered):
+            max_price = _amount(had.group(1), None)
         floor = _MIN_PRICE.search(lowered)
         if floor:
             min_price = _amount(floor.group(1), floor.group(2))

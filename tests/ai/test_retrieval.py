@@ -159,6 +159,31 @@ def test_sums_in_words_and_family_budgets(demo, question, per_person):
     assert all(t.price_per_person <= per_person for t in found_.search.tours)
 
 
+@pytest.mark.parametrize(
+    ("question", "per_person"),
+    [
+        # The sum the visitor has, without "рублей" or "до": the budget all the same.
+        ("у меня 4000 на двоих, что посоветуете", 2000),
+        ("у нас всего 6000 на троих", 2000),
+        ("есть 3000, куда сходить?", 3000),
+    ],
+)
+def test_a_sum_the_visitor_has_is_the_budget(demo, question, per_person):
+    found_ = knowledge.find(question)
+    assert found_.question.query.max_price == per_person
+    assert found_.search.tours
+    assert all(t.price_per_person <= per_person for t in found_.search.tours)
+
+
+@pytest.mark.parametrize(
+    ("question", "size"), [("у нас 150 человек, есть места?", 150), ("есть 10 мест?", None)]
+)
+def test_a_head_count_or_places_beside_have_is_no_budget(demo, question, size):
+    reading = knowledge.find(question).question
+    assert reading.query.max_price is None
+    assert reading.group_size == size
+
+
 def test_out_of_town_and_from_kazan_leave_kazan_out(demo):
     for question in (
         "не дороже трех тысяч есть что-то за городом?",
