@@ -73,9 +73,15 @@ _PEOPLE = (
 )
 
 _NOT_MONEY = r"(?!\s*(?:тыс|т\.?р|к\b|k\b|руб|₽|р\b|р\.|000))"
+# "у нас 3 свободных дня", "у нас 4 часа": the time the visitor has, not a head count.
+_NOT_TIME = (
+    r"(?!\s+(?:\w+(?:ых|их|ый|ий|ое|ее)\s+)?(?:дн[яей]\w*|день|час\w*|минут\w*|недел\w*"
+    r"|ноч\w*|сут\w*))"
+)
 _GROUP_PATTERNS = (
     re.compile(
-        rf"\b(?:нас|группа|группой|компания|компанией|семья|семьей)\s+(?:из\s+)?{_NUM}\b{_NOT_MONEY}"
+        rf"\b(?:нас|группа|группой|компания|компанией|семья|семьей)\s+(?:из\s+)?{_NUM}\b"
+        rf"{_NOT_MONEY}{_NOT_TIME}"
     ),
     re.compile(rf"\b{_NUM}\s+{_PEOPLE}"),
     re.compile(r"\b(?:на|для)\s+(двоих|троих|четверых|пятерых|шестерых)\b"),
@@ -329,6 +335,7 @@ def read_question(text: str, catalogue: Catalogue, today: date) -> Question:
     size = group_size(text)
     lowered = _money_words(lowered)
     max_price = min_price = total = None
+    sum_had = False
     ranged = _RANGE_PRICE.search(lowered)
     dashed = _DASH_PRICE.search(lowered)
     if ranged:
@@ -347,12 +354,14 @@ def read_question(text: str, catalogue: Catalogue, today: date) -> Question:
         had = _HAVE_SUM.search(lowered)
         if max_price is None and had and not _MIN_PRICE.search(lowered):
             max_price = _amount(had.group(1), None)
+            # What the visitor has is what the whole group has ("у меня 5000, едем вдвоём").
+            sum_had = max_price is not None
         floor = _MIN_PRICE.search(lowered)
         if floor:
             min_price = _amount(floor.group(1), floor.group(2))
     if (
         max_price is not None
-        and _TOTAL_BUDGET.search(lowered)
+        and (sum_had or _TOTAL_BUDGET.search(lowered))
         and not _PER_PERSON.search(lowered)
         and (size or 1) > 1
     ):

@@ -205,7 +205,8 @@ _OUR_SUBJECT = re.compile(
 # there) and where to stay in the city ("какой отель в Казани лучше"). Not when the
 # message is about a tour ("как добраться до Свияжска" names no region, "гостиница в
 # туре в Елабугу" a tour's). A restaurant is "no such tour", with what the city offers.
-_REGION = r"(?:(?:до|в|во)\s+(?:казан|татарстан)\w*|к\s+вам\b|до\s+вас\b)"
+# Not "к вам", "до вас": getting to us is getting to the meeting point (ai.retrieval).
+_REGION = r"(?:(?:до|в|во)\s+(?:казан|татарстан)\w*)"
 _GET_THERE = (
     r"(?:добрать\w*|добира\w*|доехать|доедем|доеду|долететь|долетим|доплыть|"
     r"сколько\s+(?:\w+\s+)?(?:ехать|лететь|едет|летит)|на\s+ч[её]м\s+(?:ехать|лететь|лучше))"
@@ -219,7 +220,15 @@ _STAY = (
     r"остановиться|переночевать|поселиться)"
 )
 _IN_TOWN = r"(?:(?:в|по)\s+(?:казан\w*|городе|центре))"
+# "как к вам доехать из Самары": to us from another city is to the region; to us alone,
+# the meeting point.
+# (From the airport, a station or a hotel in town is a way to the meeting point.)
+_AFAR = r"\b(?:из|от)\s+(?!аэропорт|вокзал|метро|станци|гостиниц|отел|центр|кремл)\w+"
+_TO_US_FROM_AFAR = (
+    rf"(?:(?:к\s+вам|до\s+вас)\b.{{0,30}}{_AFAR}|{_AFAR}.{{0,30}}\b(?:к\s+вам|до\s+вас)\b)"
+)
 _OUTSIDE_WHAT_WE_KNOW = _any(
+    rf"^(?=.*\b(?:{_GET_THERE}|ехать|лететь|попасть)).*{_TO_US_FROM_AFAR}",
     rf"\b{_GET_THERE}\b.{{0,40}}{_REGION}",
     rf"{_REGION}.{{0,40}}\b{_GET_THERE}",
     rf"\b{_TRANSPORT}\b.{{0,40}}{_REGION}",

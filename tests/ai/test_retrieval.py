@@ -166,6 +166,9 @@ def test_sums_in_words_and_family_budgets(demo, question, per_person):
         ("у меня 4000 на двоих, что посоветуете", 2000),
         ("у нас всего 6000 на троих", 2000),
         ("есть 3000, куда сходить?", 3000),
+        # With a group, what the visitor has is the whole group's.
+        ("у меня есть 5000, куда можно съездить вдвоем?", 2500),
+        ("у нас 9000, едем втроём", 3000),
     ],
 )
 def test_a_sum_the_visitor_has_is_the_budget(demo, question, per_person):
@@ -182,6 +185,23 @@ def test_a_head_count_or_places_beside_have_is_no_budget(demo, question, size):
     reading = knowledge.find(question).question
     assert reading.query.max_price is None
     assert reading.group_size == size
+
+
+@pytest.mark.parametrize(
+    ("question", "size"),
+    [
+        # The time the visitor has is no head count...
+        ("у нас 3 свободных дня, что посмотреть?", None),
+        ("у нас 4 часа есть, куда успеем?", None),
+        ("нас 2 дня в казани, что посоветуете", None),
+        # ... but a group beside a time still is.
+        ("нас 4 на выходные, есть места?", 4),
+        ("нас 3 места нужно на 2 дня", 3),
+        ("нас трое на 2 ночи", 3),
+    ],
+)
+def test_the_time_the_visitor_has_is_not_a_group(demo, question, size):
+    assert knowledge.find(question).question.group_size == size
 
 
 def test_out_of_town_and_from_kazan_leave_kazan_out(demo):
