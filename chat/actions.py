@@ -44,6 +44,7 @@ from chat.events import (
 from chat.hooks import Frame, instrumentation, support_line
 from chat.message_rows import (
     AIContext,
+    ContextMessage,
     StoredVisitorMessage,
     ai_answer_batch_row,
     ai_answer_statement,
@@ -188,7 +189,7 @@ def _awaits_ai_answer(session: ChatSession) -> bool:
     return _unanswered_visitor_message(session) is not None
 
 
-def _conversation_order(message: ChatMessage) -> tuple[int, int]:
+def _conversation_order(message: ContextMessage) -> tuple[int, int]:
     """AI answers right after the message they reply to, before later visitor messages."""
     if message.author == ChatMessage.Author.AI and message.reply_to_id:
         return (message.reply_to_id, message.id)
@@ -535,7 +536,7 @@ def _ai_request(
     tokens_used: int,
     tour: Tour | None,
     pending: int,
-    recent: list[ChatMessage],
+    recent: list[ContextMessage],
     cutoff: int,
     stamp: str,
 ) -> AIRequest:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
@@ -82,6 +82,19 @@ def message_by_client_id(session_pk: int, client_id: str) -> ChatMessage | None:
 CONTEXT_FIELDS = ["id", "author", "text", "reply_to_id"]
 
 
+class ContextMessage(NamedTuple):
+    """A message as the AI's context reads it (CONTEXT_FIELDS, in that order).
+
+    A tuple, not a model instance: ten of them per answer, and Django's
+    `Model.__init__` was 2% of the AI path's samples by itself.
+    """
+
+    id: int
+    author: str
+    text: str
+    reply_to_id: int | None
+
+
 @cache
 def _recent_sql() -> str:
     columns = ", ".join(column(ChatMessage, name) for name in CONTEXT_FIELDS)
@@ -92,13 +105,11 @@ def _recent_sql() -> str:
     )
 
 
-def recent_conversation(session_pk: int, limit: int) -> list[ChatMessage]:
-    """The newest `limit` non-system messages, newest first, with only CONTEXT_FIELDS loaded."""
+def recent_conversation(session_pk: int, limit: int) -> list[ContextMessage]:
+    """The newest `limit` non-system messages, newest first."""
     with connection.cursor() as cursor:
         cursor.execute(_recent_sql(), [session_pk, ChatMessage.Author.SYSTEM, limit])
-        rows = cursor.fetchall()
-    alias = connection.alias
-    return [ChatMessage.from_db(alias, CONTEXT_FIELDS, row) for row in rows]
+        return recent_conversation_result(cursor.fetchall())
 
 
 @cache
@@ -195,7 +206,7 @@ class AIContext:
     handled: int | None  # newest operator or system message
     cutoff: int  # `operator_line_cutoff_and_stamp`
     stamp: str  # the knowledge base's (ai.retrieval.knowledge_stamp)
-    recent: list[ChatMessage]  # `recent_conversation`'s messages, newest first
+    recent: list[ContextMessage]  # `recent_conversation`'s messages, newest first
 
 
 @cache
@@ -270,11 +281,8 @@ def ai_context_result(row: Sequence[Any] | None, session_pk: int) -> AIContext:
     )
 
 
-def recent_conversation_result(rows: Sequence[Sequence[Any]]) -> list[ChatMessage]:
-    # The rows came from the event loop's pool, on the default database. (Each
-    # `connection.alias` is a context-local lookup: 1.1% of the AI path's samples
-    # when it was read per row.)
-    return [ChatMessage.from_db(DEFAULT_DB_ALIAS, CONTEXT_FIELDS, row) for row in rows]
+def recent_conversation_result(rows: Sequence[Sequence[Any]]) -> list[ContextMessage]:
+    return [ContextMessage(*row) for row in rows]
 
 
 # --- An AI answer, stored on the event loop (tatartours.async_db) ------------------------------
