@@ -15,10 +15,11 @@ from datetime import date
 from typing import Any
 
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from ai.calendar import periods_in
-from ai.facets import group_size
+from ai.facets import group_size, places_count
 from ai.prompt import dates, rub
 from ai.russian import lemmas, words
 from ai.types import TourFacts
@@ -57,7 +58,7 @@ def read_booking_ask(text: str, today: date | None = None) -> BookingAsk | None:
     """
     if not any(_BOOKING_WORD.match(w) for w in words(text)):
         return None
-    participants = group_size(text)
+    participants = group_size(text) or places_count(text)
     if participants is None and _ONE_PERSON.search(text.lower()):
         participants = 1
     if participants is None:
@@ -65,45 +66,80 @@ def read_booking_ask(text: str, today: date | None = None) -> BookingAsk | None:
     return BookingAsk(participants, day_in(text, today or timezone.localdate()))
 
 
-def _names_place(text: str, place: str) -> bool:
-    said = {form for word in words(text) for form in lemmas(word)}
+def _said(text: str) -> set[str]:
+    return {form for word in words(text) for form in lemmas(word)}
+
+
+def _names_place(said: set[str], place: str) -> bool:
+    """Every word of the tour's place is among the lemmas `said` (`_said`)."""
     return all(said & lemmas(part) for part in words(place))
 
 
-def proposal_for(text: str, page_tour: TourFacts | None) -> dict[str, Any] | None:
-    """The card the offline answerer offers for `text`: {tour, participants, title, ...}.
+@dataclass(frozen=True)
+class Proposal:
+    """What the offline answerer makes of a booking request.
 
-    The tour is the page's (when the visitor names no other date), or the
-    one bookable tour starting on the date named (narrowed by a place the
-    text names). Ambiguous, unknown or sold out: None.
+    `card` is the card to offer ({tour, participants, title, ...}), or None;
+    `unclear` says why there is none when the request itself was clear
+    (a booking word and a head count) but named no single tour: the answer
+    then asks for the tour's date rather than repeating how to book.
+    """
+
+    card: dict[str, Any] | None = None
+    unclear: bool = False
+
+
+def propose(text: str, page_tour: TourFacts | None) -> Proposal:
+    """The card the offline answerer offers for `text`, if any (see `Proposal`).
+
+    The tour is the page's (when the visitor names no other date); else the
+    one bookable tour starting on the date named, or, with no date, the one
+    bookable tour at the place named ("забронируйте Свияжск на двоих" when
+    one tour goes there; a place several go to needs the date). Unknown or
+    sold out: no card.
     """
     ask = read_booking_ask(text)
     if ask is None:
-        return None
+        return Proposal()
     tours = bookings.bookable_tours()
-    tour: Tour | None = None
+    candidates: list[Tour]
     if page_tour is not None and (ask.day is None or ask.day == page_tour.start_date):
-        tour = tours.filter(slug=page_tour.slug).first()
+        candidates = list(tours.filter(slug=page_tour.slug))
     elif ask.day is not None:
-        on_day = list(tours.filter(start_date=ask.day)[:10])
-        named = [t for t in on_day if _names_place(text, t.place)]
+        candidates = list(tours.filter(start_date=ask.day)[:10])
+        named = [t for t in candidates if _names_place(_said(text), t.place)]
         if named:
-            on_day = named
-        tour = on_day[0] if len(on_day) == 1 else None
-    if tour is None:
-        return None
+            candidates = named
+    else:
+        said = _said(text)
+        candidates = [t for t in tours if _names_place(said, t.place)]
+    if len(candidates) != 1:
+        return Proposal(unclear=True)
+    tour = candidates[0]
     try:
         bookings.check_bookable(tour, ask.participants)
     except bookings.BookingError:
-        return None
-    return {
-        "tour": tour.slug,
-        "participants": ask.participants,
-        "title": tour.title,
-        "start_date": tour.start_date,
-        "end_date": tour.end_date,
-        "total_price": bookings.total_price(tour, ask.participants),
-    }
+        return Proposal()
+    return Proposal(
+        card={
+            "tour": tour.slug,
+            "participants": ask.participants,
+            "title": tour.title,
+            "start_date": tour.start_date,
+            "end_date": tour.end_date,
+            "total_price": bookings.total_price(tour, ask.participants),
+        }
+    )
+
+
+def which_tour(first_date: date | None) -> str:
+    """What the offline answer says above the tours when a booking request named none."""
+    if first_date is None:
+        return _("To prepare a booking card, name the tour and its date.")
+    return _(
+        "To prepare a booking card, tell me the date of the tour you want, for example "
+        "“on %(day)s”."
+    ) % {"day": date_format(first_date, "j E")}
 
 
 def card_offer(proposal: dict[str, Any]) -> str:

@@ -282,6 +282,16 @@ def group_size(text: str) -> int | None:
     return None
 
 
+_PLACES_COUNT = re.compile(rf"\b{_NUM}\s+мест(?:а|о)?\b")
+
+
+def places_count(text: str) -> int | None:
+    """ "3 места", "два места": the places a booking asks for (one per person)."""
+    match = _PLACES_COUNT.search(normalize(text))
+    count = _number(match.group(1)) if match else None
+    return count if count and 0 < count <= 500 else None
+
+
 def child_age(text: str) -> int | None:
     match = _CHILD_AGE.search(normalize(text))
     if not match:
@@ -332,7 +342,7 @@ def read_question(text: str, catalogue: Catalogue, today: date) -> Question:
             places.remove(home)
         not_places.append(home)
 
-    size = group_size(text)
+    size = group_size(text) or places_count(text)  # "есть 3 места?": for three
     lowered = _money_words(lowered)
     max_price = min_price = total = None
     sum_had = False

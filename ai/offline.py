@@ -943,6 +943,25 @@ async def read_in_context(
     return question, found
 
 
+async def _booking(request: AIRequest, question: str) -> booking_intent.Proposal:
+    """`booking_intent.propose` for the pending message, or for it with the visitor's
+    previous one when that was a booking request this one completes ("забронируйте
+    Болгар на двоих", then "на 7 января"). No DB hop for a message that is none."""
+    propose = database_sync_to_async(booking_intent.propose)
+    if booking_intent.read_booking_ask(question) is not None:
+        return await propose(question, request.tour)
+    for earlier in _earlier_questions(request)[:1]:
+        if booking_intent.read_booking_ask(earlier) is None:
+            continue
+        # Only a request that got no card for want of a tour ("which date?"): one that
+        # got its card is done, and a later "как забронировать?" is no second one.
+        if (await propose(earlier, request.tour)).unclear:
+            completed = await propose(f"{earlier} {question}", request.tour)
+            if completed.card is not None:
+                return completed
+    return booking_intent.Proposal()
+
+
 async def answer(
     request: AIRequest,
     *,
@@ -960,12 +979,34 @@ async def answer(
         question, stamp=request.knowledge_stamp, with_tours=True, faq_limit=FAQ_SHOWN, page=page
     )
     question, found = await read_in_context(request, question, found)
+    # A clear booking request (tour, date, people): offer the confirmation card.
+    booking = await _booking(request, question)
+    proposal = booking.card
+    if proposal is not None and page is None:
+        # Off the tour's page, the answer under the card is that tour's, as on its page
+        # (not the catalogue's other trips to the same place, nor how to book).
+        found = await knowledge.gather_soon(
+            question,
+            stamp=request.knowledge_stamp,
+            with_tours=True,
+            faq_limit=FAQ_SHOWN,
+            page=str(proposal["tour"]),
+        )
+    elif booking.unclear and found.search is not None and found.search.tours:
+        # The tours to choose from and a question for the date: how to book (the FAQ)
+        # is what the visitor is doing already.
+        found = replace(found, faq=[])
     reply = compose(request, found, reason, question)
     text = reply.text
-    # A clear booking request (tour, date, people): offer the confirmation card.
-    proposal = await database_sync_to_async(booking_intent.proposal_for)(question, request.tour)
     if proposal is not None:
         text = booking_intent.card_offer(proposal) + "\n\n" + text
+    elif booking.unclear:
+        # Booking words and a head count, but several tours (or none) fit: ask for
+        # the date, which the next message may give ("на 7 января").
+        listed = {t.slug: t for t in found.search.tours} if found.search is not None else {}
+        shown = [listed[slug] for slug in reply.tour_slugs if slug in listed]
+        first = shown[0].start_date if shown else None
+        text = booking_intent.which_tour(first) + "\n\n" + text
     await on_text(text)
     elapsed = int((time.monotonic() - started) * 1000)
     extra: dict[str, Any] = {

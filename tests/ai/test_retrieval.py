@@ -179,7 +179,7 @@ def test_a_sum_the_visitor_has_is_the_budget(demo, question, per_person):
 
 
 @pytest.mark.parametrize(
-    ("question", "size"), [("у нас 150 человек, есть места?", 150), ("есть 10 мест?", None)]
+    ("question", "size"), [("у нас 150 человек, есть места?", 150), ("есть 10 мест?", 10)]
 )
 def test_a_head_count_or_places_beside_have_is_no_budget(demo, question, size):
     reading = knowledge.find(question).question
