@@ -255,11 +255,17 @@ async def complete(
             ) as response:
                 if response.status_code != 200:
                     raise await _status_error(response, model=model, tools_sent=tools_sent)
+                # The generation's id, before any chunk names it (OpenRouter sends it
+                # on every endpoint): an answer cut before its first chunk still has it.
+                builder.completion.generation_id = response.headers.get("x-generation-id", "")
                 content_type = response.headers.get("content-type", "")
                 if "text/event-stream" not in content_type:
                     # Not streamed: an error with status 200, or stream=false.
                     body = _json(await response.aread(), model)
                     completion = completion_from_body(body, model=model, tools_sent=tools_sent)
+                    completion.generation_id = (
+                        completion.generation_id or builder.completion.generation_id
+                    )
                     first_token(scope)
                     if completion.text:
                         await deliver(completion.text)

@@ -218,3 +218,15 @@ async def test_a_paced_stream_keeps_its_schedule_when_the_fake_was_held_up(fake_
     assert first_content is not None
     # Nine more tokens due over 0.45 s; held up by 0.3 s with relative sleeps, 0.75 s.
     assert done - first_content < 0.6
+
+
+async def test_every_answer_names_its_generation_in_a_header_as_its_chunks_do(fake_openrouter):
+    # OpenRouter's streaming docs: X-Generation-Id on every endpoint.
+    async with httpx.AsyncClient(base_url=fake_openrouter.base_url, headers=AUTH) as client:
+        plain = await client.post("/chat/completions", json=ask("Есть ли туры в Болгар?"))
+        body = {**ask("Есть ли туры в Болгар?"), "stream": True}
+        async with client.stream("POST", "/chat/completions", json=body) as streamed:
+            lines = [line async for line in streamed.aiter_lines() if line]
+    assert plain.headers["x-generation-id"] == plain.json()["id"]
+    chunks = [event for event in data_events(lines) if isinstance(event, dict)]
+    assert chunks and {c["id"] for c in chunks} == {streamed.headers["x-generation-id"]}

@@ -192,3 +192,19 @@ async def test_a_body_held_open_after_done_is_a_complete_answer(fake_openrouter,
     assert result.text == "Да, места есть."
     assert time.monotonic() - started < 1.5
     assert len(fake_openrouter.completions) == 1
+
+
+async def test_the_generation_id_header_names_the_answer_when_the_chunks_do_not(fake_openrouter):
+    # OpenRouter returns the generation's id in X-Generation-Id on every endpoint; a
+    # provider's chunks may come without one.
+    body = sse(
+        *(
+            {key: value for key, value in piece.items() if key != "id"}
+            for piece in (chunk({"content": "Кремль открыт"}), chunk({}, "stop"))
+        ),
+        "[DONE]",
+    )
+    headers = {"X-Generation-Id": "gen-1700000001-header"}
+    fake_openrouter.replay_next(Replay([body], headers=headers))
+    result, _ = await answer(await start_chat("Кремль открыт?"))
+    assert (result.source, result.generation_id) == ("model", "gen-1700000001-header")

@@ -843,7 +843,9 @@ class FakeOpenRouter:
         if stream:
             return await self._stream(request, reader, writer, body, model, reply, None)
         await self._sleep_like_a_model(reply)
-        await self._send_json(writer, 200, self._completion_body(body, model, reply))
+        completion = self._completion_body(body, model, reply)
+        # OpenRouter names the generation in a header too, on every endpoint.
+        await self._send_json(writer, 200, completion, {"X-Generation-Id": completion["id"]})
         return True
 
     async def _sleep_like_a_model(self, reply: Reply) -> None:
@@ -1007,8 +1009,12 @@ class FakeOpenRouter:
 
         watcher = asyncio.create_task(watch_client())
         try:
-            await self._send_head(writer, 200, "text/event-stream")
-            await self._stream_events(writer, body, model, reply, failure, gone)
+            generation = f"gen-{int(time.time())}-{secrets.token_hex(8)}"
+            # The generation's id in a header as well as in every chunk (OpenRouter's
+            # streaming docs: X-Generation-Id, for all endpoints).
+            extra = {"X-Generation-Id": generation}
+            await self._send_head(writer, 200, "text/event-stream", extra=extra)
+            await self._stream_events(writer, body, model, reply, failure, gone, generation)
             if failure is not None and failure.kind == "reset":
                 transport = writer.transport
                 transport.abort()
@@ -1070,8 +1076,8 @@ class FakeOpenRouter:
         reply: Reply,
         failure: Failure | None,
         gone: asyncio.Event,
+        generation: str,
     ) -> None:
-        generation = f"gen-{int(time.time())}-{secrets.token_hex(8)}"
         created = int(time.time())
 
         def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> dict[str, Any]:
