@@ -10,6 +10,7 @@ usual answer. Rules over word forms, no model: it must work with the AI down.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -28,6 +29,12 @@ from tours.models import Tour
 
 # A word that asks to book: "забронировать", "бронь", "запишите", "резерв".
 _BOOKING_WORD = re.compile(r"^(за)?брон\w*|^резерв\w*|^запиш\w*|^записат\w*")
+# "запишите двоих", "забронируйте нас троих": the people as the verb's object.
+_PEOPLE_BOOKED = re.compile(
+    r"\b(?:за)?брон\w*\s+(?:нас\s+|мне\s+)?(двоих|троих|четверых|пятерых|шестерых)\b"
+    r"|\bзапи\w*\s+(?:нас\s+)?(двоих|троих|четверых|пятерых|шестерых)\b"
+)
+_COLLECTIVE = {"двоих": 2, "троих": 3, "четверых": 4, "пятерых": 5, "шестерых": 6}
 # In a booking request "на одного" is one person; in a price question it is
 # "per person", which is why the shared group-size reading leaves it out.
 _ONE_PERSON = re.compile(r"\b(на|для)\s+(одного|одну|себя)\b|\bодно\s+место\b")
@@ -59,6 +66,9 @@ def read_booking_ask(text: str, today: date | None = None) -> BookingAsk | None:
     if not any(_BOOKING_WORD.match(w) for w in words(text)):
         return None
     participants = group_size(text) or places_count(text)
+    booked = _PEOPLE_BOOKED.search(text.lower().replace("ё", "е"))
+    if participants is None and booked:
+        participants = _COLLECTIVE[booked.group(1) or booked.group(2)]
     if participants is None and _ONE_PERSON.search(text.lower()):
         participants = 1
     if participants is None:
@@ -89,14 +99,15 @@ class Proposal:
     unclear: bool = False
 
 
-def propose(text: str, page_tour: TourFacts | None) -> Proposal:
+def propose(text: str, page_tour: TourFacts | None, named: Sequence[str] = ()) -> Proposal:
     """The card the offline answerer offers for `text`, if any (see `Proposal`).
 
     The tour is the page's (when the visitor names no other date); else the
     one bookable tour starting on the date named, or, with no date, the one
     bookable tour at the place named ("забронируйте Свияжск на двоих" when
-    one tour goes there; a place several go to needs the date). Unknown or
-    sold out: no card.
+    one tour goes there; a place several go to needs the date). `named`: the
+    slugs of the tours the question names by an alias ("гастротур"), which
+    narrow either. Unknown or sold out: no card.
     """
     ask = read_booking_ask(text)
     if ask is None:
@@ -107,12 +118,16 @@ def propose(text: str, page_tour: TourFacts | None) -> Proposal:
         candidates = list(tours.filter(slug=page_tour.slug))
     elif ask.day is not None:
         candidates = list(tours.filter(start_date=ask.day)[:10])
-        named = [t for t in candidates if _names_place(_said(text), t.place)]
-        if named:
-            candidates = named
+        narrowed = [t for t in candidates if t.slug in named] or [
+            t for t in candidates if _names_place(_said(text), t.place)
+        ]
+        if narrowed:
+            candidates = narrowed
     else:
-        said = _said(text)
-        candidates = [t for t in tours if _names_place(said, t.place)]
+        candidates = list(tours.filter(slug__in=named)) if named else []
+        if not candidates:
+            said = _said(text)
+            candidates = [t for t in tours if _names_place(said, t.place)]
     if len(candidates) != 1:
         return Proposal(unclear=True)
     tour = candidates[0]

@@ -943,13 +943,15 @@ async def read_in_context(
     return question, found
 
 
-async def _booking(request: AIRequest, question: str) -> booking_intent.Proposal:
+async def _booking(
+    request: AIRequest, question: str, named: tuple[str, ...] = ()
+) -> booking_intent.Proposal:
     """`booking_intent.propose` for the pending message, or for it with the visitor's
     previous one when that was a booking request this one completes ("забронируйте
     Болгар на двоих", then "на 7 января"). No DB hop for a message that is none."""
     propose = database_sync_to_async(booking_intent.propose)
     if booking_intent.read_booking_ask(question) is not None:
-        return await propose(question, request.tour)
+        return await propose(question, request.tour, named)
     for earlier in _earlier_questions(request)[:1]:
         if booking_intent.read_booking_ask(earlier) is None:
             continue
@@ -980,7 +982,7 @@ async def answer(
     )
     question, found = await read_in_context(request, question, found)
     # A clear booking request (tour, date, people): offer the confirmation card.
-    booking = await _booking(request, question)
+    booking = await _booking(request, question, found.reading.query.tour_slugs)
     proposal = booking.card
     if proposal is not None and page is None:
         # Off the tour's page, the answer under the card is that tour's, as on its page
@@ -1002,11 +1004,14 @@ async def answer(
         text = booking_intent.card_offer(proposal) + "\n\n" + text
     elif booking.unclear:
         # Booking words and a head count, but several tours (or none) fit: ask for
-        # the date, which the next message may give ("на 7 января").
-        listed = {t.slug: t for t in found.search.tours} if found.search is not None else {}
-        shown = [listed[slug] for slug in reply.tour_slugs if slug in listed]
-        first = shown[0].start_date if shown else None
-        text = booking_intent.which_tour(first) + "\n\n" + text
+        # the date, which the next message may give ("на 7 января"). Not beside one
+        # tour shown (it has no room for the group: the answer says so).
+        search = found.search
+        listed = {t.slug: t for t in [*search.tours, *search.nearest]} if search else {}
+        shown = list(dict.fromkeys(reply.tour_slugs))
+        if len(shown) != 1:
+            first = listed[shown[0]].start_date if shown and shown[0] in listed else None
+            text = booking_intent.which_tour(first) + "\n\n" + text
     await on_text(text)
     elapsed = int((time.monotonic() - started) * 1000)
     extra: dict[str, Any] = {

@@ -122,3 +122,17 @@ async def test_a_request_the_one_tour_has_no_room_for_gets_no_card_and_no_date_q
 async def test_a_request_that_got_its_card_is_not_booked_again_by_the_next_message(demo):
     first, second = await converse("хочу забронировать свияжск на двоих", "а как оплатить?")
     assert cards(first) and cards(second) == []
+
+
+async def test_the_people_as_the_verbs_object_and_a_date_get_that_days_tour(demo):
+    day = await day_of("kazan-kremlin-kul-sharif")
+    (answer,) = await converse(f"запишите двоих на экскурсию {day}")
+    assert cards(answer) == [{"tour": "kazan-kremlin-kul-sharif", "participants": 2}]
+
+
+async def test_a_tour_named_by_its_alias_without_room_gets_no_card_and_no_date_question(demo):
+    # The gastro tour has one place left (tours/demo.py).
+    (answer,) = await converse("хочу забронировать гастротур на двоих")
+    assert cards(answer) == []
+    assert "Чтобы подготовить карточку" not in answer.text
+    assert "«Гастрономическая Казань»" in answer.text

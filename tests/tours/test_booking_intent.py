@@ -20,6 +20,8 @@ TODAY = date(2026, 12, 1)
         ("Бронь на 4 взрослых 5-го января", 4, date(2027, 1, 5)),
         ("забронировать на одного", 1, None),
         ("Забронируйте 3 места на 7 января", 3, date(2027, 1, 7)),  # a place each
+        ("Запишите двоих на 16 декабря", 2, date(2026, 12, 16)),  # the verb's object
+        ("забронируйте нас троих", 3, None),
     ],
 )
 def test_a_booking_word_and_a_head_count_make_a_request(text, participants, day):
