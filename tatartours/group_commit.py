@@ -24,8 +24,8 @@ The rules that keep it the same as one statement each:
 - statements take their row locks in `lock_order` (the chat's public id):
   two groups that lock the same chats lock them in the same order and
   cannot deadlock each other;
-- one caller's several statements (the stored AI answer: the session lock,
-  then the insert that checks after it) stay together and in order, and are
+- one caller's several statements (`fetch_all`: say a lock, then a statement
+  whose snapshot must be newer than it) stay together and in order, and are
   stored together or not at all;
 - a statement that waits for a row lock holds its whole group until the
   lock is released (alone, it held only itself); the other committer goes on;
@@ -168,8 +168,7 @@ async def _run_in_transaction(
     if len(statements) == 1:
         cursors = await _execute(conn, statements)
     else:
-        # Pipelined: BEGIN, the statements and COMMIT in one round trip, not one each
-        # (an AI answer alone: the lock, then the insert that checks after it).
+        # Pipelined: BEGIN, the statements and COMMIT in one round trip, not one each.
         async with conn.pipeline(), conn.transaction():
             cursors = await _execute(conn, statements)
     return [await _rows(cursor) for cursor in cursors]
