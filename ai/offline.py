@@ -49,6 +49,7 @@ from ai.retrieval import (
     TourRow,
     TourSearch,
     content_words,
+    word_set,
 )
 from ai.russian import cyrillic, is_known_word, lemma, lemmas, part_of_speech, tokens
 from ai.semantic import theme_keys, themes_named
@@ -334,6 +335,27 @@ def _shares_more_than_a_verb(hit: FaqHit, text: str) -> bool:
         if part_of_speech(word) not in {"VERB", "INFN"}
     ]
     return any((lemmas(word) | {word}) & entry for word in named)
+
+
+# What a tour's line states: its dates, price, free places and length. A question about
+# a tour's facts shares these words with FAQ entries about them ("места" with "Как
+# узнать, есть ли свободные места?" and "место сбора"), which then only repeat the list.
+_LISTED = word_set(
+    """
+    свободный место места осталось остаться наличие цена стоимость стоить сколько почём
+    рубль дата число ближайший человек взрослый длиться длительность час часы
+    """
+)
+
+
+def _adds_to_the_tours(hit: FaqHit, question: Question) -> bool:
+    """The FAQ entry answers a word of the question the tour list does not: "сбор",
+    "скидка", "входит". Found by a listed fact ("места") or the trip's place alone
+    ("нас пятеро, на раифу места есть?" and "Для туров в Раифу — у гостиницы"), it is
+    padding beside the tours that answer the question."""
+    entry = lemmas_of(f"{hit.question} {hit.tags} {hit.answer}")
+    asked = content_words(question.query.text, ignore=GENERIC | TIME_WORDS | _LISTED)
+    return any((lemmas(word) | {word}) & entry for word in asked)
 
 
 def _covers(hit: FaqHit, words: list[str]) -> bool:
@@ -747,7 +769,11 @@ def compose(request: AIRequest, found: knowledge.Knowledge, reason: Reason, text
     elif request.tour is not None and asks_this_tour and not _has_tour_facets(question):
         parts.append(_current_tour(request.tour, question))
         slugs.append(request.tour.slug)
-        if top_faq is not None and top_faq.rank >= STRONG_FAQ:
+        if (
+            top_faq is not None
+            and top_faq.rank >= STRONG_FAQ
+            and _adds_to_the_tours(top_faq, question)
+        ):
             parts.append(top_faq.answer)
             faq_ids.append(top_faq.id)
     elif top_faq is not None and not tour_question:
@@ -759,6 +785,7 @@ def compose(request: AIRequest, found: knowledge.Knowledge, reason: Reason, text
             top_faq is not None
             and (top_faq.rank >= STRONG_FAQ or (bool(missing) and _covers(top_faq, missing)))
             and _shares_more_than_a_verb(top_faq, text)
+            and _adds_to_the_tours(top_faq, question)
         )
         if missing and not faq_strong:
             # The facets fit, the thing asked for does not ("ресторан в Казани"): say

@@ -306,3 +306,30 @@ async def test_a_day_bounding_the_dates_is_a_bound_not_that_day(
     assert result.text.startswith("Подходит 1 тур")
     assert shown in result.text and not_shown not in result.text
     assert "нет." not in result.text.split("\n")[0]
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["нас пятеро, на раифу места есть?", "есть места на раифу на троих", "сколько мест в раифу"],
+)
+async def test_free_places_answered_by_the_tours_get_no_faq_repeating_them(no_key, faq, question):
+    """The tour line states its free places: the meeting-point entry (its "место" and
+    "Раифу") and the how-to-check-places entry only repeat it."""
+    await sync_to_async(make_tour)(title="Монастырь", place="Раифа", places_booked=5)
+    result, _ = await answer(await start_chat(question))
+    assert "«Монастырь»" in result.text and "мест: 15" in result.text
+    assert "гостиниц" not in result.text and "Число свободных мест" not in result.text
+    assert result.meta["faq_ids"] == []
+
+
+async def test_a_tours_page_places_question_gets_its_places_without_the_faq(no_key, faq):
+    tour = await sync_to_async(make_tour)(title="Монастырь", place="Раифа", places_booked=5)
+    result, _ = await answer(await start_chat("есть ли свободные места?", tour=tour))
+    assert "свободных мест: 15" in result.text
+    assert "Число свободных мест" not in result.text
+
+
+async def test_a_faq_fact_the_tours_do_not_state_still_comes_with_them(no_key, faq):
+    await sync_to_async(make_tour)(title="Монастырь", place="Раифа")
+    result, _ = await answer(await start_chat("когда поездка в раифу и где сбор?"))
+    assert "«Монастырь»" in result.text and "гостиницы «Татарстан»" in result.text
