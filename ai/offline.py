@@ -49,6 +49,7 @@ from ai.retrieval import (
     TourRow,
     TourSearch,
     content_words,
+    phrase_words,
     word_set,
 )
 from ai.russian import cyrillic, is_known_word, lemma, lemmas, part_of_speech, tokens
@@ -580,6 +581,19 @@ def _relevant_sentences(answer: str, question: str, count: int) -> str:
     return " ".join(sentences[index] for _, index in sorted(best, key=lambda item: item[1]))
 
 
+def _led_by_the_phrase(answer: str, question: str) -> str:
+    """A rules answer led by its sentence on what the question's phrase names: "что
+    будет, если я не приду?" is the cancellation rule's "При неявке деньги не
+    возвращаются." first, then the rest; not its "Да." to whether one may cancel."""
+    named = {form for word in phrase_words(question) for form in lemmas(word)}
+    sentences = _sentences(answer)
+    leading = [s for s in sentences if named & lemmas_of(s)]
+    if not leading or leading[0] == sentences[0]:
+        return answer
+    rest = [s for s in sentences if s not in leading and len(s) > 5]  # no bare "Да."
+    return " ".join(leading + rest)
+
+
 def _first_sentences(text: str, count: int) -> str:
     """The first `count` sentences that say something (not a bare "Да.")."""
     return " ".join([sentence for sentence in _sentences(text) if len(sentence) > 5][:count])
@@ -777,7 +791,7 @@ def compose(request: AIRequest, found: knowledge.Knowledge, reason: Reason, text
             parts.append(top_faq.answer)
             faq_ids.append(top_faq.id)
     elif top_faq is not None and not tour_question:
-        parts.append(top_faq.answer)  # a rules question: the entry alone
+        parts.append(_led_by_the_phrase(top_faq.answer, text))  # a rules question: the entry alone
         faq_ids.append(top_faq.id)
     elif tours and search is not None:
         missing = [] if search.text_matched else _missing_nouns(search)

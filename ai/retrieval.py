@@ -409,6 +409,17 @@ _PHRASES: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     # "что взять с собой", "что брать": which things, not whether one may take a dog along.
     (re.compile(r"\bчто\s+(?:\w+\s+){0,2}(?:взять|брать|захватить|положить|надеть)\b"), "вещь"),
+    # "если я не приду", "опоздаю", "не успею к отправлению", "пропущу экскурсию": the
+    # visitor not showing up, the cancellation rule's no-show clause ("при неявке"), not
+    # the refund's timing that "приду" shares a verb with ("когда придут деньги").
+    (
+        re.compile(
+            r"\bне\s+(?:(?:с|у)?могу\s+|получится\s+)?(?:при(?:ду|дем|дём|йти|ехать|еду|едем|шел|шла|шли)|"
+            r"успе(?:ю|ем|ли|л|ла)|явл\w*|яви\w*|поед(?:у|ем))\b"
+            r"|\bопозда\w*|\bопаздыва\w*|\bпропущ\w*|\bпропуст\w*|\bнеявк\w*"
+        ),
+        "неявка",
+    ),
     # "группа не набралась", "тур не состоится": the trip does not take place.
     (
         re.compile(
@@ -440,6 +451,12 @@ def company_cancels(text: str) -> str:
     return _COMPANY_CANCELS.sub(said, text)
 
 
+def phrase_words(text: str) -> list[str]:
+    """The knowledge base's words for the question's phrases ("не приду" -> неявка)."""
+    lowered = company_cancels(text).lower().replace("ё", "е")
+    return [word for pattern, word in _PHRASES if pattern.search(lowered)]
+
+
 def content_words(text: str, *, ignore: frozenset[str] = frozenset()) -> list[str]:
     """The question's words that can tell answers apart (no stop words, numbers, facets).
 
@@ -447,9 +464,8 @@ def content_words(text: str, *, ignore: frozenset[str] = frozenset()) -> list[st
     add the word the knowledge base uses; the visitor's own word stays too.
     """
     found: list[str] = []
+    extra = phrase_words(text)
     text = company_cancels(text)
-    lowered = text.lower().replace("ё", "е")
-    extra = [word for pattern, word in _PHRASES if pattern.search(lowered)]
     for word in tokens(text):
         for form in lemmas(word):
             if form in SYNONYMS:

@@ -54,6 +54,7 @@ def test_not_requests_for_a_person(text):
     [
         ("Хочу пожаловаться на гида, он нахамил", Intent.COMPLAINT),
         ("Гид опоздал на час, автобус сломался", Intent.COMPLAINT),
+        ("вы опоздали на сорок минут", Intent.COMPLAINT),
         ("Экскурсия не понравилась, требую компенсацию", Intent.REFUND_DISPUTE),
         ("Деньги за отменённый тур до сих пор не вернули", Intent.REFUND_DISPUTE),
         ("где мои деньги?", Intent.REFUND_DISPUTE),
@@ -92,6 +93,10 @@ def test_what_a_person_should_handle(text, intent):
         "Казань для фотографов — сколько стоит?",
         "сколько будет стоить на 3 человек кремль",
         "за сколько можно отменить бронь без потери денег?",
+        # The visitor late for the trip: the no-show rule answers, not a complaint.
+        "мы опоздали на автобус, что теперь с деньгами",
+        "я опоздала на экскурсию",
+        "опоздали к отправлению, вернут что-то?",
     ],
 )
 def test_questions_and_head_counts_are_not_handed_off(text):

@@ -129,3 +129,17 @@ CANCEL = "Можно ли отменить бронь и вернуть день
 )
 def test_who_cancels_decides_the_rule(faq, question, expected):
     assert top_question(question) == expected
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "что будет если я не приду",
+        "я опоздаю минут на 20, что тогда",
+        "если мы не успеем к отправлению, деньги пропадут?",
+        "пропущу экскурсию — вернёте что-нибудь?",
+    ],
+)
+def test_not_showing_up_is_the_cancellation_rules_no_show_clause(faq, question):
+    # "приду" shares a verb with "Когда придут деньги после отмены?": not its subject.
+    assert top_question(question) == CANCEL

@@ -333,3 +333,11 @@ async def test_a_faq_fact_the_tours_do_not_state_still_comes_with_them(no_key, f
     await sync_to_async(make_tour)(title="Монастырь", place="Раифа")
     result, _ = await answer(await start_chat("когда поездка в раифу и где сбор?"))
     assert "«Монастырь»" in result.text and "гостиницы «Татарстан»" in result.text
+
+
+@pytest.mark.parametrize("question", ["что будет, если мы не придём?", "а если я опоздаю?"])
+async def test_not_showing_up_is_answered_with_the_no_show_clause_first(no_key, faq, question):
+    result, _ = await answer(await start_chat(question))
+    assert result.text.startswith("При неявке деньги не возвращаются.")
+    assert "48 часов" in result.text  # cancelling in time instead
+    assert "10 рабочих дней" not in result.text
