@@ -177,6 +177,15 @@ _HALF_DAY = re.compile(
     r"\bчас\w*\s+на\s+(\d|два|три|четыре|пять)\b|\bполдня|\bпол\s+дня|\bпар[уы]\s+час\w*|\bнескольк\w*\s+час\w*|\bна\s+(\d)\s+час\w*|"
     r"\bненадолго|\bкоротк\w*|\bнедолг\w*"
 )
+# The hours the visitor has ("у нас 3 часа есть", "всего два свободных часа", "есть
+# часа три"): the longest trip that fits, those hours and no more.
+_HOURS = r"(\d|два|две|три|четыре|пять|шесть)"
+_HOURS_HAD = re.compile(
+    r"\b(?:у\s+(?:нас|меня)|есть|имеется|всего|только|лишь|в\s+запасе)\s+"
+    r"(?:(?:есть|всего|только|лишь|около|примерно|где-то)\s+)?"
+    rf"(?:{_HOURS}\s+(?:свободн\w*\s+)?час(?:а|ов)?\b|час(?:а|ов)\s+{_HOURS}\b)"
+    rf"|\b{_HOURS}\s+свободн\w*\s+час\w*"
+)
 _OVERNIGHT = re.compile(
     r"\bночев\w*|\bночлег\w*|\bс\s+ночью|\bна\s+(?:два|три|2|3|нескольк\w*)\s+(?:дня|дней)|"
     r"\bмногоднев\w*|\bдвухднев\w*|\bтрехднев\w*|\bс\s+проживани\w*|\bгостиниц\w*|\bотел\w*"
@@ -387,7 +396,10 @@ def read_question(text: str, catalogue: Catalogue, today: date) -> Question:
     max_hours: int | None = None
     overnight: bool | None = None
     half = _HALF_DAY.search(lowered)
-    if _ONE_DAY.search(lowered):
+    had = _HOURS_HAD.search(lowered)
+    if had:
+        max_hours = _number(next(g for g in had.groups() if g))
+    elif _ONE_DAY.search(lowered):
         overnight = False
         if half:
             max_hours = _hours_limit(half)

@@ -204,6 +204,22 @@ def test_the_time_the_visitor_has_is_not_a_group(demo, question, size):
     assert knowledge.find(question).question.group_size == size
 
 
+@pytest.mark.parametrize(
+    ("question", "hours"),
+    [
+        ("у нас 3 часа есть, что успеем?", 3),
+        ("есть часа четыре, куда сходить", 4),
+        ("всего два свободных часа, что посмотреть", 2),
+        ("у меня только 5 часов до поезда", 5),
+        # Hours that are not the visitor's: no limit.
+        ("за сколько часов можно отменить бронь?", None),
+        ("сколько часов идёт экскурсия по кремлю", None),
+    ],
+)
+def test_the_hours_the_visitor_has_are_the_longest_trip(demo, question, hours):
+    assert knowledge.find(question).question.query.max_hours == hours
+
+
 def test_out_of_town_and_from_kazan_leave_kazan_out(demo):
     for question in (
         "не дороже трех тысяч есть что-то за городом?",
