@@ -427,13 +427,23 @@ _PHRASES: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         "состояться",
     ),
+    # The trip called off and the money ("экскурсия была отменена, что с оплатой"): the
+    # money back, not how to pay.
+    (
+        re.compile(
+            r"\bсостоится\b.{0,40}\b(?:оплат|деньг|денег|средств|заплач|плат[иеёя])\w*"
+            r"|\b(?:оплат|деньг|денег|средств|заплат|заплач)\w*.{0,40}\bсостоится\b"
+        ),
+        "возврат",
+    ),
 )
 # The company calls a trip off ("тур отменили", "если экскурсию отменят", "вы отменили"),
 # which is not the visitor cancelling a booking ("отменю", "отменить бронь") though both
 # are the verb "отменить": read as "не состоится" in questions and FAQ entries alike, so
 # "тур отменили из-за погоды, как вернуть деньги" is not the visitor's cancellation rule.
 _COMPANY_CANCELS = re.compile(
-    r"(?<!\bя\s)(?<!\bмы\s)\b(?P<past>отменили)\b|\b(?P<future>отмен(?:ят|яют|ит|ится|яется|ятся))\b"
+    r"(?<!\bя\s)(?<!\bмы\s)\b(?P<past>отменил(?:и|ся|ась|ось|ись))\b|\b(?P<future>отмен(?:ят|яют|ит|ится|яется|ятся)\b|(?<=\bвы\s)отмените\b"
+    r"(?!\s+(?:мне\s+|нам\s+)?(?:мо|наш|сво|брон|заказ)))"
     r"|\b(?:тур|рейс|экскурси\w*|поездк\w*)\s+(?:был\w*\s+)?(?P<passive>отмен[её]н\w*)",
     re.IGNORECASE,
 )

@@ -62,6 +62,7 @@ def test_not_requests_for_a_person(text):
         ("Оплата не проходит, пишет ошибку", Intent.PAYMENT_PROBLEM),
         ("оплатил, а подтверждение не пришло", Intent.PAYMENT_PROBLEM),
         ("Отмените мою бронь TT-DEMO01", Intent.BOOKING_CHANGE),
+        ("а вы отмените мне бронь?", Intent.BOOKING_CHANGE),
         ("Хочу перенести бронь на другую дату", Intent.BOOKING_CHANGE),
         ("нужно добавить ещё одного человека в бронь", Intent.BOOKING_CHANGE),
         ("мы не сможем поехать, что делать с бронью", Intent.BOOKING_CHANGE),
@@ -96,6 +97,8 @@ def test_what_a_person_should_handle(text, intent):
         # The visitor late for the trip: the no-show rule answers, not a complaint.
         "мы опоздали на автобус, что теперь с деньгами",
         "я опоздала на экскурсию",
+        # The company calling the trip off is its rule, not a change to one's booking.
+        "если вы отмените тур из-за погоды, что с деньгами?",
         "опоздали к отправлению, вернут что-то?",
     ],
 )
