@@ -104,7 +104,7 @@ def _any(*patterns: str) -> re.Pattern[str]:
 
 _COMPLAINT = _any(
     r"\bжалоб\w*",
-    r"\bпожаловат\w*",
+    r"\bпожалова(?:ться|лся|лась|лись)\b|\bпожалу(?:юсь|емся)\b",  # not "добро пожаловать"
     r"\bпретензи\w*",
     r"\bнедовол\w*",
     r"\bразочарова\w*",
@@ -201,6 +201,29 @@ _OFF_TOPIC = _any(
     r"\bлекарств\w*|\bболит\b|\bдиагноз\w*",
     r"\bкупить\s+(?:машин|квартир|телефон|iphone|айфон)\w*|\bипотек\w*|\bкредит\w*",
 )
+# Facts about the city and its sights no tour's data holds (its age, who built it, when,
+# why so named, how many live there), and translating: the chat cannot answer them,
+# even when the sight is a tour's ("кто построил кремль"). Not a question about a tour.
+_SIGHTS = (
+    r"(?:город\w*|казан\w*|кремл\w*|мечет\w*|башн\w*|храм\w*|монастыр\w*|свияжск\w*|"
+    r"болгар\w*|елабуг\w*|татарстан\w*|сююмбик\w*|кул-шариф\w*|иннополис\w*|волг\w*)"
+)
+_LANGUAGE = (
+    r"(?:английск|татарск|русск|немецк|китайск|французск|испанск|турецк|арабск|итальянск)\w*"
+)
+_TRIVIA = _any(
+    rf"\bсколько\s+лет\s+{_SIGHTS}",
+    r"\bкто\s+(?:\w+\s+)?(?:построил|основал|строил|спроектировал|возв[её]л|создал|расписал)\w*",
+    r"\b(?:когда|в\s+как(?:ом|ие)\s+год\w*)\s+(?:\w+\s+){0,3}(?:построен|постро|основан|основ|"
+    r"возведен|возвед)\w*",
+    r"\bпочему\s+(?:\w+\s+){0,3}(?:называ|назвал)\w*",
+    r"\bнаселени\w*|\bсколько\s+(?:\w+\s+)?(?:жител|человек\s+живет|людей\s+живет)\w*",
+    rf"\b(?:высот\w*|площад\w*)\s+{_SIGHTS}",
+    rf"\bпереве(?:ди|дите|сти)\b.*\b(?:на|с)\s+{_LANGUAGE}",
+    rf"\bперевод\w*\s+(?:\w+\s+)?(?:на|с)\s+{_LANGUAGE}",
+    rf"\bкак\s+(?:\S+\s+){{0,3}}(?:по-{_LANGUAGE}|на\s+{_LANGUAGE}\s+(?:будет|сказать|пишется))",
+    rf"\bкак\s+(?:будет|сказать|пишется)\s+(?:\S+\s+){{0,3}}(?:по-{_LANGUAGE}|на\s+{_LANGUAGE})",
+)
 _OUR_SUBJECT = re.compile(
     r"\bтур\w*|\bэкскурс\w*|\bпоездк\w*|\bпоезд\w*|\bброн\w*|\bотмен\w*|\bперен\w*|"
     r"\bвозврат\w*|\bоплат\w*|\bбилет\w*|\bгид\w*|\bтеплоход\w*|\bметеор\w*|\bвзять\b|"
@@ -271,6 +294,13 @@ def _shouting(text: str) -> bool:
     )
 
 
+def asks_what_no_tour_says(text: str) -> bool:
+    """A fact of the city or a sight the catalogue does not hold, or a translation
+    (`_TRIVIA`), in a message that is not about a tour or its rules."""
+    normal = _normal(cyrillic(text))
+    return bool(_TRIVIA.search(normal)) and not _OUR_SUBJECT.search(normal)
+
+
 def classify(text: str) -> Intent | None:
     """The intent of one visitor message, or None for an ordinary question."""
     text = cyrillic(text)  # "pozovite operatora", "spisali dvazhdy"
@@ -290,6 +320,8 @@ def classify(text: str) -> Intent | None:
     if _ANGER.search(normal) or _shouting(text) or normal.count("!") >= 3:
         return Intent.ANGER
     if _OFF_TOPIC.search(normal) and not _OUR_SUBJECT.search(normal):
+        return Intent.OFF_TOPIC
+    if asks_what_no_tour_says(text):
         return Intent.OFF_TOPIC
     if _OUTSIDE_WHAT_WE_KNOW.search(normal) and not _A_TOUR.search(normal):
         return Intent.OFF_TOPIC

@@ -38,7 +38,7 @@ from ai import booking_intent, knowledge
 from ai.calendar import Period, normalize
 from ai.client import OnText
 from ai.facets import FACET_WORDS, Question
-from ai.intent import HANDOFF, Intent, classify
+from ai.intent import HANDOFF, Intent, asks_what_no_tour_says, classify
 from ai.prompt import pending_question, rub
 from ai.retrieval import (
     GENERIC,
@@ -674,8 +674,10 @@ def compose(request: AIRequest, found: knowledge.Knowledge, reason: Reason, text
         and search.best_score >= HEADING
         and not question.query.places  # "погода в Елабуге" names a place, not a tour
     )
-    if intent is Intent.OFF_TOPIC and not names_a_tour:
-        # ("температура воды в Голубых озёрах" names a tour: answered as one.)
+    trivia = intent is Intent.OFF_TOPIC and asks_what_no_tour_says(text)
+    if intent is Intent.OFF_TOPIC and (trivia or not names_a_tour):
+        # ("температура воды в Голубых озёрах" names a tour: answered as one; "кто
+        # построил кремль" names one too, but no tour's data says it.)
         body = _(
             "I can only help with our tours of Tatarstan: dates, prices, free places and "
             "booking. What trip are you thinking of?"

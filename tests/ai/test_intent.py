@@ -160,6 +160,39 @@ def test_a_trip_or_a_tours_hotel_is_not_travel_logistics(text):
     assert classify(text) is None
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Facts of the city and its sights no tour's data holds.
+        "сколько лет казани?",
+        "кто построил казанский кремль",
+        "в каком году основали свияжск",
+        "когда была построена мечеть кул-шариф",
+        "какое население в казани",
+        "почему город так назвали",
+        # Translating.
+        "переведи на английский «добро пожаловать»",
+        "как по-татарски будет спасибо",
+        "как сказать «привет» на татарском",
+    ],
+)
+def test_city_trivia_and_translation_are_outside_the_chat(text):
+    assert classify(text) is Intent.OFF_TOPIC
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "экскурсии на английском проводите?",
+        "какая экскурсия расскажет, кто построил кремль",
+        "сколько лет ребёнку можно в иннополис",
+        "сколько человек в группе на экскурсии",
+    ],
+)
+def test_a_language_or_a_sight_in_a_tour_question_is_ours(text):
+    assert classify(text) is None
+
+
 def test_greetings_and_thanks_alone():
     assert classify("Здравствуйте!") is Intent.GREETING
     assert classify("добрый день") is Intent.GREETING

@@ -341,3 +341,12 @@ async def test_not_showing_up_is_answered_with_the_no_show_clause_first(no_key, 
     assert result.text.startswith("При неявке деньги не возвращаются.")
     assert "48 часов" in result.text  # cancelling in time instead
     assert "10 рабочих дней" not in result.text
+
+
+@pytest.mark.parametrize("question", ["кто построил кремль?", "сколько лет казанскому кремлю"])
+async def test_a_fact_of_a_tours_sight_no_data_holds_gets_the_redirect(no_key, faq, question):
+    """The sight is a tour's, but no tour's data says who built it or when."""
+    await sync_to_async(make_tour)(title="Казанский Кремль", place="Казань")
+    result, _ = await answer(await start_chat(question))
+    assert result.text.startswith("Я помогаю только с нашими турами по Татарстану")
+    assert result.meta["tour_slugs"] == [] and result.meta["faq_ids"] == []
