@@ -41,6 +41,7 @@ from ai.facets import FACET_WORDS, Question
 from ai.intent import HANDOFF, Intent, asks_what_no_tour_says, classify
 from ai.prompt import pending_question, rub
 from ai.retrieval import (
+    EATING,
     GENERIC,
     HEADING,
     TIME_WORDS,
@@ -400,7 +401,9 @@ _PAGE_DETAIL = re.compile(
     r"\bгостиниц\w*|\bотел\w*|\bночев\w*|\bночу\w*|\bпереноч\w*|\bночлег\w*|\bпрожива\w*|"
     r"\bжив[её]м\b|\bжить\b|\bразмещ\w*|"
     # meals
-    r"\bпитани\w*|\bкорм\w*|\bобед\w*|\bзавтрак\w*|\bужин\w*|\bед[аы]\b|"
+    r"\bпитани\w*|\bкорм\w*|\bобед\w*|\bзавтрак\w*|\bужин\w*|\bед[аы]\b|\bблюд\w*|\bкухн\w*|"
+    + EATING
+    + "|"
     # where and how it starts
     r"\bтрансфер\w*|\bавтобус\w*|\bоткуда\b|\bдобира\w*|\bдобрать\w*|\bдоед\w*|\bдоехать|"
     r"\bгде\s+(?:сбор|встреч|начина|старт)\w*|\bотправл\w*|\bначина\w*|"

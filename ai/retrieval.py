@@ -396,6 +396,12 @@ SYNONYMS: dict[str, str] = {
     "брать": "взять",
     "захватить": "взять",
 }
+# The verb "есть" (to eat) in its forms that are not "there is", and its kin.
+EATING = (
+    r"\b(?:едят|едим|едите|ест|ешь|поедим|поедят|поесть|съед\w*|съесть|"
+    r"покуша\w*|куша(?:ть|ем|ют|ете)|перекус\w*|попробу\w*|попробова\w*|угоща\w*|угост\w*)\b"
+)
+_EATING = re.compile(EATING)
 _PHRASES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"через\s+сколько|как\s+скоро|как\s+долго|какой\s+срок|в\s+течение"), "срок"),
     (re.compile(r"во\s+сколько|откуда\s+(?:отправ|выезд)\w*"), "отправление"),
@@ -407,6 +413,8 @@ _PHRASES: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         "сбор",
     ),
+    # "что там едят", "где поедим": eating, though "едят" is a form of "есть" (a stop word).
+    (_EATING, "еда"),
     # "что взять с собой", "что брать": which things, not whether one may take a dog along.
     (re.compile(r"\bчто\s+(?:\w+\s+){0,2}(?:взять|брать|захватить|положить|надеть)\b"), "вещь"),
     # "если я не приду", "опоздаю", "не успею к отправлению", "пропущу экскурсию": the

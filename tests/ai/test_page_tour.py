@@ -200,3 +200,18 @@ async def test_where_to_meet_gets_the_faq_when_the_text_says_only_how_it_goes(
     assert "гостиницы «Татарстан»" in result.text
     assert "Метеор" in result.text
     assert result.meta["faq_ids"]
+
+
+@pytest.mark.parametrize("question", ["а что там едят?", "что попробуем?", "а поедим где?"])
+async def test_eating_on_the_pages_tour_is_answered_from_its_text(
+    no_key, transactional_db, question
+):
+    # "едят" is a form of "есть", a stop word: eating is still a detail of the tour.
+    tour = await sync_to_async(make_tour)(
+        title="Гастрономическая Казань",
+        short_description="Дегустации татарской кухни",
+        description="Прогулка по старому центру. Кыстыбый, губадия и чак-чак.",
+    )
+    result, _ = await answer(await start_chat(question, tour=tour))
+    assert "Дегустации татарской кухни" in result.text
+    assert result.meta["tour_slugs"] == [tour.slug]
