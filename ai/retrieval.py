@@ -40,7 +40,7 @@ from rapidfuzz import fuzz, process
 
 from ai import semantic
 from ai.calendar import Period
-from ai.russian import is_known_word, lemmas, part_of_speech, tokens
+from ai.russian import cyrillic, is_known_word, lemmas, part_of_speech, tokens
 from tatartours.lean_rows import column, table
 from tours.models import FaqEntry, SearchAlias, Tour
 
@@ -398,7 +398,7 @@ SYNONYMS: dict[str, str] = {
 }
 # The verb "есть" (to eat) in its forms that are not "there is", and its kin.
 EATING = (
-    r"\b(?:едят|едим|едите|ест|ешь|поедим|поедят|поесть|съед\w*|съесть|"
+    r"\b(?:едят|едим|едите|поедим|поедят|поесть|съед\w*|съесть|"
     r"покуша\w*|куша(?:ть|ем|ют|ете)|перекус\w*|попробу\w*|попробова\w*|угоща\w*|угост\w*)\b"
 )
 _EATING = re.compile(EATING)
@@ -471,7 +471,7 @@ def company_cancels(text: str) -> str:
 
 def phrase_words(text: str) -> list[str]:
     """The knowledge base's words for the question's phrases ("не приду" -> неявка)."""
-    lowered = company_cancels(text).lower().replace("ё", "е")
+    lowered = company_cancels(cyrillic(text)).lower().replace("ё", "е")
     return [word for pattern, word in _PHRASES if pattern.search(lowered)]
 
 

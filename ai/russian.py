@@ -66,6 +66,9 @@ _LATIN_TO_CYRILLIC: tuple[tuple[str, str], ...] = (
     ("'", "ь"),
 )
 _LATIN_WORD = re.compile(r"^[a-z']+$")
+# Latin words whose initial "e" is "е", not the "э" of "ekskursiya", "eto", "etnotur":
+# "est", "esli", "eshche", "eda", "edem", "ehat", "elabuga", "ego".
+_INITIAL_YE = ("est", "esli", "esh", "ed", "eh", "elabug", "ego", "emu", "eyo")
 TOKEN = re.compile(r"[a-zа-яё0-9]+(?:-[a-zа-яё0-9]+)*", re.IGNORECASE)
 
 
@@ -91,7 +94,32 @@ def to_cyrillic(word: str) -> str:
                 break
         else:
             index += 1
-    return "".join(out)
+    written = "".join(out)
+    if written.startswith("э") and word.startswith(_INITIAL_YE):
+        written = f"е{written[1:]}"
+    return with_soft_signs(written)
+
+
+_SOFTENED = "лнтдсзрмвпбч"
+_VOWELS = "аеёиоуыэюя"
+
+
+@lru_cache(maxsize=4096)
+def with_soft_signs(word: str) -> str:
+    """A Latin-typed word whose soft signs were left out, with them: "skolko" is
+    "сколко" letter by letter, the dictionary knows "сколько" ("dengi" -> деньги).
+    The word itself when the dictionary knows it, or no one soft sign makes it known."""
+    if len(word) < 4 or "ь" in word or is_known_word(word):
+        return word
+    for index in range(1, len(word)):
+        letter, after = word[index - 1], word[index : index + 1]
+        if letter in _SOFTENED and (not after or after not in _VOWELS):
+            candidate = f"{word[:index]}ь{word[index:]}"
+            if is_known_word(candidate):
+                return candidate
+    if word[-1] in _SOFTENED and is_known_word(f"{word}ь"):
+        return f"{word}ь"
+    return word
 
 
 _LATIN_RUN = re.compile(r"[a-zA-Z']+")

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from ai import knowledge, retrieval
 from ai.calendar import holiday_period
+from ai.russian import to_cyrillic
 from tests.factories import make_tour
 from tours.demo import load_demo_tours
 from tours.demo_faq import load_demo_faq
@@ -290,3 +291,31 @@ def test_a_place_left_out_is_not_a_place_asked_for(demo, question):
     tours = found(question)
     assert tours
     assert all(t.place != "Казань" for t in tours)
+
+
+@pytest.mark.parametrize(
+    ("latin", "word"),
+    [
+        # Soft signs left out in Latin letters.
+        ("skolko", "сколько"),
+        ("dengi", "деньги"),
+        ("oktyabr", "октябрь"),
+        ("kreml", "кремль"),
+        # An initial "e" is "е" in these, "э" in the others.
+        ("est", "ест"),
+        ("esli", "если"),
+        ("ekskursiya", "экскурсия"),
+        ("eto", "это"),
+        ("etnotur", "этнотур"),
+    ],
+)
+def test_latin_words_as_the_dictionary_spells_them(latin, word):
+    assert to_cyrillic(latin) == word
+
+
+def test_a_latin_question_reads_as_its_cyrillic_one(demo):
+    # "skolko dney" asks how long; "est" is "есть", not a thing asked for ("эст").
+    question = knowledge.find("elabuga skolko dney").question
+    assert "duration" in question.asked
+    search = knowledge.find("est mesta na raifu").search
+    assert search.unmatched_words == [] and search.tours
