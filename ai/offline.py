@@ -360,6 +360,17 @@ def _adds_to_the_tours(hit: FaqHit, question: Question) -> bool:
     return any((lemmas(word) | {word}) & entry for word in asked)
 
 
+def _found_by_the_party_alone(hit: FaqHit, question: Question) -> bool:
+    """The FAQ entry shares with the question only who is coming (children, a head
+    count) or when: "мы с женой и двумя детьми на выходные" and "Можно ли поехать с
+    детьми?" share "детьми"; the question asks for the weekend's trips, not that rule."""
+    entry = lemmas_of(f"{hit.question} {hit.tags} {hit.answer}")
+    asked = content_words(question.query.text, ignore=GENERIC | TIME_WORDS | FACET_WORDS)
+    if not _with_children(question) or _asks_if_a_child_may_come(question, question.text):
+        return False  # "можно ли с детьми зимой?" asks the rule
+    return not any((lemmas(word) | {word}) & entry for word in asked)
+
+
 def _covers(hit: FaqHit, words: list[str]) -> bool:
     """The FAQ entry speaks of one of `words` ("скидка" in the discounts entry)."""
     text = {f for w in tokens(f"{hit.question} {hit.tags}") for f in lemmas(w) | {w}}
@@ -621,6 +632,18 @@ _ASKS_FOR_TOURS = re.compile(
 )
 
 
+# Where to go or what to choose, asked with a child ("с ребёнком 3 лет куда можно",
+# "что посоветуете с детьми"): trips, not only whether children may come.
+_ASKS_WHERE = re.compile(
+    r"\b(?:куда|посовет\w*|порекоменд\w*|предлож\w*|как(?:ие|ую|ой)\s+(?:тур|экскурс|поездк)\w*|"
+    r"что\s+(?:\w+\s+)?(?:посмотреть|интересн\w*|выбрать))"
+)
+
+
+def _with_children(question: Question) -> bool:
+    return question.children or question.query.child_age is not None
+
+
 def _asks_if_a_child_may_come(question: Question, text: str) -> bool:
     """A child ("с ребёнком", "внуку 8 лет") and "можно?", "возьмут?", "для детей"."""
     child = question.children or question.query.child_age is not None
@@ -719,14 +742,17 @@ def compose(request: AIRequest, found: knowledge.Knowledge, reason: Reason, text
     child_may_come = _child_may_come(question, search, text)
     # "на каком языке экскурсия в болгаре" names a trip as its setting; "какие
     # экскурсии есть в болгаре" asks for trips.
-    asks_for_tours = "tours" in question.asked and bool(
-        _ASKS_FOR_TOURS.search(normalize(cyrillic(text)))
-    )
+    asks_for_tours = (
+        "tours" in question.asked and bool(_ASKS_FOR_TOURS.search(normalize(cyrillic(text))))
+    ) or (_with_children(question) and bool(_ASKS_WHERE.search(normalize(cyrillic(text)))))
     rules_about_a_trip = (
         not child_may_come
         and top_faq is not None
         and top_faq.rank >= STRONG_FAQ
         and _shares_more_than_a_verb(top_faq, text)
+        # Found by the party alone ("мы с женой и двумя детьми на выходные"), the
+        # children's entry is no rules question: the weekend's tours are asked.
+        and not _found_by_the_party_alone(top_faq, question)
         and not asks_tour_facts
         and not asks_this_tour
         and not asks_for_tours
@@ -735,7 +761,11 @@ def compose(request: AIRequest, found: knowledge.Knowledge, reason: Reason, text
         and question.query.sort == "relevance"
     )
     tour_question = not rules_about_a_trip and (
-        child_may_come or tour_facets or (tour_best > 0 and (not faq_wins or asks_tour_facts))
+        child_may_come
+        or tour_facets
+        or (tour_best > 0 and (not faq_wins or asks_tour_facts))
+        # "с ребёнком 3 лет куда можно?": trips that take the child, the rule beside them.
+        or (asks_for_tours and _with_children(question) and bool(tours))
     )
 
     detail = _page_tour_detail(found, question, text) if request.tour is not None else None
@@ -821,7 +851,7 @@ def compose(request: AIRequest, found: knowledge.Knowledge, reason: Reason, text
             faq_ids.append(top_faq.id)
             tours_part = _tours_answer(question, search, tours)
             # "ребёнку 3 года, можно на гастротур?": whether the tour takes the child first.
-            tour_first = asks_tour_facts or child_may_come
+            tour_first = asks_tour_facts or child_may_come or asks_for_tours
             parts += [tours_part, faq_part] if tour_first else [faq_part, tours_part]
         else:
             parts.append(_tours_answer(question, search, tours))

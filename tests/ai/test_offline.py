@@ -11,6 +11,7 @@ from chat.models import ChatSession
 from tests.ai.conftest import answer, coming_day, start_chat
 from tests.factories import make_tour
 from tests.fakes.openrouter import Failure, Reply, ToolCall, count_tokens
+from tours.demo import load_demo_tours
 from tours.models import FaqEntry
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -350,3 +351,34 @@ async def test_a_fact_of_a_tours_sight_no_data_holds_gets_the_redirect(no_key, f
     result, _ = await answer(await start_chat(question))
     assert result.text.startswith("Я помогаю только с нашими турами по Татарстану")
     assert result.meta["tour_slugs"] == [] and result.meta["faq_ids"] == []
+
+
+@pytest.mark.parametrize(
+    "question", ["с ребёнком 3 лет куда можно?", "какие экскурсии подойдут школьнику 12 лет"]
+)
+async def test_where_to_go_with_a_child_gets_the_trips_that_take_it(no_key, faq, question):
+    # The demo catalogue: the children's entry matches better than any tour's words.
+    await sync_to_async(load_demo_tours)()
+    result, _ = await answer(await start_chat(question))
+    assert result.text.startswith("Подходит")
+    assert "«Татарская деревня: этнотур»" in result.text
+    assert "Дети до 7 лет едут бесплатно" in result.text  # the rule after the trips
+
+
+async def test_a_family_on_a_date_asks_for_that_dates_trips_not_the_childrens_rule(no_key, faq):
+    await sync_to_async(make_tour)(
+        title="Деревня летом",
+        short_description="Мастер-классы для всей семьи",
+        start_date=coming_day(7),
+    )
+    result, _ = await answer(await start_chat("мы с женой и двумя детьми в июле"))
+    assert "«Деревня летом»" in result.text
+    assert "«жена»" not in result.text  # who comes along is no thing asked for
+    assert not result.text.startswith("Да, большинство туров")
+
+
+async def test_whether_children_may_come_in_a_season_is_still_the_rule(no_key, faq):
+    await sync_to_async(make_tour)(title="Деревня", short_description="Для всей семьи")
+    result, _ = await answer(await start_chat("можно ли с детьми зимой на экскурсию"))
+    assert result.text.startswith("Да, большинство туров подходят для семей.")
+    assert result.meta["tour_slugs"] == []
