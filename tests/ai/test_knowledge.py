@@ -148,3 +148,18 @@ def test_who_cancels_decides_the_rule(faq, question, expected):
 def test_not_showing_up_is_the_cancellation_rules_no_show_clause(faq, question):
     # "приду" shares a verb with "Когда придут деньги после отмены?": not its subject.
     assert top_question(question) == CANCEL
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        # Paying in any verb, with how or by what: the payment entry, not "на месте".
+        ("можно ли платить картой на месте", "Как оплатить тур?"),
+        ("чем можно расплатиться?", "Как оплатить тур?"),
+        ("как заплатить за экскурсию", "Как оплатить тур?"),
+        # How much one pays for a child is its price: the children's entry.
+        ("сколько платить за ребенка", "Можно ли поехать с детьми?"),
+    ],
+)
+def test_paying_is_the_payment_entry_and_how_much_is_the_price(faq, question, expected):
+    assert top_question(question) == expected
