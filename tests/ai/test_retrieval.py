@@ -319,3 +319,15 @@ def test_a_latin_question_reads_as_its_cyrillic_one(demo):
     assert "duration" in question.asked
     search = knowledge.find("est mesta na raifu").search
     assert search.unmatched_words == [] and search.tours
+
+
+def test_thousands_written_short_are_the_budget_not_a_thing_asked_for(demo):
+    # "бюджет 3 тыс на двоих": 1 500 a person, and no "Тура по запросу «тыс» нет".
+    found = knowledge.find("бюджет 3 тыс на двоих")
+    assert found.question.total_budget == 3000 and found.question.query.max_price == 1500
+    assert found.search.unmatched_words == [] and found.search.tours
+
+
+@pytest.mark.parametrize("question", ["есть места на раифу на пятеро", "для пятерых места есть?"])
+def test_a_party_said_as_na_pyatero_is_a_group(demo, question):
+    assert knowledge.find(question).question.query.min_free_places == 5
