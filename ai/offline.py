@@ -345,7 +345,7 @@ def _shares_more_than_a_verb(hit: FaqHit, text: str) -> bool:
 _LISTED = word_set(
     """
     свободный место места осталось остаться наличие цена стоимость стоить сколько почём
-    рубль дата число ближайший человек взрослый длиться длительность час часы
+    рубль дата число ближайший близкий человек взрослый длиться длительность час часы
     """
 )
 
@@ -421,6 +421,10 @@ _PAGE_DETAIL = re.compile(
     # the programme and how long
     r"\bпрограмм\w*|\bмаршрут\w*|\bчто\s+(?:посмотрим|увидим|будет)|" + _HOW_LONG_WORDS
 )
+# What the tour shows: its programme, which is its text.
+_PROGRAMME = re.compile(
+    r"\bпрограмм\w*|\bмаршрут\w*|\bчто\s+(?:там\s+)?(?:посмотрим|увидим|будет|будем\s+делать|входит\s+в\s+программ)"
+)
 # How long it takes: the tour's own facts say it (`_current_tour`), whatever its text says.
 _HOW_LONG = re.compile(_HOW_LONG_WORDS)
 _HOTEL = re.compile(r"\bгостиниц\w*|\bотел\w*|\bночев\w*|\bночлег\w*|\bпрожива\w*|\bразмещ\w*")
@@ -442,6 +446,9 @@ def _page_tour_detail(
     if not _about_page_tour(found, question, allowed={"duration", "place"}):
         return None
     detail, by_own_words = _described(page, text)
+    if not detail and _PROGRAMME.search(lowered):
+        # "что посмотрим?", "какая программа?": the whole of it is what its text says.
+        return _first_sentences(_own_text(page), 2), True
     if not detail and _HOTEL.search(lowered) and not page.nights:
         # Its own fact answers the hotel asked for: no general rule beside it.
         return _("It is a one-day tour, without a night's stay."), True
@@ -498,15 +505,20 @@ def _page_places_answer(tour: TourFacts, wanted: int) -> str:
     }
 
 
+def _own_text(page: TourRow) -> str:
+    """The tour's short description and description, as sentences."""
+    short = page.short_description.strip()
+    # The short description is a heading, often without a full stop: its own sentence.
+    return f"{short}{'' if not short or short[-1] in '.!?…' else '.'} {page.description}"
+
+
 def _described(page: TourRow, text: str) -> tuple[str, bool]:
     """The sentences of the tour's own text that speak of what the question asks, and
     whether a word of the question itself is in them (not only a word of its theme)."""
     words = {form for word in content_words(text) for form in lemmas(word) | {word}}
     asked = set(words)
     # "питание" is said as "завтраки и ужины": the question's themes count too.
-    short = page.short_description.strip()
-    # The short description is a heading, often without a full stop: its own sentence.
-    own = f"{short}{'' if not short or short[-1] in '.!?…' else '.'} {page.description}"
+    own = _own_text(page)
     for name in themes_named(asked, detail=True):
         asked |= theme_keys(name, frozenset(lemmas_of(own)))
     asked -= _GENERIC_DETAIL
@@ -573,8 +585,10 @@ _CHANGE_RULES = re.compile(r"\bотмен\w*|\bперен\w*|\bизмен\w*|\b�
 _REFUND_RULES = re.compile(r"\bвернуть\b|\bвозврат\w*|\bденьг\w*|\bотмен\w*")
 
 
-# A sentence ends at . ! ? before a capital, not after "ул." or "г.".
-_SENTENCE_END = re.compile(r"(?<!\bул\.)(?<!\bг\.)(?<!\bд\.)(?<=[.!?])\s+(?=[А-ЯЁA-Z«\"(0-9])")
+# A sentence ends at . ! ? before a capital, not after "ул.", "г." or an initial ("И. И.").
+_SENTENCE_END = re.compile(
+    r"(?<!\bул\.)(?<!\bг\.)(?<!\bд\.)(?<!\b[А-ЯЁA-Z]\.)(?<=[.!?])\s+(?=[А-ЯЁA-Z«\"(0-9])"
+)
 
 
 def _sentences(text: str) -> list[str]:
@@ -815,7 +829,19 @@ def compose(request: AIRequest, found: knowledge.Knowledge, reason: Reason, text
         parts.append(_current_tour(request.tour, question))
         parts.append(_page_places_answer(request.tour, question.query.min_free_places))
         slugs.append(request.tour.slug)
-    elif request.tour is not None and asks_this_tour and not _has_tour_facets(question):
+    elif (
+        request.tour is not None
+        and asks_this_tour
+        # "а когда ближайшая дата?" on a page: that tour's nearest date, not the soonest tours.
+        and (
+            not _has_tour_facets(question)
+            or (
+                question.query.sort == "date"
+                and not asks_for_tours  # "а какие ещё ближайшие туры?" asks for others
+                and _about_page_tour(found, question, allowed=set())
+            )
+        )
+    ):
         parts.append(_current_tour(request.tour, question))
         slugs.append(request.tour.slug)
         if (

@@ -215,3 +215,29 @@ async def test_eating_on_the_pages_tour_is_answered_from_its_text(
     result, _ = await answer(await start_chat(question, tour=tour))
     assert "Дегустации татарской кухни" in result.text
     assert result.meta["tour_slugs"] == [tour.slug]
+
+
+@pytest.mark.parametrize("question", ["а когда ближайшая дата и сколько мест?", "когда ближайший?"])
+async def test_the_nearest_date_on_a_page_is_that_tours_date(no_key, faq, catalogue, question):
+    # "ближайшая" sorts by date; on a page it is the date of the tour in front of one.
+    elabuga, other, kremlin = catalogue
+    result, _ = await answer(await start_chat(question, tour=elabuga))
+    assert result.text.startswith("Тур «Елабуга: купеческий город»")
+    assert other.title not in result.text and kremlin.title not in result.text
+    assert "Число свободных мест указано" not in result.text  # the count is said above
+
+
+@pytest.mark.parametrize("question", ["что посмотрим?", "какая программа?"])
+async def test_the_programme_on_a_page_is_the_tours_own_text(no_key, catalogue, question):
+    elabuga, _, _ = catalogue
+    result, _ = await answer(await start_chat(question, tour=elabuga))
+    assert "Город Шишкина и Цветаевой." in result.text
+    assert "не сказано" not in result.text
+
+
+async def test_an_initial_does_not_end_a_sentence(no_key, transactional_db):
+    tour = await sync_to_async(make_tour)(
+        title="Елабуга", short_description="Город Шишкина", description="Дом-музей И. И. Шишкина."
+    )
+    result, _ = await answer(await start_chat("что посмотрим?", tour=tour))
+    assert "Дом-музей И. И. Шишкина." in result.text
