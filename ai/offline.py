@@ -521,7 +521,9 @@ def _described(page: TourRow, text: str) -> tuple[str, bool]:
     own = _own_text(page)
     for name in themes_named(asked, detail=True):
         asked |= theme_keys(name, frozenset(lemmas_of(own)))
-    asked -= _GENERIC_DETAIL
+    # Its place names the tour, not one sentence of it ("в иннополис обед входит?").
+    words -= lemmas_of(page.place)
+    asked -= _GENERIC_DETAIL | lemmas_of(page.place)
     sentences = _sentences(own)
     chosen = [
         sentence
@@ -984,6 +986,35 @@ async def _subject_before(
     return "", None
 
 
+_WHICH_TOUR = re.compile(r"\bкак(?:ой|ая|ие|ую|ом|их)\s+(?:\w+\s+)?(?:тур|экскурс|поездк)\w*")
+
+
+def _detail_of_the_tour_named(
+    request: AIRequest, question: str, found: knowledge.Knowledge
+) -> knowledge.Knowledge | None:
+    """ "в туре в Елабугу гостиница входит?": a detail of the one tour the question names
+    by its place, answered from that tour's text as on its page, when the text
+    says it; None otherwise (the search and the FAQ answer as before)."""
+    if request.tour is not None or classify(question) is not None:
+        return None
+    query = found.reading.query
+    # Named by its place; a sight ("башня Сююмбике входит в экскурсию по кремлю?") asks
+    # which tour shows it, answered by the search.
+    if not query.places or query.tour_slugs:
+        return None
+    lowered = normalize(cyrillic(question))
+    if not _PAGE_DETAIL.search(lowered) or _asks_only_how_long(question):
+        return None
+    if _WHICH_TOUR.search(lowered):
+        return None  # "башня Сююмбике входит в какую экскурсию?" asks for the tour
+    tour = _the_one_tour(found)
+    if tour is None:
+        return None
+    in_view = replace(found, page_tour=tour, tours=[tour.data()])
+    detail = _page_tour_detail(in_view, found.reading, question)
+    return in_view if detail is not None and detail[0] else None
+
+
 def _tour_facts(tour: TourRow) -> TourFacts:
     return TourFacts(
         slug=tour.slug,
@@ -1013,6 +1044,9 @@ async def read_in_context(
     """
     if found.search is None:
         return question, found
+    named = _detail_of_the_tour_named(request, question, found)
+    if named is not None:
+        return question, named
     follow_up = _is_follow_up(request, question, found)
     if _asks_a_detail(request, question, found):
         # "елабуга", then "а гостиница входит?": what the tour named before includes is in

@@ -241,3 +241,30 @@ async def test_an_initial_does_not_end_a_sentence(no_key, transactional_db):
     )
     result, _ = await answer(await start_chat("что посмотрим?", tour=tour))
     assert "Дом-музей И. И. Шишкина." in result.text
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence"),
+    [
+        ("в туре в елабугу гостиница входит?", "Ночёвка в гостинице в центре."),
+        ("в елабуге кормят?", "Завтрак и ужин включены."),
+    ],
+)
+async def test_a_detail_of_the_one_tour_a_question_names_is_from_its_text(
+    no_key, faq, catalogue, question, sentence
+):
+    # Off any page: the tour named by its place answers as on its page.
+    _, other, _ = catalogue
+    result, _ = await answer(await start_chat(question))
+    assert result.text.startswith("Тур «Елабуга: купеческий город»")
+    assert sentence in result.text
+    assert other.title not in result.text
+
+
+async def test_the_tours_place_word_picks_no_sentence_of_its_text(no_key, faq, transactional_db):
+    await sync_to_async(make_tour)(
+        title="Иннополис", place="Иннополис", description="Университет Иннополис и роботы."
+    )
+    result, _ = await answer(await start_chat("в иннополис обед входит?"))
+    assert "Университет Иннополис" not in result.text
+    assert "Питание включено, если это указано в описании тура" in result.text
