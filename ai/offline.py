@@ -141,6 +141,11 @@ def _free_places(tour: dict[str, Any]) -> str:
     return _("free places: %(n)s") % {"n": tour["free_places"]}
 
 
+# A question on a sight's history that tours visit: the tours shown beside "the guide
+# tells the story".
+TOURS_FOR_A_SIGHT = 2
+
+
 def _tour_line(tour: dict[str, Any], question: Question) -> str:
     """One tour with what the question needs: always its date and price, then the asked facts."""
     parts = [dates(tour["start_date"], tour["end_date"]), _price(tour)]
@@ -717,9 +722,15 @@ def compose(request: AIRequest, found: knowledge.Knowledge, reason: Reason, text
         and not question.query.places  # "погода в Елабуге" names a place, not a tour
     )
     trivia = intent is Intent.OFF_TOPIC and asks_what_no_tour_says(text)
+    sights_tours = found.tours[:TOURS_FOR_A_SIGHT] if trivia and names_a_tour else []
+    if sights_tours:
+        # "кто построил кремль": no tour's data says it, but a tour goes there and its
+        # guide tells the story; the tour, not a bare "I only help with tours".
+        lines = [_tour_line(tour, question) for tour in sights_tours]
+        body = _("Our guide tells the story on the tour:") + "\n" + "\n".join(lines)
+        return Reply(f"{body}\n\n{notice}", [t["slug"] for t in sights_tours], [], intent)
     if intent is Intent.OFF_TOPIC and (trivia or not names_a_tour):
-        # ("температура воды в Голубых озёрах" names a tour: answered as one; "кто
-        # построил кремль" names one too, but no tour's data says it.)
+        # ("температура воды в Голубых озёрах" names a tour: answered as one.)
         body = _(
             "I can only help with our tours of Tatarstan: dates, prices, free places and "
             "booking. What trip are you thinking of?"

@@ -345,8 +345,22 @@ async def test_not_showing_up_is_answered_with_the_no_show_clause_first(no_key, 
 
 
 @pytest.mark.parametrize("question", ["кто построил кремль?", "сколько лет казанскому кремлю"])
-async def test_a_fact_of_a_tours_sight_no_data_holds_gets_the_redirect(no_key, faq, question):
-    """The sight is a tour's, but no tour's data says who built it or when."""
+async def test_a_fact_of_a_tours_sight_no_data_holds_gets_the_tour_whose_guide_tells_it(
+    no_key, faq, question
+):
+    """No tour's data says who built the sight or when, but a tour goes there: its
+    guide tells the story, and that tour is the answer (not "I only help with tours",
+    nor a made-up date)."""
+    tour = await sync_to_async(make_tour)(title="Казанский Кремль", place="Казань")
+    result, _ = await answer(await start_chat(question))
+    assert result.text.startswith("Об этом подробно рассказывает гид на экскурсии:")
+    assert result.meta["tour_slugs"] == [tour.slug] and result.meta["faq_ids"] == []
+
+
+@pytest.mark.parametrize("question", ["сколько лет казани?", "почему казань так называется"])
+async def test_a_fact_of_the_city_no_tour_visits_as_a_sight_gets_the_redirect(
+    no_key, faq, question
+):
     await sync_to_async(make_tour)(title="Казанский Кремль", place="Казань")
     result, _ = await answer(await start_chat(question))
     assert result.text.startswith("Я помогаю только с нашими турами по Татарстану")
