@@ -152,7 +152,7 @@ def _tour_line(tour: dict[str, Any], question: Question) -> str:
     if "duration" in question.topics or question.query.sort in {"duration", "-duration"}:
         parts.append(_length(tour))
     parts.append(_free_places(tour))
-    if question.children and tour.get("min_age"):
+    if tour.get("min_age") and (question.children or _AGE_LIMIT.search(normalize(question.text))):
         parts.append(_("children from %(age)s") % {"age": tour["min_age"]})
     return f"• «{tour['title']}» — {', '.join(parts)}"
 
@@ -639,9 +639,18 @@ def _first_sentences(text: str, count: int) -> str:
 
 # "можно", "возьмут", "пустят", "берёте", "подойдёт": may the child come along?
 _MAY_COME = re.compile(
-    r"\b(?:можно|возьм\w*|бер[её]т\w*|пуст\w*|пуска\w*|подойд\w*|подход\w*|разреш\w*|допуска\w*)"
+    r"\b(?:можно|возьм\w*|бер[её]т\w*|беру\w*|пуст\w*|пуска\w*|подойд\w*|подход\w*|разреш\w*"
+    r"|допуска\w*)"
     # "экскурсия в Иннополис для детей": whether it suits them, the same question
     r"|\bдля\s+(?:дет\w*|ребен\w*|школьн\w*|подрост\w*|малыш\w*)"
+)
+# The age a trip takes children from, asked as such: "с какого возраста", "со скольки
+# лет", "сколько лет должно быть ребёнку", "возрастные ограничения": the same question
+# as whether a child may come, with or without a child's word.
+_AGE_LIMIT = re.compile(
+    r"\bс\s+какого\s+возраст\w*|\bсо?\s+скольк\w*\s+лет|\bсколько\s+лет\s+(?:\w+\s+)?"
+    r"(?:должно|должен|нужно|надо)\b|\bминимальн\w*\s+возраст\w*|\bвозраст\w*\s+огранич\w*"
+    r"|\bограничени\w*\s+по\s+возраст\w*|\bвозрастн\w*\s+(?:ценз|огранич)\w*"
 )
 
 
@@ -667,8 +676,11 @@ def _with_children(question: Question) -> bool:
 
 def _asks_if_a_child_may_come(question: Question, text: str) -> bool:
     """A child ("с ребёнком", "внуку 8 лет") and "можно?", "возьмут?", "для детей"."""
+    said = normalize(cyrillic(text))
+    if _AGE_LIMIT.search(said):
+        return True
     child = question.children or question.query.child_age is not None
-    return child and bool(_MAY_COME.search(normalize(cyrillic(text))))
+    return child and bool(_MAY_COME.search(said))
 
 
 def _child_may_come(question: Question, search: TourSearch | None, text: str) -> bool:

@@ -407,6 +407,9 @@ _EATING = re.compile(EATING)
 _PHRASES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"через\s+сколько|как\s+скоро|как\s+долго|какой\s+срок|в\s+течение"), "срок"),
     (re.compile(r"во\s+сколько|откуда\s+(?:отправ|выезд)\w*"), "отправление"),
+    # "возрастные ограничения", "с какого возраста": a child's age is the children's rule
+    # (not "ограниченной подвижностью" by the word "ограничения").
+    (re.compile(r"\bвозраст\w*"), "ребенок"),
     # "как к вам добраться", "как до вас доехать", "где вы находитесь", "ваш адрес":
     # to us is to where the tours start (the FAQ names no office; the meeting point is
     # where a visitor finds us).

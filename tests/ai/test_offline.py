@@ -290,6 +290,34 @@ async def test_a_childs_age_with_a_named_tour_gets_that_tours_condition(no_key, 
 
 
 @pytest.mark.parametrize(
+    "question",
+    [
+        "с какого возраста берут детей в иннополис?",
+        "сколько лет должно быть ребенку для иннополиса",
+        "со скольки лет можно в иннополис",
+    ],
+)
+async def test_the_age_a_named_trip_takes_children_from_is_that_trips_limit_first(
+    no_key, faq, question
+):
+    """Asked as such ("с какого возраста"), it is whether a child may come: the trip
+    and its limit lead, the general children's rule comes after, if at all."""
+    await sync_to_async(make_tour)(
+        title="Технопарк", place="Иннополис", short_description="Роботы, для детей от 8 лет"
+    )
+    result, _ = await answer(await start_chat(question))
+    assert result.text.startswith("Подходит 1 тур")
+    assert "«Технопарк»" in result.text and "от 8 лет" in result.text
+
+
+async def test_age_limits_in_general_are_the_childrens_rule_not_limited_mobility(no_key, faq):
+    # "возрастные ограничения" shares "ограничения" with "ограниченной подвижностью".
+    result, _ = await answer(await start_chat("есть ли возрастные ограничения на экскурсии?"))
+    assert "Дети до 7 лет едут бесплатно" in result.text
+    assert "маломобильн" not in result.text
+
+
+@pytest.mark.parametrize(
     ("question", "shown", "not_shown"),
     [
         ("туры после 20 июля", "«Поздний»", "«Ранний»"),
