@@ -308,11 +308,40 @@ AI_ANSWER_GIVEN = (
 )
 
 
+def _may_store_answer(session: str, reply_to: str, author: str) -> str:
+    """The condition on the session row under which an AI answer to `reply_to` is stored
+    (SQL expressions for the values): the chat is with the AI (or closed), and no AI
+    answer replied to `reply_to` or a later message, by the column
+    (`ai_answered_to`, re-checked after a lock wait) or by the messages (answers stored
+    without the column). One text for `_ai_answer_sql` and `_ai_answers_sql`."""
+    m, s = ChatMessage, ChatSession
+    answered_to = column(s, "ai_answered_to")
+    return (
+        f"{column(s, 'status')} IN (%(ai)s, %(closed)s) "
+        f"AND ({answered_to} IS NULL OR {answered_to} < {reply_to}) AND NOT EXISTS ("
+        f"SELECT 1 FROM {table(m)} WHERE {column(m, 'session')} = {session} "
+        f"AND {column(m, 'id')} > {reply_to} AND {column(m, 'author')} = {author} "
+        f"AND {column(m, 'reply_to')} >= {reply_to})"
+    )
+
+
+def _claim_assignments(reply_to: str, created_at: str, tokens: str) -> str:
+    """The SET list of the UPDATE that claims the session row for an AI answer."""
+    s = ChatSession
+    return (
+        f"{column_name(s, 'ai_answered_to')} = {reply_to}, "
+        f"{column_name(s, 'last_activity_at')} = {created_at}, "
+        f"{column_name(s, 'ai_tokens_used')} = {column(s, 'ai_tokens_used')} + {tokens}, "
+        # A closed operator conversation hands back to the AI.
+        f"{column_name(s, 'status')} = CASE WHEN {column(s, 'status')} = %(closed)s "
+        f"THEN %(ai)s ELSE {column(s, 'status')} END"
+    )
+
+
 @cache
 def _ai_answer_sql() -> tuple[str, dict[str, Any]]:
     m, s = ChatMessage, ChatSession
     columns, values, defaults = insert_select(m, {name: f"%({name})s" for name in AI_ANSWER_GIVEN})
-    answered_to = column(s, "ai_answered_to")
     sql = (
         # One statement in autocommit. The session row is claimed first: an
         # operator takeover (which updates the same row) is ordered before or
@@ -322,17 +351,10 @@ def _ai_answer_sql() -> tuple[str, dict[str, Any]]:
         # a takeover, or another tab's answer to the same question
         # (`ai_answered_to`), stops it. The NOT EXISTS covers answers stored
         # without the column (rows from before it, fixtures).
-        f"WITH claimed AS (UPDATE {table(s)} SET {column_name(s, 'ai_answered_to')} = "
-        f"%(reply_to)s, {column_name(s, 'last_activity_at')} = %(created_at)s, "
-        f"{column_name(s, 'ai_tokens_used')} = {column(s, 'ai_tokens_used')} + %(tokens)s, "
-        # A closed operator conversation hands back to the AI.
-        f"{column_name(s, 'status')} = CASE WHEN {column(s, 'status')} = %(closed)s "
-        f"THEN %(ai)s ELSE {column(s, 'status')} END "
-        f"WHERE {column(s, 'id')} = %(session)s AND {column(s, 'status')} IN (%(ai)s, %(closed)s) "
-        f"AND ({answered_to} IS NULL OR {answered_to} < %(reply_to)s) AND NOT EXISTS ("
-        f"SELECT 1 FROM {table(m)} WHERE {column(m, 'session')} = %(session)s "
-        f"AND {column(m, 'id')} > %(reply_to)s AND {column(m, 'author')} = %(author)s "
-        f"AND {column(m, 'reply_to')} >= %(reply_to)s) "
+        f"WITH claimed AS (UPDATE {table(s)} SET "
+        f"{_claim_assignments('%(reply_to)s', '%(created_at)s', '%(tokens)s')} "
+        f"WHERE {column(s, 'id')} = %(session)s AND "
+        f"{_may_store_answer('%(session)s', '%(reply_to)s', '%(author)s')} "
         f"RETURNING {column(s, 'public_id')} AS public_id), "
         f"stored AS (INSERT INTO {table(m)} ({columns}) SELECT {values} FROM claimed "
         f"RETURNING {column_name(m, 'id')} AS id, {column_name(m, 'created_at')} AS created_at) "
@@ -388,24 +410,17 @@ def _ai_answers_sql() -> tuple[str, dict[str, Any]]:
     m, s = ChatMessage, ChatSession
     given = {name: f"locked.{name}" for name in AI_ANSWER_GIVEN}
     columns, values, defaults = insert_select(m, given)
-    answered_to = column(s, "ai_answered_to")
     sql = (
         f"WITH input AS (SELECT * FROM jsonb_to_recordset(%(rows)s) "
         f"AS i({_answer_row_columns()})), "
         f"locked AS MATERIALIZED (SELECT {column(s, 'id')} AS id, "
         f"{column(s, 'public_id')} AS public_id, input.* FROM {table(s)} "
         f"JOIN input ON {column(s, 'id')} = input.session "
-        f"WHERE {column(s, 'status')} IN (%(ai)s, %(closed)s) "
-        f"AND ({answered_to} IS NULL OR {answered_to} < input.reply_to) AND NOT EXISTS ("
-        f"SELECT 1 FROM {table(m)} WHERE {column(m, 'session')} = input.session "
-        f"AND {column(m, 'id')} > input.reply_to AND {column(m, 'author')} = input.author "
-        f"AND {column(m, 'reply_to')} >= input.reply_to) "
+        f"WHERE {_may_store_answer('input.session', 'input.reply_to', 'input.author')} "
         f"ORDER BY input.ord FOR UPDATE OF {table(s)}), "
-        f"claimed AS (UPDATE {table(s)} SET {column_name(s, 'ai_answered_to')} = "
-        f"locked.reply_to, {column_name(s, 'last_activity_at')} = locked.created_at, "
-        f"{column_name(s, 'ai_tokens_used')} = {column(s, 'ai_tokens_used')} + locked.tokens, "
-        f"{column_name(s, 'status')} = CASE WHEN {column(s, 'status')} = %(closed)s "
-        f"THEN %(ai)s ELSE {column(s, 'status')} END FROM locked "
+        f"claimed AS (UPDATE {table(s)} SET "
+        f"{_claim_assignments('locked.reply_to', 'locked.created_at', 'locked.tokens')} "
+        f"FROM locked "
         f"WHERE {column(s, 'id')} = locked.id RETURNING {column(s, 'id')} AS id), "
         f"stored AS (INSERT INTO {table(m)} ({columns}) SELECT {values} FROM locked "
         f"JOIN claimed ON claimed.id = locked.id ORDER BY locked.ord "
