@@ -714,7 +714,7 @@ def compose(request: AIRequest, found: knowledge.Knowledge, reason: Reason, text
     question, search = found.reading, found.search
     if request.tour is None and found.page_tour is not None:
         # A follow-up about the tour named before (`read_in_context`): as on its page.
-        request = replace(request, tour=_tour_facts(found.page_tour))
+        request = replace(request, tour=TourFacts.of(found.page_tour))
     intent = classify(text)
     notice = _notice(reason)
     if intent in HANDOFF:
@@ -1036,20 +1036,6 @@ def _detail_of_the_tour_named(
     in_view = replace(found, page_tour=tour, tours=[tour.data()])
     detail = _page_tour_detail(in_view, found.reading, question)
     return in_view if detail is not None and detail[0] else None
-
-
-def _tour_facts(tour: TourRow) -> TourFacts:
-    return TourFacts(
-        slug=tour.slug,
-        title=tour.title,
-        place=tour.place,
-        price_per_person=tour.price_per_person,
-        start_date=tour.start_date,
-        end_date=tour.end_date,
-        duration_hours=tour.duration_hours,
-        free_places=tour.free_places,
-        short_description=tour.short_description,
-    )
 
 
 async def read_in_context(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
@@ -24,6 +24,12 @@ class TourFacts:
     duration_hours: int
     free_places: int
     short_description: str
+
+    @classmethod
+    def of(cls, tour: Any) -> TourFacts:
+        """The facts of a tour: a `tours.Tour` or a catalogue row (`ai.retrieval.TourRow`),
+        which both carry these attributes."""
+        return cls(**{f.name: getattr(tour, f.name) for f in fields(cls)})
 
 
 @dataclass(frozen=True)

@@ -488,17 +488,7 @@ async def do_post_visitor_message(
 def _tour_facts(tour: Tour | None) -> TourFacts | None:
     if tour is None or tour.status != Tour.Status.PUBLISHED:
         return None
-    return TourFacts(
-        slug=tour.slug,
-        title=tour.title,
-        place=tour.place,
-        price_per_person=tour.price_per_person,
-        start_date=tour.start_date,
-        end_date=tour.end_date,
-        duration_hours=tour.duration_hours,
-        free_places=tour.free_places,
-        short_description=tour.short_description,
-    )
+    return TourFacts.of(tour)
 
 
 def prepare_ai_reply(session_pk: int) -> AIRequest | None:
