@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from asgiref.sync import sync_to_async
 from django.utils import timezone
 
 from ai import agent, prompt
@@ -17,6 +18,7 @@ from ai.types import AIAnswer, AIRequest
 from chat import actions
 from chat.publish import run_action
 from tests.factories import new_client_id
+from tours.demo import load_demo_tours
 from tours.demo_faq import load_demo_faq
 from tours.models import Tour
 
@@ -91,6 +93,39 @@ class Streamed:
     @property
     def text(self) -> str:
         return "".join(self.pieces)
+
+
+@pytest.fixture
+async def offline_demo(settings: Any, transactional_db: None) -> None:
+    """The demo catalogue and FAQ as of today, answered by the offline answerer."""
+    settings.OPENROUTER_API_KEY = ""
+    await sync_to_async(load_demo_tours)(timezone.localdate())
+    await sync_to_async(load_demo_faq)()
+
+
+async def converse(*turns: str) -> list[AIAnswer]:
+    """Each turn asked and answered in one chat off any tour page, as a visitor would
+    (through the actions: stored, so the next turn has the history); the answers."""
+    registration = await run_action(
+        actions.register_visitor, token=None, tour_slug=None, user_id=None, client_ip="127.0.0.1"
+    )
+    session_pk = registration.session.pk
+    answers = []
+    for text in turns:
+        await run_action(
+            actions.post_visitor_message,
+            session_pk=session_pk,
+            client_id=new_client_id(),
+            text=text,
+        )
+        request = await run_action(actions.prepare_ai_reply, session_pk)
+        assert request is not None
+        result = await agent.answer(request, on_text=Streamed())
+        await run_action(
+            actions.store_ai_answer, session_pk=session_pk, reply_to=request.reply_to, answer=result
+        )
+        answers.append(result)
+    return answers
 
 
 async def answer(request: AIRequest) -> tuple[AIAnswer, Streamed]:

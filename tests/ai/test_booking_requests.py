@@ -7,55 +7,16 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from asgiref.sync import sync_to_async
-from django.utils import timezone
 from django.utils.formats import date_format
 
-from ai import agent
 from ai.types import AIAnswer
-from chat import actions
 from chat.models import BookingProposal
-from chat.publish import run_action
-from tests.ai.conftest import Streamed
-from tests.factories import new_client_id
-from tours.demo import load_demo_tours
-from tours.demo_faq import load_demo_faq
+from tests.ai.conftest import converse
 from tours.models import Tour
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 HOW_TO_BOOK = "нажмите «Забронировать»"  # the FAQ entry on booking
-
-
-@pytest.fixture
-async def demo(settings, transactional_db):
-    settings.OPENROUTER_API_KEY = ""  # the offline answerer
-    await sync_to_async(load_demo_tours)(timezone.localdate())
-    await sync_to_async(load_demo_faq)()
-
-
-async def converse(*turns: str) -> list[AIAnswer]:
-    """Each turn asked and answered in one chat off any tour page; the answers."""
-    registration = await run_action(
-        actions.register_visitor, token=None, tour_slug=None, user_id=None, client_ip="127.0.0.1"
-    )
-    session_pk = registration.session.pk
-    answers = []
-    for text in turns:
-        await run_action(
-            actions.post_visitor_message,
-            session_pk=session_pk,
-            client_id=new_client_id(),
-            text=text,
-        )
-        request = await run_action(actions.prepare_ai_reply, session_pk)
-        assert request is not None
-        result = await agent.answer(request, on_text=Streamed())
-        await run_action(
-            actions.store_ai_answer, session_pk=session_pk, reply_to=request.reply_to, answer=result
-        )
-        answers.append(result)
-    return answers
 
 
 def cards(answer: AIAnswer) -> list[dict[str, Any]]:
@@ -76,7 +37,9 @@ async def day_of(slug: str) -> str:
         ("забронируйте 2 места на поездку в чистополь", "chistopol-pasternak", 2),
     ],
 )
-async def test_a_request_for_the_one_tour_to_a_place_gets_its_card(demo, text, slug, people):
+async def test_a_request_for_the_one_tour_to_a_place_gets_its_card(
+    offline_demo, text, slug, people
+):
     (answer,) = await converse(text)
     assert cards(answer) == [{"tour": slug, "participants": people}]
     tour = await Tour.objects.aget(slug=slug)
@@ -86,7 +49,9 @@ async def test_a_request_for_the_one_tour_to_a_place_gets_its_card(demo, text, s
     assert answer.text.count("«") <= 3  # the card's title, the tour's line: no list
 
 
-async def test_a_request_several_tours_fit_asks_for_the_date_and_the_next_message_books(demo):
+async def test_a_request_several_tours_fit_asks_for_the_date_and_the_next_message_books(
+    offline_demo,
+):
     (first,) = await converse("забронируйте мне 3 места на тур в болгар")
     assert cards(first) == []
     assert "напишите дату" in first.text
@@ -97,7 +62,7 @@ async def test_a_request_several_tours_fit_asks_for_the_date_and_the_next_messag
     assert await BookingProposal.objects.acount() == 0
 
 
-async def test_the_date_in_the_next_message_completes_the_request(demo):
+async def test_the_date_in_the_next_message_completes_the_request(offline_demo):
     day = await day_of("bolgar-sviyazhsk-two-days")
     first, second = await converse("забронируйте мне 3 места на тур в болгар", f"на {day}")
     assert cards(first) == []
@@ -105,13 +70,15 @@ async def test_the_date_in_the_next_message_completes_the_request(demo):
     assert await BookingProposal.objects.filter(participants=3).acount() == 1
 
 
-async def test_a_date_after_a_question_that_was_no_booking_request_books_nothing(demo):
+async def test_a_date_after_a_question_that_was_no_booking_request_books_nothing(offline_demo):
     day = await day_of("bolgar-sviyazhsk-two-days")
     _, second = await converse("какие туры в болгар?", f"а на {day} на троих?")
     assert cards(second) == []
 
 
-async def test_a_request_the_one_tour_has_no_room_for_gets_no_card_and_no_date_question(demo):
+async def test_a_request_the_one_tour_has_no_room_for_gets_no_card_and_no_date_question(
+    offline_demo,
+):
     # Innopolis has one place left (tours/demo.py): no card for two, and no "which date?".
     (answer,) = await converse("забронируйте 2 места в иннополис")
     assert cards(answer) == []
@@ -119,18 +86,20 @@ async def test_a_request_the_one_tour_has_no_room_for_gets_no_card_and_no_date_q
     assert "Иннополис" in answer.text
 
 
-async def test_a_request_that_got_its_card_is_not_booked_again_by_the_next_message(demo):
+async def test_a_request_that_got_its_card_is_not_booked_again_by_the_next_message(offline_demo):
     first, second = await converse("хочу забронировать свияжск на двоих", "а как оплатить?")
     assert cards(first) and cards(second) == []
 
 
-async def test_the_people_as_the_verbs_object_and_a_date_get_that_days_tour(demo):
+async def test_the_people_as_the_verbs_object_and_a_date_get_that_days_tour(offline_demo):
     day = await day_of("kazan-kremlin-kul-sharif")
     (answer,) = await converse(f"запишите двоих на экскурсию {day}")
     assert cards(answer) == [{"tour": "kazan-kremlin-kul-sharif", "participants": 2}]
 
 
-async def test_a_tour_named_by_its_alias_without_room_gets_no_card_and_no_date_question(demo):
+async def test_a_tour_named_by_its_alias_without_room_gets_no_card_and_no_date_question(
+    offline_demo,
+):
     # The gastro tour has one place left (tours/demo.py).
     (answer,) = await converse("хочу забронировать гастротур на двоих")
     assert cards(answer) == []

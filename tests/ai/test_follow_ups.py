@@ -6,46 +6,11 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.utils import timezone
 
-from ai import agent
-from chat import actions
-from chat.publish import run_action
-from tests.ai.conftest import Streamed
-from tests.factories import new_client_id
+from tests.ai.conftest import converse
 from tours.demo import load_demo_tours
 from tours.demo_faq import load_demo_faq
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-async def demo(settings, transactional_db):
-    settings.OPENROUTER_API_KEY = ""  # the offline answerer
-    await sync_to_async(load_demo_tours)(timezone.localdate())
-    await sync_to_async(load_demo_faq)()
-
-
-async def converse(*turns: str) -> list[str]:
-    """Each turn asked and answered in one chat, as a visitor would; the answers."""
-    registration = await run_action(
-        actions.register_visitor, token=None, tour_slug=None, user_id=None, client_ip="127.0.0.1"
-    )
-    session_pk = registration.session.pk
-    answers = []
-    for text in turns:
-        await run_action(
-            actions.post_visitor_message,
-            session_pk=session_pk,
-            client_id=new_client_id(),
-            text=text,
-        )
-        request = await run_action(actions.prepare_ai_reply, session_pk)
-        assert request is not None
-        result = await agent.answer(request, on_text=Streamed())
-        await run_action(
-            actions.store_ai_answer, session_pk=session_pk, reply_to=request.reply_to, answer=result
-        )
-        answers.append(result.text)
-    return answers
 
 
 @pytest.mark.parametrize(
@@ -61,8 +26,8 @@ async def converse(*turns: str) -> list[str]:
         (["голубые озера", "а в январе?"], "«Голубые озёра»", "Туров в январе"),
     ],
 )
-async def test_a_follow_up_is_answered_about_the_trip_asked_before(demo, turns, tour, fact):
-    *_, follow_up = await converse(*turns)
+async def test_a_follow_up_is_answered_about_the_trip_asked_before(offline_demo, turns, tour, fact):
+    *_, follow_up = [a.text for a in await converse(*turns)]
     first_part = follow_up.split("\n\n")[0]
     assert tour in first_part
     assert fact in first_part
@@ -79,9 +44,9 @@ async def test_a_follow_up_is_answered_about_the_trip_asked_before(demo, turns, 
     ],
 )
 async def test_a_question_with_its_own_subject_is_not_read_with_the_earlier_one(
-    demo, turns, expected
+    offline_demo, turns, expected
 ):
-    *_, last = await converse(*turns)
+    *_, last = [a.text for a in await converse(*turns)]
     assert expected in last
     assert "Свияжск" not in last.split("\n\n")[0]
 
@@ -102,9 +67,9 @@ async def test_a_question_with_its_own_subject_is_not_read_with_the_earlier_one(
     ],
 )
 async def test_a_detail_asked_of_the_tour_named_before_comes_from_its_own_text(
-    demo, turns, tour, fact
+    offline_demo, turns, tour, fact
 ):
-    *_, follow_up = await converse(*turns)
+    *_, follow_up = [a.text for a in await converse(*turns)]
     assert follow_up.startswith(f"Тур {tour}")
     assert fact in follow_up
     # Neither the other tours with the same thing nor the FAQ's general rule.
@@ -112,8 +77,8 @@ async def test_a_detail_asked_of_the_tour_named_before_comes_from_its_own_text(
     assert "Питание включено, если это указано" not in follow_up
 
 
-async def test_a_detail_after_a_place_of_several_tours_stays_at_that_place(demo):
-    *_, follow_up = await converse("болгар", "а гостиница входит?")
+async def test_a_detail_after_a_place_of_several_tours_stays_at_that_place(offline_demo):
+    *_, follow_up = [a.text for a in await converse("болгар", "а гостиница входит?")]
     assert "«Болгар и Свияжск за два дня»" in follow_up
     assert "Елабуга" not in follow_up  # another place's hotel is not the answer
 
