@@ -20,7 +20,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from ai.calendar import periods_in
-from ai.facets import group_size, places_count
+from ai.facets import group_size, people_booked, places_count
 from ai.prompt import dates, rub
 from ai.russian import lemmas, words
 from ai.types import TourFacts
@@ -29,12 +29,6 @@ from tours.models import Tour
 
 # A word that asks to book: "забронировать", "бронь", "запишите", "резерв".
 _BOOKING_WORD = re.compile(r"^(за)?брон\w*|^резерв\w*|^запиш\w*|^записат\w*")
-# "запишите двоих", "забронируйте нас троих": the people as the verb's object.
-_PEOPLE_BOOKED = re.compile(
-    r"\b(?:за)?брон\w*\s+(?:нас\s+|мне\s+)?(двоих|троих|четверых|пятерых|шестерых)\b"
-    r"|\bзапи\w*\s+(?:нас\s+)?(двоих|троих|четверых|пятерых|шестерых)\b"
-)
-_COLLECTIVE = {"двоих": 2, "троих": 3, "четверых": 4, "пятерых": 5, "шестерых": 6}
 # In a booking request "на одного" is one person; in a price question it is
 # "per person", which is why the shared group-size reading leaves it out.
 _ONE_PERSON = re.compile(r"\b(на|для)\s+(одного|одну|себя)\b|\bодно\s+место\b")
@@ -65,10 +59,7 @@ def read_booking_ask(text: str, today: date | None = None) -> BookingAsk | None:
     """
     if not any(_BOOKING_WORD.match(w) for w in words(text)):
         return None
-    participants = group_size(text) or places_count(text)
-    booked = _PEOPLE_BOOKED.search(text.lower().replace("ё", "е"))
-    if participants is None and booked:
-        participants = _COLLECTIVE[booked.group(1) or booked.group(2)]
+    participants = group_size(text) or places_count(text) or people_booked(text)
     if participants is None and _ONE_PERSON.search(text.lower()):
         participants = 1
     if participants is None:
@@ -113,20 +104,20 @@ def propose(text: str, page_tour: TourFacts | None, named: Sequence[str] = ()) -
     if ask is None:
         return Proposal()
     tours = bookings.bookable_tours()
+    said = _said(text)
     candidates: list[Tour]
     if page_tour is not None and (ask.day is None or ask.day == page_tour.start_date):
         candidates = list(tours.filter(slug=page_tour.slug))
     elif ask.day is not None:
         candidates = list(tours.filter(start_date=ask.day)[:10])
         narrowed = [t for t in candidates if t.slug in named] or [
-            t for t in candidates if _names_place(_said(text), t.place)
+            t for t in candidates if _names_place(said, t.place)
         ]
         if narrowed:
             candidates = narrowed
     else:
         candidates = list(tours.filter(slug__in=named)) if named else []
         if not candidates:
-            said = _said(text)
             candidates = [t for t in tours if _names_place(said, t.place)]
     if len(candidates) != 1:
         return Proposal(unclear=True)

@@ -304,6 +304,20 @@ def places_count(text: str) -> int | None:
     return count if count and 0 < count <= 500 else None
 
 
+# "запишите двоих", "забронируйте нас троих": the people as a booking verb's object.
+_PEOPLE_BOOKED = re.compile(
+    r"\b(?:за)?брон\w*\s+(?:нас\s+|мне\s+)?(двоих|троих|четверых|пятерых|шестерых)\b"
+    r"|\bзапи\w*\s+(?:нас\s+)?(двоих|троих|четверых|пятерых|шестерых)\b"
+)
+
+
+def people_booked(text: str) -> int | None:
+    """ "запишите двоих": the people a booking verb takes as its object (a booking's
+    head count only; the shared `group_size` leaves it out)."""
+    match = _PEOPLE_BOOKED.search(normalize(text))
+    return _number(match.group(1) or match.group(2)) if match else None
+
+
 def child_age(text: str) -> int | None:
     match = _CHILD_AGE.search(normalize(text))
     if not match:
