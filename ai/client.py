@@ -256,7 +256,7 @@ async def complete(
                 if response.status_code != 200:
                     raise await _status_error(response, model=model, tools_sent=tools_sent)
                 # The generation's id, before any chunk names it (OpenRouter sends it
-                # on every endpoint): an answer cut before its first chunk still has it.
+                # on every endpoint): an answer whose chunks carry no id still has it.
                 builder.completion.generation_id = response.headers.get("x-generation-id", "")
                 content_type = response.headers.get("content-type", "")
                 if "text/event-stream" not in content_type:
