@@ -23,6 +23,7 @@ from __future__ import annotations
 import enum
 import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
@@ -331,17 +332,22 @@ def _nothing_fits(question: Question, search: TourSearch) -> str:
     return "\n".join([head, nearest_title, *nearest])
 
 
+def _entry_speaks_of(hit: FaqHit, words: Iterable[str]) -> bool:
+    """One of `words` (or a form of it) is in the FAQ entry's question, tags or answer."""
+    entry = lemmas_of(f"{hit.question} {hit.tags} {hit.answer}")
+    return any((lemmas(word) | {word}) & entry for word in words)
+
+
 def _shares_more_than_a_verb(hit: FaqHit, text: str) -> bool:
     """The FAQ entry speaks of something the question names, not only of what it does:
     "башня Сююмбике входит в какую экскурсию?" shares only "входить" with "Входят ли в
     стоимость входные билеты и питание?", which then led the answer before the tour."""
-    entry = {f for w in tokens(f"{hit.question} {hit.tags} {hit.answer}") for f in lemmas(w) | {w}}
     named = [
         word
         for word in content_words(text, ignore=GENERIC | TIME_WORDS)
         if part_of_speech(word) not in {"VERB", "INFN"}
     ]
-    return any((lemmas(word) | {word}) & entry for word in named)
+    return _entry_speaks_of(hit, named)
 
 
 # What a tour's line states: its dates, price, free places and length. A question about
@@ -360,20 +366,18 @@ def _adds_to_the_tours(hit: FaqHit, question: Question) -> bool:
     "скидка", "входит". Found by a listed fact ("места") or the trip's place alone
     ("нас пятеро, на раифу места есть?" and "Для туров в Раифу — у гостиницы"), it is
     padding beside the tours that answer the question."""
-    entry = lemmas_of(f"{hit.question} {hit.tags} {hit.answer}")
     asked = content_words(question.query.text, ignore=GENERIC | TIME_WORDS | _LISTED)
-    return any((lemmas(word) | {word}) & entry for word in asked)
+    return _entry_speaks_of(hit, asked)
 
 
 def _found_by_the_party_alone(hit: FaqHit, question: Question) -> bool:
     """The FAQ entry shares with the question only who is coming (children, a head
     count) or when: "мы с женой и двумя детьми на выходные" and "Можно ли поехать с
     детьми?" share "детьми"; the question asks for the weekend's trips, not that rule."""
-    entry = lemmas_of(f"{hit.question} {hit.tags} {hit.answer}")
-    asked = content_words(question.query.text, ignore=GENERIC | TIME_WORDS | FACET_WORDS)
     if not _with_children(question) or _asks_if_a_child_may_come(question, question.text):
         return False  # "можно ли с детьми зимой?" asks the rule
-    return not any((lemmas(word) | {word}) & entry for word in asked)
+    asked = content_words(question.query.text, ignore=GENERIC | TIME_WORDS | FACET_WORDS)
+    return not _entry_speaks_of(hit, asked)
 
 
 def _covers(hit: FaqHit, words: list[str]) -> bool:
